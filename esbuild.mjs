@@ -1,0 +1,75 @@
+// Builds every entrypoint: the extension (CJS, `vscode` external), the CLI and the runner
+// (ESM with code splitting so each command loads only what it needs), the board webview
+// (browser IIFE), and the extension-host test suite. `--watch` rebuilds on change;
+// `--production` minifies.
+import * as esbuild from 'esbuild';
+import { rm } from 'node:fs/promises';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'info',
+  legalComments: 'none',
+};
+
+// ESM bundles that pull in CommonJS dependencies need a real `require`.
+const esmBanner = [
+  "import { createRequire as __nexusCreateRequire } from 'node:module';",
+  'const require = __nexusCreateRequire(import.meta.url);',
+].join('\n');
+
+/** @type {esbuild.BuildOptions[]} */
+const builds = [
+  {
+    ...common,
+    entryPoints: { extension: 'src/vscode/extension.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['vscode'],
+  },
+  {
+    ...common,
+    entryPoints: { cli: 'src/cli/bin.ts', runner: 'runner/bin.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    splitting: true,
+    banner: { js: `#!/usr/bin/env node\n${esmBanner}` },
+  },
+  {
+    ...common,
+    entryPoints: { board: 'webview/board/main.ts' },
+    outdir: 'dist/webview',
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    loader: { '.css': 'text' },
+  },
+  {
+    ...common,
+    entryPoints: { index: 'test/vscode/suite/index.ts' },
+    outdir: 'out/test/vscode/suite',
+    outExtension: { '.js': '.cjs' },
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    external: ['vscode', 'mocha'],
+  },
+];
+
+if (!watch) await rm('dist', { recursive: true, force: true });
+if (watch) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+}

@@ -1,0 +1,4 @@
+/** The generic runner: payload in, attempt loop, exit code out. */
+export async function runnerMain(_argv: string[]): Promise<number> {
+  return 0;
+}

@@ -1,0 +1,127 @@
+/**
+ * The operations core offers to every client. The embedded core implements it directly; the
+ * bridge client implements it over WebSocket JSON-RPC; the CLI, the extension and the board
+ * are written against this interface only, so they work the same in both modes.
+ */
+import type {
+  AgentDefinition,
+  AssignmentDefinition,
+  SkillDefinition,
+  RuntimeKind,
+} from './domain/definitions.ts';
+import type { RunEvent } from './domain/events.ts';
+import type {
+  Approval,
+  RunIndexEntry,
+  RunManifest,
+  SessionKind,
+  TaskState,
+  TaskStatus,
+} from './domain/run.ts';
+import type { RunFilter } from './ports.ts';
+
+export interface DefinitionSummary {
+  name: string;
+  path: string;
+  description: string | undefined;
+  /** Where it was found: the workspace's `.nexus/` or the user config dir. */
+  scope: 'workspace' | 'user' | 'bundled' | 'path';
+  /** For agents: backend and model; for assignments: task count. */
+  detail: string;
+}
+
+export interface CreateRunRequest {
+  /** Agent name or path to its file. */
+  agent: string;
+  /** Assignment name or path. */
+  assignment?: string | undefined;
+  message?: string | undefined;
+  vars?: Record<string, string> | undefined;
+  kind?: SessionKind | undefined;
+  runtime?: RuntimeKind | undefined;
+  /** Workspace folder (defaults to the core's workspace). */
+  cwd?: string | undefined;
+  repo?: string | undefined;
+}
+
+export interface StartRunRequest {
+  /** An existing run (from `init`), or create one from `create`. */
+  run?: string;
+  create?: CreateRunRequest;
+  /** Extra message for a resumed run. */
+  message?: string;
+}
+
+export interface TaskSetRequest {
+  run: string;
+  task: string;
+  status: TaskStatus;
+  note?: string | undefined;
+  /** Who is acting: `user`, `agent`, … (the bridge fixes this from the credentials). */
+  by?: string | undefined;
+}
+
+export interface TaskAddRequest {
+  run: string;
+  id?: string | undefined;
+  title: string;
+  description?: string | undefined;
+  verify?: string[] | undefined;
+  by?: string | undefined;
+}
+
+export interface ApprovalDecision {
+  id: string;
+  approve: boolean;
+  reason?: string | undefined;
+  by?: string | undefined;
+}
+
+export interface EnvironmentStatus {
+  version: string;
+  workspace: string;
+  stateDir: string;
+  mode: 'embedded' | 'connected';
+  bridgeUrl: string | undefined;
+  definitions: { agents: number; assignments: number; skills: number };
+  runs: { total: number; running: number; needsAttention: number };
+  backends: Array<{ name: string; bin: string | undefined; version: string | undefined }>;
+}
+
+export type EventListener = (event: RunEvent) => void;
+
+export interface Subscription {
+  close(): void;
+}
+
+export interface NexusApi {
+  // definitions
+  listAgents(): Promise<DefinitionSummary[]>;
+  listAssignments(): Promise<DefinitionSummary[]>;
+  listSkills(): Promise<DefinitionSummary[]>;
+  getAgent(ref: string): Promise<AgentDefinition>;
+  getAssignment(ref: string): Promise<AssignmentDefinition>;
+  getSkill(ref: string): Promise<SkillDefinition>;
+
+  // runs
+  createRun(req: CreateRunRequest): Promise<RunManifest>;
+  listRuns(filter?: RunFilter): Promise<RunIndexEntry[]>;
+  getRun(ref: string): Promise<RunManifest>;
+  /** The brief the agent receives (system prompt + first prompt). */
+  getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }>;
+  /** All events of a run after a cursor. */
+  getEvents(ref: string, after?: number, limit?: number): Promise<RunEvent[]>;
+
+  // tasks
+  listTasks(run: string): Promise<TaskState[]>;
+  getTask(run: string, task: string): Promise<TaskState>;
+  setTask(req: TaskSetRequest): Promise<TaskState>;
+  appendNotes(run: string, task: string, text: string, by?: string): Promise<TaskState>;
+  addTask(req: TaskAddRequest): Promise<TaskState>;
+
+  // approvals
+  listApprovals(filter?: { run?: string; status?: Approval['status'] }): Promise<Approval[]>;
+  decideApproval(decision: ApprovalDecision): Promise<Approval>;
+
+  status(): Promise<EnvironmentStatus>;
+}

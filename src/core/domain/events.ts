@@ -1,0 +1,35 @@
+/**
+ * Events: append-only per run, each with a monotonically increasing `seq`, so a client resumes
+ * from a cursor and receives exactly what it missed.
+ */
+import { z } from 'zod';
+
+export const EventType = z.enum([
+  'nexus.agent.run.created',
+  'nexus.agent.run.started',
+  'nexus.agent.run.status',
+  'nexus.agent.run.completed',
+  'nexus.agent.run.failed',
+  'nexus.task.added',
+  'nexus.task.updated',
+  'nexus.task.notes',
+  'nexus.task.verified',
+  'nexus.attempt.started',
+  'nexus.attempt.finished',
+  'nexus.approval.requested',
+  'nexus.approval.decided',
+  'nexus.log',
+]);
+export type EventType = z.infer<typeof EventType>;
+
+export const RunEvent = z.object({
+  seq: z.number().int().min(1),
+  time: z.string(),
+  run_id: z.string(),
+  type: EventType,
+  data: z.record(z.string(), z.unknown()),
+});
+export type RunEvent = z.infer<typeof RunEvent>;
+
+/** An event before the store assigns its `seq` and time. */
+export type NewEvent = Pick<RunEvent, 'type' | 'data'>;

@@ -1,0 +1,232 @@
+/**
+ * A run's persisted state. The manifest stays small (task state, lifecycle, attempt summaries):
+ * transcripts and logs live in separate files and the event history in `events.jsonl`, so a
+ * task update costs the same on a ten-hour run as on a new one.
+ */
+import { z } from 'zod';
+import {
+  BackendName,
+  RuntimeKind,
+  TASK_ID_PATTERN,
+  VerifyCheck,
+  GatedAction,
+} from './definitions.ts';
+
+export const TaskStatus = z.enum(['pending', 'in_progress', 'completed', 'blocked']);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+export const RunStatus = z.enum([
+  'initialized',
+  'queued',
+  'running',
+  'succeeded',
+  'blocked',
+  'exhausted',
+  'failed',
+  'cancelled',
+  'lost_on_restart',
+]);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
+  'succeeded',
+  'blocked',
+  'exhausted',
+  'failed',
+  'cancelled',
+  'lost_on_restart',
+]);
+export const isTerminalRunStatus = (s: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(s);
+
+export const SessionKind = z.enum(['interactive', 'bg', 'daemon', 'daemon-worker']);
+export type SessionKind = z.infer<typeof SessionKind>;
+
+export const NoteEntry = z.object({
+  at: z.string(),
+  /** Who wrote it: `agent`, `user`, `verify`, `runner`. */
+  by: z.string(),
+  text: z.string(),
+});
+export type NoteEntry = z.infer<typeof NoteEntry>;
+
+export const CheckResult = z.object({
+  name: z.string(),
+  command: z.string(),
+  exit_code: z.number().int().nullable(),
+  passed: z.boolean(),
+  timed_out: z.boolean().default(false),
+  duration_ms: z.number(),
+  /** stdout+stderr, trimmed to a bounded tail. */
+  output: z.string(),
+});
+export type CheckResult = z.infer<typeof CheckResult>;
+
+/**
+ * `none`: the task has no checks (accepted on the agent's word, shown as unchecked);
+ * `pending`: marked completed, checks not yet run; `passed` / `failed`: the checks' verdict.
+ */
+export const VerificationState = z.enum(['none', 'pending', 'passed', 'failed']);
+export type VerificationState = z.infer<typeof VerificationState>;
+
+export const TaskState = z.object({
+  id: z.string().regex(TASK_ID_PATTERN),
+  title: z.string(),
+  description: z.string().optional(),
+  status: TaskStatus,
+  verify: z.array(VerifyCheck),
+  verification: z.object({
+    state: VerificationState,
+    at: z.string().optional(),
+    results: z.array(CheckResult).default([]),
+  }),
+  /** The most recent notes; older ones stay in the event log. */
+  notes: z.array(NoteEntry).default([]),
+  updated_at: z.string(),
+  /** Where the task came from: the assignment, or added during the run. */
+  source: z.enum(['assignment', 'added']).default('assignment'),
+});
+export type TaskState = z.infer<typeof TaskState>;
+
+export const Usage = z.object({
+  input_tokens: z.number().default(0),
+  output_tokens: z.number().default(0),
+  cache_read_tokens: z.number().default(0),
+  cost_usd: z.number().optional(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const FailureKind = z.enum([
+  'auth',
+  'usage_limit',
+  'transient',
+  'fatal',
+  'timeout',
+  'cancelled',
+]);
+export type FailureKind = z.infer<typeof FailureKind>;
+
+export const AttemptSummary = z.object({
+  n: z.number().int().min(1),
+  started_at: z.string(),
+  ended_at: z.string().optional(),
+  backend_session_id: z.string().optional(),
+  usage: Usage.optional(),
+  /** `ok` = the backend finished its turn; the checklist decides what happens next. */
+  result: z.enum(['running', 'ok', 'failed', 'cancelled']),
+  failure: z.object({ kind: FailureKind, message: z.string() }).optional(),
+  /** Transcript file, relative to the run directory. */
+  transcript: z.string(),
+});
+export type AttemptSummary = z.infer<typeof AttemptSummary>;
+
+export const ApprovalStatus = z.enum(['pending', 'approved', 'denied', 'expired']);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
+export const Approval = z.object({
+  id: z.string(),
+  run_id: z.string(),
+  action: GatedAction,
+  /** What exactly would happen (the command, the branch, …). */
+  detail: z.string(),
+  status: ApprovalStatus,
+  requested_at: z.string(),
+  requested_by: z.string(),
+  expires_at: z.string().optional(),
+  decided_at: z.string().optional(),
+  decided_by: z.string().optional(),
+  reason: z.string().optional(),
+});
+export type Approval = z.infer<typeof Approval>;
+
+export const RunOutcome = z.object({
+  exit_code: z.number().int(),
+  reason: z.string(),
+});
+export type RunOutcome = z.infer<typeof RunOutcome>;
+
+export const RunManifest = z.object({
+  schema: z.literal(1),
+  id: z.string(),
+  agent: z.object({
+    name: z.string(),
+    path: z.string(),
+    backend: BackendName,
+    model: z.string().optional(),
+  }),
+  assignment: z.object({ name: z.string(), path: z.string() }).optional(),
+  message: z.string().optional(),
+  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  kind: SessionKind,
+  runtime: RuntimeKind,
+  status: RunStatus,
+  created_at: z.string(),
+  updated_at: z.string(),
+  started_at: z.string().optional(),
+  ended_at: z.string().optional(),
+  outcome: RunOutcome.optional(),
+  workspace: z.object({ cwd: z.string(), repo: z.string().optional(), ref: z.string().optional() }),
+  limits: z.object({ max_attempts: z.number().int(), wall_time_sec: z.number().int() }),
+  backend_session_id: z.string().optional(),
+  attempts: z.array(AttemptSummary).default([]),
+  tasks: z.array(TaskState),
+  approvals: z.array(Approval).default([]),
+  /** The runner process driving the run, when local. */
+  runner: z.object({ pid: z.number().int(), host: z.string(), started_at: z.string() }).optional(),
+});
+export type RunManifest = z.infer<typeof RunManifest>;
+
+/** What the lowdb index keeps per run: enough to list 10,000 runs without opening them. */
+export const RunIndexEntry = z.object({
+  id: z.string(),
+  agent: z.string(),
+  backend: BackendName,
+  assignment: z.string().optional(),
+  kind: SessionKind,
+  runtime: RuntimeKind,
+  status: RunStatus,
+  created_at: z.string(),
+  updated_at: z.string(),
+  title: z.string(),
+  tasks_total: z.number().int(),
+  tasks_verified: z.number().int(),
+  attempts: z.number().int(),
+  exit_code: z.number().int().optional(),
+});
+export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
+
+/** A task counts as verified when completed and its checks passed (or it has none). */
+export const isTaskVerified = (t: TaskState): boolean =>
+  t.status === 'completed' &&
+  (t.verification.state === 'passed' || t.verification.state === 'none');
+
+export function progressOf(tasks: readonly TaskState[]): { verified: number; total: number } {
+  let verified = 0;
+  for (const t of tasks) if (isTaskVerified(t)) verified++;
+  return { verified, total: tasks.length };
+}
+
+export function indexEntryOf(m: RunManifest): RunIndexEntry {
+  const p = progressOf(m.tasks);
+  return {
+    id: m.id,
+    agent: m.agent.name,
+    backend: m.agent.backend,
+    ...(m.assignment ? { assignment: m.assignment.name } : {}),
+    kind: m.kind,
+    runtime: m.runtime,
+    status: m.status,
+    created_at: m.created_at,
+    updated_at: m.updated_at,
+    title: runTitle(m),
+    tasks_total: p.total,
+    tasks_verified: p.verified,
+    attempts: m.attempts.length,
+    ...(m.outcome ? { exit_code: m.outcome.exit_code } : {}),
+  };
+}
+
+export function runTitle(m: Pick<RunManifest, 'agent' | 'assignment' | 'message'>): string {
+  const base = m.assignment ? `${m.agent.name} · ${m.assignment.name}` : m.agent.name;
+  const msg = m.message?.split('\n')[0]?.trim();
+  return msg ? `${base}: ${msg.length > 60 ? `${msg.slice(0, 57)}...` : msg}` : base;
+}

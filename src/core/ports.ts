@@ -1,0 +1,117 @@
+/**
+ * Ports: the interfaces through which the engine reaches the world. Adapters implement them;
+ * each entrypoint (extension, CLI, runner, daemon) wires them once.
+ */
+import type { NewEvent, RunEvent } from './domain/events.ts';
+import type { FailureKind, RunIndexEntry, RunManifest, Usage } from './domain/run.ts';
+import type { BackendName, BackendSettings, Permissions } from './domain/definitions.ts';
+
+/** Time, injectable so tests and benchmarks control it. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface RunFilter {
+  /** Only these statuses. */
+  status?: readonly RunManifest['status'][];
+  kind?: readonly RunManifest['kind'][];
+}
+
+/** The result of a mutation: the new manifest and the events it appended (with seqs). */
+export interface Mutation {
+  manifest: RunManifest;
+  events: RunEvent[];
+}
+
+/**
+ * Persistent run state. Every mutation is atomic and serialized with every other writer;
+ * a mutation function returns the new manifest and the events to append, or throws to abort
+ * (nothing is written).
+ */
+export interface RunStore {
+  readonly root: string;
+  createRun(manifest: RunManifest, events: NewEvent[]): Promise<Mutation>;
+  /** Accepts a full id or an unambiguous prefix. */
+  resolveRunId(ref: string): Promise<string>;
+  readRun(id: string): Promise<RunManifest>;
+  listRuns(filter?: RunFilter): Promise<RunIndexEntry[]>;
+  mutateRun(
+    id: string,
+    fn: (
+      manifest: RunManifest,
+    ) =>
+      | { manifest: RunManifest; events: NewEvent[] }
+      | Promise<{ manifest: RunManifest; events: NewEvent[] }>,
+  ): Promise<Mutation>;
+  /** Appends events without touching the manifest (logs, progress). */
+  appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]>;
+  /** Events with `seq > after`, oldest first, at most `limit`. */
+  readEvents(id: string, after?: number, limit?: number): Promise<RunEvent[]>;
+  /** Absolute path of a file inside the run's directory (transcripts, logs). */
+  runFile(id: string, relative: string): string;
+}
+
+export interface BackendEvent {
+  kind: 'text' | 'tool' | 'tool_result' | 'status' | 'stderr';
+  text: string;
+}
+
+export interface AttemptInput {
+  runId: string;
+  attempt: number;
+  /** What the model is told this attempt: the first prompt, or a nudge. */
+  prompt: string;
+  systemPrompt: string;
+  /** Resume this backend session (kept across attempts of a run). */
+  sessionId: string | undefined;
+  cwd: string;
+  /** Complete environment for the backend process (PATH includes the `nexus` task tool). */
+  env: Record<string, string>;
+  model: string | undefined;
+  settings: BackendSettings;
+  permissions: Permissions;
+  tools: readonly string[];
+  timeoutMs: number;
+  /** Absolute path of the attempt's transcript file (the backend's raw output, JSONL). */
+  transcriptPath: string;
+  signal: AbortSignal;
+  onEvent: (event: BackendEvent) => void;
+}
+
+export interface BackendFailure {
+  kind: FailureKind;
+  message: string;
+  /** For usage limits / 429: when to try again. */
+  retryAfterMs?: number;
+}
+
+export interface AttemptResult {
+  /** `ok`: the backend finished its turn normally; the checklist decides what is next. */
+  ok: boolean;
+  sessionId: string | undefined;
+  usage: Usage | undefined;
+  finalText: string | undefined;
+  failure: BackendFailure | undefined;
+}
+
+/** How a model is driven. One instance per backend kind; stateless between attempts. */
+export interface Backend {
+  readonly name: BackendName;
+  runAttempt(input: AttemptInput): Promise<AttemptResult>;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  timedOut: boolean;
+  output: string;
+  durationMs: number;
+}
+
+/** Runs verify checks (shell commands) in a workspace. */
+export interface CommandRunner {
+  run(
+    command: string,
+    opts: { cwd: string; timeoutMs: number; env?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<CommandResult>;
+}
