@@ -8,12 +8,18 @@ import type {
   AssignmentDefinition,
   SkillDefinition,
   RuntimeKind,
+  GatedAction,
 } from './domain/definitions.ts';
 import type { RunEvent } from './domain/events.ts';
 import type {
   Approval,
+  AttemptSummary,
+  CheckResult,
   RunIndexEntry,
   RunManifest,
+  RunOutcome,
+  RunStatus,
+  VerificationState,
   SessionKind,
   TaskState,
   TaskStatus,
@@ -94,6 +100,13 @@ export interface Subscription {
   close(): void;
 }
 
+export interface SubscribeRequest {
+  /** Replay each named run's events after the given seq, then stream them live. */
+  runs?: Record<string, number>;
+  /** Also stream live events of every run (clients resync with `listRuns` on reconnect). */
+  all?: boolean;
+}
+
 export interface NexusApi {
   // definitions
   listAgents(): Promise<DefinitionSummary[]>;
@@ -123,5 +136,43 @@ export interface NexusApi {
   listApprovals(filter?: { run?: string; status?: Approval['status'] }): Promise<Approval[]>;
   decideApproval(decision: ApprovalDecision): Promise<Approval>;
 
+  /** Starts a run (created now, or one in `initialized`) on its runtime; returns at once. */
+  startRun(req: StartRunRequest): Promise<RunManifest>;
+  cancelRun(ref: string): Promise<RunManifest>;
+
   status(): Promise<EnvironmentStatus>;
+
+  /** Events as they happen, after an optional replay from per-run cursors. */
+  subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription>;
+}
+
+/**
+ * What a runner reports about its run. Each report carries `op`, assigned by the runner and
+ * increasing, so reports replayed after a lost connection are applied once.
+ */
+export type RunnerReport =
+  | { op: number; type: 'run.started'; pid: number; host: string }
+  | { op: number; type: 'attempt.started'; attempt: number; transcript: string }
+  | { op: number; type: 'attempt.finished'; summary: AttemptSummary }
+  | {
+      op: number;
+      type: 'task.verified';
+      task: string;
+      state: VerificationState;
+      results: CheckResult[];
+    }
+  | { op: number; type: 'log'; attempt: number; lines: string[] }
+  | { op: number; type: 'run.finished'; status: RunStatus; outcome: RunOutcome };
+
+/** The operations a runner needs from core (embedded or over the bridge). */
+export interface RunnerApi {
+  getRun(runId: string): Promise<RunManifest>;
+  /** Applies reports in order; returns the highest `op` now applied for this run. */
+  report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }>;
+  /** Raises an approval for a gated action and waits for the decision (a timeout denies). */
+  requestApproval(
+    runId: string,
+    req: { action: GatedAction; detail: string; timeoutSec: number },
+    signal?: AbortSignal,
+  ): Promise<Approval>;
 }

@@ -4,7 +4,12 @@
  */
 import type { NewEvent, RunEvent } from './domain/events.ts';
 import type { FailureKind, RunIndexEntry, RunManifest, Usage } from './domain/run.ts';
-import type { BackendName, BackendSettings, Permissions } from './domain/definitions.ts';
+import type {
+  BackendName,
+  BackendSettings,
+  GatedAction,
+  Permissions,
+} from './domain/definitions.ts';
 
 /** Time, injectable so tests and benchmarks control it. */
 export interface Clock {
@@ -77,6 +82,8 @@ export interface AttemptInput {
   transcriptPath: string;
   signal: AbortSignal;
   onEvent: (event: BackendEvent) => void;
+  /** Gated actions the backend's tool loop or permission hook must clear first. */
+  approvals: ApprovalGate;
 }
 
 export interface BackendFailure {
@@ -114,4 +121,13 @@ export interface CommandRunner {
     command: string,
     opts: { cwd: string; timeoutMs: number; env?: Record<string, string>; signal?: AbortSignal },
   ): Promise<CommandResult>;
+}
+
+/** Asks for a person's decision on a gated action; resolves when decided (a timeout denies). */
+export interface ApprovalGate {
+  request(
+    action: GatedAction,
+    detail: string,
+    signal?: AbortSignal,
+  ): Promise<{ approved: boolean; reason: string | undefined }>;
 }
