@@ -1,0 +1,109 @@
+/**
+ * How a client finds a running core: core writes `core.json` (mode 0600) next to the token
+ * file in the state dir while it serves, and removes it on clean shutdown. A stale file (its
+ * pid is gone) is ignored. `NEXUS_CONNECT` + `NEXUS_TOKEN` / `NEXUS_TOKEN_FILE` override it,
+ * e.g. for a core on another port or inside a container.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { NexusError } from '../../core/errors.ts';
+import { readUserToken } from './auth.ts';
+
+/** File names inside the state dir. */
+export const CORE_INFO_FILE = 'core.json';
+export const TOKEN_FILE = 'bridge-token';
+
+export const CoreInfo = z.object({
+  /** The bridge URL, `ws://127.0.0.1:<port>`. */
+  url: z.string().regex(/^wss?:\/\//),
+  pid: z.number().int().min(1),
+  version: z.string(),
+  /** ISO time the core started serving. */
+  started_at: z.string(),
+});
+export type CoreInfo = z.infer<typeof CoreInfo>;
+
+export interface DiscoveredCore {
+  url: string;
+  token: string;
+}
+
+export const coreInfoPath = (stateDir: string): string => join(stateDir, CORE_INFO_FILE);
+export const tokenPath = (stateDir: string): string => join(stateDir, TOKEN_FILE);
+
+/** Core: publishes where it listens (atomic write, mode 0600). */
+export async function writeCoreInfo(stateDir: string, info: CoreInfo): Promise<void> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const target = coreInfoPath(stateDir);
+  const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(CoreInfo.parse(info), null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, target);
+}
+
+/** Core: on clean shutdown. Only removes the file when it still names this process. */
+export async function removeCoreInfo(stateDir: string, pid: number = process.pid): Promise<void> {
+  const info = await readCoreInfo(stateDir);
+  if (info?.pid === pid) await rm(coreInfoPath(stateDir), { force: true });
+}
+
+/** The published info, or undefined when absent or unreadable. */
+export async function readCoreInfo(stateDir: string): Promise<CoreInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(coreInfoPath(stateDir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const parsed = CoreInfo.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when a process with this pid exists (EPERM: it exists but is not ours). */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Where to connect, or undefined when no core is running (the caller then embeds core).
+ * The env override wins; without a token it is a usage error rather than a silent fallback.
+ */
+export async function discoverCore(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DiscoveredCore | undefined> {
+  const url = env.NEXUS_CONNECT;
+  if (url !== undefined && url !== '') {
+    if (!/^wss?:\/\//.test(url)) {
+      throw new NexusError('USAGE', `NEXUS_CONNECT must be a ws:// URL, got '${url}'`);
+    }
+    if (env.NEXUS_TOKEN !== undefined && env.NEXUS_TOKEN !== '')
+      return { url, token: env.NEXUS_TOKEN };
+    if (env.NEXUS_TOKEN_FILE !== undefined && env.NEXUS_TOKEN_FILE !== '') {
+      return { url, token: await readUserToken(env.NEXUS_TOKEN_FILE) };
+    }
+    throw new NexusError(
+      'USAGE',
+      'NEXUS_CONNECT is set but neither NEXUS_TOKEN nor NEXUS_TOKEN_FILE is',
+    );
+  }
+  const info = await readCoreInfo(stateDir);
+  if (info === undefined || !isPidAlive(info.pid)) return undefined;
+  return { url: info.url, token: await readUserToken(tokenPath(stateDir)) };
+}

@@ -1,0 +1,316 @@
+/**
+ * An in-memory core for bridge tests and benchmarks: implements NexusApi + RunnerApi with
+ * per-run event logs (increasing seq), subscriptions with replay from a cursor, reports
+ * de-duplicated by `op` (the contract core follows), and approvals that wait for a decision.
+ */
+import type {
+  ApprovalDecision,
+  CreateRunRequest,
+  DefinitionSummary,
+  EnvironmentStatus,
+  EventListener,
+  NexusApi,
+  RunnerApi,
+  RunnerReport,
+  StartRunRequest,
+  SubscribeRequest,
+  Subscription,
+  TaskAddRequest,
+  TaskSetRequest,
+} from '../../src/core/api.ts';
+import type {
+  AgentDefinition,
+  AssignmentDefinition,
+  GatedAction,
+  SkillDefinition,
+} from '../../src/core/domain/definitions.ts';
+import type { EventType, RunEvent } from '../../src/core/domain/events.ts';
+import {
+  indexEntryOf,
+  type Approval,
+  type RunIndexEntry,
+  type RunManifest,
+  type TaskState,
+} from '../../src/core/domain/run.ts';
+import { NexusError } from '../../src/core/errors.ts';
+import type { RunFilter } from '../../src/core/ports.ts';
+
+interface FakeRun {
+  manifest: RunManifest;
+  events: RunEvent[];
+  /** Every report applied, in order (a duplicate would show up here twice). */
+  applied: RunnerReport[];
+}
+
+interface Listener {
+  req: SubscribeRequest;
+  listener: EventListener;
+}
+
+const NOW = '2025-01-01T00:00:00.000Z';
+
+export function fakeTask(id: string): TaskState {
+  return {
+    id,
+    title: `task ${id}`,
+    status: 'pending',
+    verify: [],
+    verification: { state: 'none', results: [] },
+    notes: [],
+    updated_at: NOW,
+    source: 'assignment',
+  };
+}
+
+export function fakeManifest(id: string, tasks: string[] = ['t1']): RunManifest {
+  return {
+    schema: 1,
+    id,
+    agent: { name: 'coder', path: '/agents/coder.md', backend: 'passive' },
+    vars: {},
+    kind: 'interactive',
+    runtime: 'local',
+    status: 'running',
+    created_at: NOW,
+    updated_at: NOW,
+    workspace: { cwd: '/work' },
+    limits: { max_attempts: 3, wall_time_sec: 3600 },
+    attempts: [],
+    tasks: tasks.map(fakeTask),
+    approvals: [],
+    applied_op: 0,
+  };
+}
+
+export class FakeApi implements NexusApi, RunnerApi {
+  readonly runs = new Map<string, FakeRun>();
+  readonly approvals = new Map<string, Approval>();
+  readonly #listeners = new Set<Listener>();
+  readonly #approvalWaiters = new Map<string, (a: Approval) => void>();
+  #nextApproval = 0;
+
+  /** How many live subscriptions core holds (to check the bridge cleans up). */
+  get subscriptionCount(): number {
+    return this.#listeners.size;
+  }
+
+  addRun(id: string, tasks?: string[]): RunManifest {
+    const manifest = fakeManifest(id, tasks);
+    this.runs.set(id, { manifest, events: [], applied: [] });
+    return manifest;
+  }
+
+  /** Appends an event to a run's log and streams it to matching subscribers. */
+  emit(runId: string, type: EventType, data: Record<string, unknown> = {}): RunEvent {
+    const run = this.#run(runId);
+    const event: RunEvent = { seq: run.events.length + 1, time: NOW, run_id: runId, type, data };
+    run.events.push(event);
+    for (const l of this.#listeners) {
+      if (l.req.all === true || (l.req.runs !== undefined && runId in l.req.runs))
+        l.listener(event);
+    }
+    return event;
+  }
+
+  #run(ref: string): FakeRun {
+    const run = this.runs.get(ref);
+    if (run === undefined) throw new NexusError('RUN_NOT_FOUND', `no run '${ref}'`, { ref });
+    return run;
+  }
+
+  #task(run: string, task: string): TaskState {
+    const t = this.#run(run).manifest.tasks.find((x) => x.id === task);
+    if (t === undefined)
+      throw new NexusError('TASK_NOT_FOUND', `no task '${task}' in run ${run}`, { run, task });
+    return t;
+  }
+
+  async listAgents(): Promise<DefinitionSummary[]> {
+    return [
+      {
+        name: 'coder',
+        path: '/agents/coder.md',
+        description: undefined,
+        scope: 'workspace',
+        detail: 'passive',
+      },
+    ];
+  }
+  async listAssignments(): Promise<DefinitionSummary[]> {
+    return [];
+  }
+  async listSkills(): Promise<DefinitionSummary[]> {
+    return [];
+  }
+  async getAgent(ref: string): Promise<AgentDefinition> {
+    throw new NexusError('DEFINITION_NOT_FOUND', `no agent '${ref}'`, { ref });
+  }
+  async getAssignment(ref: string): Promise<AssignmentDefinition> {
+    throw new NexusError('DEFINITION_NOT_FOUND', `no assignment '${ref}'`, { ref });
+  }
+  async getSkill(ref: string): Promise<SkillDefinition> {
+    throw new NexusError('DEFINITION_NOT_FOUND', `no skill '${ref}'`, { ref });
+  }
+
+  async createRun(req: CreateRunRequest): Promise<RunManifest> {
+    const id = `run-${this.runs.size + 1}`;
+    const manifest = this.addRun(id);
+    manifest.agent.name = req.agent;
+    this.emit(id, 'nexus.agent.run.created', { agent: req.agent });
+    return manifest;
+  }
+  async listRuns(filter?: RunFilter): Promise<RunIndexEntry[]> {
+    return [...this.runs.values()]
+      .map((r) => indexEntryOf(r.manifest))
+      .filter((e) => filter?.status === undefined || filter.status.includes(e.status));
+  }
+  async getRun(ref: string): Promise<RunManifest> {
+    return this.#run(ref).manifest;
+  }
+  async getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }> {
+    this.#run(ref);
+    return { systemPrompt: 'You are a coder.', prompt: 'Do the tasks.' };
+  }
+  async getEvents(ref: string, after = 0, limit = Number.MAX_SAFE_INTEGER): Promise<RunEvent[]> {
+    return this.#run(ref)
+      .events.filter((e) => e.seq > after)
+      .slice(0, limit);
+  }
+
+  async listTasks(run: string): Promise<TaskState[]> {
+    return this.#run(run).manifest.tasks;
+  }
+  async getTask(run: string, task: string): Promise<TaskState> {
+    return this.#task(run, task);
+  }
+  async setTask(req: TaskSetRequest): Promise<TaskState> {
+    const t = this.#task(req.run, req.task);
+    t.status = req.status;
+    if (req.note !== undefined) t.notes.push({ at: NOW, by: req.by ?? 'user', text: req.note });
+    this.emit(req.run, 'nexus.task.updated', { task: t.id, status: t.status, by: req.by ?? null });
+    return t;
+  }
+  async appendNotes(run: string, task: string, text: string, by?: string): Promise<TaskState> {
+    const t = this.#task(run, task);
+    t.notes.push({ at: NOW, by: by ?? 'user', text });
+    this.emit(run, 'nexus.task.notes', { task, by: by ?? null });
+    return t;
+  }
+  async addTask(req: TaskAddRequest): Promise<TaskState> {
+    const run = this.#run(req.run);
+    const t = {
+      ...fakeTask(req.id ?? `t${run.manifest.tasks.length + 1}`),
+      title: req.title,
+      source: 'added' as const,
+    };
+    run.manifest.tasks.push(t);
+    this.emit(req.run, 'nexus.task.added', { task: t.id, by: req.by ?? null });
+    return t;
+  }
+
+  async listApprovals(filter?: { run?: string; status?: Approval['status'] }): Promise<Approval[]> {
+    return [...this.approvals.values()].filter(
+      (a) =>
+        (filter?.run === undefined || a.run_id === filter.run) &&
+        (filter?.status === undefined || a.status === filter.status),
+    );
+  }
+  async decideApproval(decision: ApprovalDecision): Promise<Approval> {
+    const a = this.approvals.get(decision.id);
+    if (a === undefined)
+      throw new NexusError('APPROVAL_NOT_FOUND', `no approval '${decision.id}'`, {
+        id: decision.id,
+      });
+    if (decision.by === 'agent')
+      throw new NexusError('APPROVAL_FORBIDDEN', 'an agent cannot decide an approval');
+    a.status = decision.approve ? 'approved' : 'denied';
+    a.decided_by = decision.by ?? 'user';
+    a.decided_at = NOW;
+    this.#approvalWaiters.get(a.id)?.(a);
+    this.emit(a.run_id, 'nexus.approval.decided', { id: a.id, status: a.status });
+    return a;
+  }
+
+  async startRun(req: StartRunRequest): Promise<RunManifest> {
+    if (req.run !== undefined) return this.#run(req.run).manifest;
+    if (req.create !== undefined) return this.createRun(req.create);
+    throw new NexusError('USAGE', 'name a run or what to create');
+  }
+  async cancelRun(ref: string): Promise<RunManifest> {
+    const run = this.#run(ref);
+    run.manifest.status = 'cancelled';
+    return run.manifest;
+  }
+
+  async status(): Promise<EnvironmentStatus> {
+    return {
+      version: 'fake',
+      workspace: '/work',
+      stateDir: '/work/.nexus/state',
+      mode: 'embedded',
+      bridgeUrl: undefined,
+      definitions: { agents: 1, assignments: 0, skills: 0 },
+      runs: { total: this.runs.size, running: 0, needsAttention: 0 },
+      backends: [],
+    };
+  }
+
+  async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
+    // Replay then go live in one synchronous step, so nothing falls between the two.
+    for (const [runId, after] of Object.entries(req.runs ?? {})) {
+      for (const event of this.#run(runId).events) if (event.seq > after) listener(event);
+    }
+    const entry: Listener = { req, listener };
+    this.#listeners.add(entry);
+    return { close: () => this.#listeners.delete(entry) };
+  }
+
+  // ------------------------------------------------------------------ RunnerApi
+
+  async report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> {
+    const run = this.#run(runId);
+    for (const r of reports) {
+      if (r.op <= run.manifest.applied_op) continue; // already applied: a replay after a lost ack
+      run.applied.push(r);
+      run.manifest.applied_op = r.op;
+      if (r.type === 'log') this.emit(runId, 'nexus.log', { attempt: r.attempt, lines: r.lines });
+      else this.emit(runId, 'nexus.agent.run.status', { report: r.type, op: r.op });
+    }
+    return { appliedOp: run.manifest.applied_op };
+  }
+
+  async requestApproval(
+    runId: string,
+    req: { action: GatedAction; detail: string; timeoutSec: number },
+    signal?: AbortSignal,
+  ): Promise<Approval> {
+    this.#run(runId);
+    const approval: Approval = {
+      id: `ap-${++this.#nextApproval}`,
+      run_id: runId,
+      action: req.action,
+      detail: req.detail,
+      status: 'pending',
+      requested_at: NOW,
+      requested_by: 'agent',
+    };
+    this.approvals.set(approval.id, approval);
+    this.emit(runId, 'nexus.approval.requested', { id: approval.id });
+    return new Promise<Approval>((resolve) => {
+      const done = (a: Approval): void => {
+        clearTimeout(timer);
+        this.#approvalWaiters.delete(a.id);
+        resolve(a);
+      };
+      const timer = setTimeout(() => {
+        approval.status = 'expired';
+        done(approval);
+      }, req.timeoutSec * 1000);
+      this.#approvalWaiters.set(approval.id, done);
+      signal?.addEventListener('abort', () => {
+        approval.status = 'expired';
+        done(approval);
+      });
+    });
+  }
+}
