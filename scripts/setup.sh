@@ -53,7 +53,11 @@ _setup_say "Node $(node --version) at $NEXUS_NODE_BIN; npm $(npm --version 2>/de
 # --- 3. The repository's node_modules ---------------------------------------------------------
 # npm writes node_modules/.package-lock.json on every install: older than package-lock.json
 # means the lockfile changed since the last install.
-if [ ! -f "$_setup_root/node_modules/.package-lock.json" ] ||
+if [ -L "$_setup_root/node_modules" ]; then
+  # npm ci empties a symlinked node_modules' target before replacing the link: never do that
+  # to a tree someone else is using.
+  _setup_say "node_modules is a symlink; not running npm ci (remove the link to install here)"
+elif [ ! -f "$_setup_root/node_modules/.package-lock.json" ] ||
   [ "$_setup_root/package-lock.json" -nt "$_setup_root/node_modules/.package-lock.json" ]; then
   _setup_say "npm ci in $_setup_root (node_modules missing or older than package-lock.json)"
   (cd "$_setup_root" && npm ci --no-audit --no-fund)
