@@ -5,7 +5,7 @@
  * and deep-checking large documents on every call buys nothing at the trust boundary that
  * matters (the server side, where untrusted params arrive).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { GatedAction, RuntimeKind } from '../core/domain/definitions.ts';
 import {
   Approval,
@@ -27,14 +27,18 @@ import type {
   AssignmentDefinition,
   SkillDefinition,
 } from '../core/domain/definitions.ts';
-import type { DefinitionSummary, EnvironmentStatus, RunnerReport } from '../core/api.ts';
+import type { DefinitionSummary, EnvironmentStatus } from '../core/api.ts';
 
-const ref = z.string().min(1).max(256);
-const runId = z.string().min(1).max(256);
-const empty = z.strictObject({}).optional();
+const ref = z.string().check(z.minLength(1), z.maxLength(256));
+const runId = ref;
+const nonEmpty = z.string().check(z.minLength(1));
+const actor = z.optional(z.string().check(z.minLength(1), z.maxLength(100)));
+const int = (min: number, max?: number) =>
+  z.int().check(z.gte(min), ...(max !== undefined ? [z.lte(max)] : []));
+const empty = z.optional(z.strictObject({}));
 
 /** A shallow check for interface-typed results: an object carrying the named string keys. */
-function shaped<T>(keys: readonly string[]): z.ZodType<T> {
+function shaped<T>(keys: readonly string[]): z.ZodMiniCustom<T, T> {
   return z.custom<T>(
     (value) =>
       typeof value === 'object' &&
@@ -48,65 +52,68 @@ const DefinitionSummaryResult = z.array(shaped<DefinitionSummary>(['name', 'path
 
 export const HelloParams = z.strictObject({
   /** Must equal BRIDGE_PROTOCOL_VERSION. */
-  protocol: z.number().int(),
+  protocol: z.int(),
   /** The user token, or a runner token `r1.<runId>.<mac>`. */
-  token: z.string().min(1).max(1024),
-  client: z.strictObject({ name: z.string().max(100), version: z.string().max(100) }),
+  token: z.string().check(z.minLength(1), z.maxLength(1024)),
+  client: z.strictObject({
+    name: z.string().check(z.maxLength(100)),
+    version: z.string().check(z.maxLength(100)),
+  }),
 });
 
 export const HelloResult = z.object({
-  protocol: z.number().int(),
+  protocol: z.int(),
   server: z.object({ name: z.string(), version: z.string() }),
   role: z.enum(['user', 'runner']),
   /** For the runner role: the one run it may act on. */
-  run: z.string().optional(),
+  run: z.optional(z.string()),
 });
 export type HelloResult = z.infer<typeof HelloResult>;
 
 export const CreateRunParams = z.strictObject({
-  agent: z.string().min(1),
-  assignment: z.string().min(1).optional(),
-  message: z.string().optional(),
-  vars: z.record(z.string(), z.string()).optional(),
-  kind: SessionKind.optional(),
-  runtime: RuntimeKind.optional(),
-  cwd: z.string().min(1).optional(),
-  repo: z.string().min(1).optional(),
+  agent: nonEmpty,
+  assignment: z.optional(nonEmpty),
+  message: z.optional(z.string()),
+  vars: z.optional(z.record(z.string(), z.string())),
+  kind: z.optional(SessionKind),
+  runtime: z.optional(RuntimeKind),
+  cwd: z.optional(nonEmpty),
+  repo: z.optional(nonEmpty),
 });
 
-export const RunnerReportSchema: z.ZodType<RunnerReport> = z.discriminatedUnion('type', [
+export const RunnerReportSchema = z.discriminatedUnion('type', [
   z.strictObject({
-    op: z.number().int().min(1),
+    op: int(1),
     type: z.literal('run.started'),
-    pid: z.number().int(),
+    pid: z.int(),
     host: z.string(),
   }),
   z.strictObject({
-    op: z.number().int().min(1),
+    op: int(1),
     type: z.literal('attempt.started'),
-    attempt: z.number().int().min(1),
+    attempt: int(1),
     transcript: z.string(),
   }),
   z.strictObject({
-    op: z.number().int().min(1),
+    op: int(1),
     type: z.literal('attempt.finished'),
     summary: AttemptSummary,
   }),
   z.strictObject({
-    op: z.number().int().min(1),
+    op: int(1),
     type: z.literal('task.verified'),
-    task: z.string().min(1),
+    task: nonEmpty,
     state: VerificationState,
     results: z.array(CheckResult),
   }),
   z.strictObject({
-    op: z.number().int().min(1),
+    op: int(1),
     type: z.literal('log'),
-    attempt: z.number().int().min(0),
+    attempt: int(0),
     lines: z.array(z.string()),
   }),
   z.strictObject({
-    op: z.number().int().min(1),
+    op: int(1),
     type: z.literal('run.finished'),
     status: RunStatus,
     outcome: RunOutcome,
@@ -139,12 +146,12 @@ export const BRIDGE_METHODS = {
 
   'runs.create': { params: CreateRunParams, result: RunManifest },
   'runs.list': {
-    params: z
-      .strictObject({
-        status: z.array(RunStatus).optional(),
-        kind: z.array(SessionKind).optional(),
-      })
-      .optional(),
+    params: z.optional(
+      z.strictObject({
+        status: z.optional(z.array(RunStatus)),
+        kind: z.optional(z.array(SessionKind)),
+      }),
+    ),
     result: z.array(RunIndexEntry),
   },
   'runs.get': { params: z.strictObject({ ref }), result: RunManifest },
@@ -155,64 +162,66 @@ export const BRIDGE_METHODS = {
   'runs.events': {
     params: z.strictObject({
       ref,
-      after: z.number().int().min(0).optional(),
-      limit: z.number().int().min(1).optional(),
+      after: z.optional(int(0)),
+      limit: z.optional(int(1)),
     }),
     result: z.array(RunEvent),
   },
   'runs.start': {
     params: z.strictObject({
-      run: ref.optional(),
-      create: CreateRunParams.optional(),
-      message: z.string().optional(),
+      run: z.optional(ref),
+      create: z.optional(CreateRunParams),
+      message: z.optional(z.string()),
     }),
     result: RunManifest,
   },
   'runs.cancel': { params: z.strictObject({ ref }), result: RunManifest },
 
   'tasks.list': { params: z.strictObject({ run: ref }), result: z.array(TaskState) },
-  'tasks.get': { params: z.strictObject({ run: ref, task: z.string().min(1) }), result: TaskState },
+  'tasks.get': { params: z.strictObject({ run: ref, task: nonEmpty }), result: TaskState },
   'tasks.set': {
     params: z.strictObject({
       run: ref,
-      task: z.string().min(1),
+      task: nonEmpty,
       status: TaskStatus,
-      note: z.string().optional(),
-      by: z.string().min(1).max(100).optional(),
+      note: z.optional(z.string()),
+      by: actor,
     }),
     result: TaskState,
   },
   'tasks.notes': {
     params: z.strictObject({
       run: ref,
-      task: z.string().min(1),
-      text: z.string().min(1),
-      by: z.string().min(1).max(100).optional(),
+      task: nonEmpty,
+      text: nonEmpty,
+      by: actor,
     }),
     result: TaskState,
   },
   'tasks.add': {
     params: z.strictObject({
       run: ref,
-      id: z.string().min(1).optional(),
-      title: z.string().min(1),
-      description: z.string().optional(),
-      verify: z.array(z.string().min(1)).optional(),
-      by: z.string().min(1).max(100).optional(),
+      id: z.optional(nonEmpty),
+      title: nonEmpty,
+      description: z.optional(z.string()),
+      verify: z.optional(z.array(nonEmpty)),
+      by: actor,
     }),
     result: TaskState,
   },
 
   'approvals.list': {
-    params: z.strictObject({ run: ref.optional(), status: ApprovalStatus.optional() }).optional(),
+    params: z.optional(
+      z.strictObject({ run: z.optional(ref), status: z.optional(ApprovalStatus) }),
+    ),
     result: z.array(Approval),
   },
   'approvals.decide': {
     params: z.strictObject({
-      id: z.string().min(1),
+      id: nonEmpty,
       approve: z.boolean(),
-      reason: z.string().optional(),
-      by: z.string().min(1).max(100).optional(),
+      reason: z.optional(z.string()),
+      by: actor,
     }),
     result: Approval,
   },
@@ -225,36 +234,35 @@ export const BRIDGE_METHODS = {
   'events.subscribe': {
     params: z.strictObject({
       /** Replay each named run's events after the given seq, then stream live. */
-      runs: z.record(runId, z.number().int().min(0)).optional(),
+      runs: z.optional(z.record(runId, int(0))),
       /** Also stream live events of every run. */
-      all: z.boolean().optional(),
+      all: z.optional(z.boolean()),
     }),
     result: z.object({ subscription: z.string() }),
   },
   'events.unsubscribe': {
-    params: z.strictObject({ subscription: z.string().min(1) }),
+    params: z.strictObject({ subscription: nonEmpty }),
     result: z.object({ closed: z.boolean() }),
   },
 
   'runner.getRun': { params: z.strictObject({ run: runId }), result: RunManifest },
   'runner.report': {
-    params: z.strictObject({ run: runId, reports: z.array(RunnerReportSchema).max(10_000) }),
-    result: z.object({ appliedOp: z.number().int().min(0) }),
+    params: z.strictObject({
+      run: runId,
+      reports: z.array(RunnerReportSchema).check(z.maxLength(10_000)),
+    }),
+    result: z.object({ appliedOp: int(0) }),
   },
   'runner.requestApproval': {
     params: z.strictObject({
       run: runId,
       action: GatedAction,
       detail: z.string(),
-      timeoutSec: z
-        .number()
-        .int()
-        .min(1)
-        .max(7 * 24 * 3600),
+      timeoutSec: int(1, 7 * 24 * 3600),
     }),
     result: Approval,
   },
-} as const satisfies Record<string, { params: z.ZodType; result: z.ZodType }>;
+} as const satisfies Record<string, { params: z.ZodMiniType; result: z.ZodMiniType }>;
 
 export type MethodName = keyof typeof BRIDGE_METHODS;
 /** What a caller passes (schema input, before defaults). */

@@ -3,8 +3,10 @@
  * its clients (runners, the connected CLI, the extension, the board). This file holds the
  * envelope, the error codes and the handshake constants; the method table lives in
  * `bridge-methods.ts`. Every byte that arrives on a socket is parsed with these schemas.
+ *
+ * Like the domain schemas, these use `zod/mini`: the connected CLI loads them on every call.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export {
   BRIDGE_METHODS,
@@ -53,22 +55,22 @@ export const CloseCode = {
   slowConsumer: 4408,
 } as const;
 
-export const RequestId = z.union([z.string().max(128), z.number().int()]);
+export const RequestId = z.union([z.string().check(z.maxLength(128)), z.int()]);
 export type RequestId = z.infer<typeof RequestId>;
 
 /** A call (with `id`) or a notification (without). Params are always an object when present. */
 export const RpcRequest = z.strictObject({
   jsonrpc: z.literal('2.0'),
-  id: RequestId.optional(),
-  method: z.string().min(1).max(128),
-  params: z.record(z.string(), z.unknown()).optional(),
+  id: z.optional(RequestId),
+  method: z.string().check(z.minLength(1), z.maxLength(128)),
+  params: z.optional(z.record(z.string(), z.unknown())),
 });
 export type RpcRequest = z.infer<typeof RpcRequest>;
 
 export const RpcError = z.object({
-  code: z.number().int(),
+  code: z.int(),
   message: z.string(),
-  data: z.unknown().optional(),
+  data: z.optional(z.unknown()),
 });
 export type RpcError = z.infer<typeof RpcError>;
 
@@ -80,7 +82,7 @@ export const RpcSuccess = z.strictObject({
 
 export const RpcFailure = z.strictObject({
   jsonrpc: z.literal('2.0'),
-  id: RequestId.nullable(),
+  id: z.nullable(RequestId),
   error: RpcError,
 });
 
@@ -90,7 +92,7 @@ export const ServerMessage = z.union([
   RpcFailure,
   z.strictObject({
     jsonrpc: z.literal('2.0'),
-    method: z.string().min(1),
+    method: z.string().check(z.minLength(1)),
     params: z.record(z.string(), z.unknown()),
   }),
 ]);
@@ -100,7 +102,7 @@ export type ServerMessage = z.infer<typeof ServerMessage>;
 export const ApplicationErrorData = z.looseObject({ code: z.string() });
 
 /** Formats zod issues as `path.to.field: message; …` so a caller sees which field is wrong. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.core.$ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
@@ -111,6 +113,6 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 /** The first failing field path, for `data.path` of an invalid-params error. */
-export function firstIssuePath(error: z.ZodError): string {
+export function firstIssuePath(error: z.core.$ZodError): string {
   return (error.issues[0]?.path ?? []).map(String).join('.');
 }

@@ -7,7 +7,7 @@
  * last seq it delivered, so a listener sees each missed event once.
  */
 import WebSocket from 'ws';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type {
   ApprovalDecision,
   CreateRunRequest,
@@ -70,7 +70,7 @@ export interface BridgeClientOptions {
 
 interface Pending {
   method: string;
-  schema: z.ZodType;
+  schema: z.ZodMiniType;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;

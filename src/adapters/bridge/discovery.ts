@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { NexusError } from '../../core/errors.ts';
 import { readUserToken } from './auth.ts';
 
@@ -17,8 +17,8 @@ export const TOKEN_FILE = 'bridge-token';
 
 export const CoreInfo = z.object({
   /** The bridge URL, `ws://127.0.0.1:<port>`. */
-  url: z.string().regex(/^wss?:\/\//),
-  pid: z.number().int().min(1),
+  url: z.string().check(z.regex(/^wss?:\/\//)),
+  pid: z.int().check(z.gte(1)),
   version: z.string(),
   /** ISO time the core started serving. */
   started_at: z.string(),

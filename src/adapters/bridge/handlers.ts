@@ -2,7 +2,7 @@
  * One handler per bridge method, over the core APIs, plus the role check that runs before it.
  * Params arrive here already validated against the method table.
  */
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { NexusApi, RunnerApi, SubscribeRequest } from '../../core/api.ts';
 import type { BRIDGE_METHODS } from '../../protocol/bridge.ts';
 import { RpcErrorCode, type MethodName, type MethodResult } from '../../protocol/bridge.ts';
