@@ -1,5 +1,111 @@
-/** The `nexus` CLI: parses the command line and dispatches to one command module. */
-export async function main(argv: string[]): Promise<number> {
-  process.stdout.write(`nexus: ${argv.join(' ')}\n`);
-  return 0;
+/**
+ * The `nexus` CLI. Each command lives in its own module, loaded only when called, so that a
+ * frequent call such as `nexus task set` starts almost as fast as Node itself.
+ */
+import { ExitCode, exitCodeOf, isNexusError, toUserMessage } from '../core/errors.ts';
+import type { CommandSpec } from './command.ts';
+import { parseCommandArgs } from './command.ts';
+import { CliContext } from './context.ts';
+import type { CliIO } from './context.ts';
+
+type Loader = () => Promise<CommandSpec>;
+
+/** Command name → loader. Two-word commands (`task set`) are looked up first. */
+const COMMANDS: Record<string, Loader> = {
+  init: async () => (await import('./commands/init.ts')).initCommand,
+  list: async () => (await import('./commands/list.ts')).listCommand,
+  show: async () => (await import('./commands/show.ts')).showCommand,
+  'run status': async () => (await import('./commands/run-info.ts')).runStatusCommand,
+  'run brief': async () => (await import('./commands/run-info.ts')).runBriefCommand,
+  'run audit': async () => (await import('./commands/run-info.ts')).runAuditCommand,
+  'task list': async () => (await import('./commands/task.ts')).taskListCommand,
+  'task show': async () => (await import('./commands/task.ts')).taskShowCommand,
+  'task set': async () => (await import('./commands/task.ts')).taskSetCommand,
+  'task append-notes': async () => (await import('./commands/task.ts')).taskNotesCommand,
+  'task add': async () => (await import('./commands/task.ts')).taskAddCommand,
+  status: async () => (await import('./commands/status.ts')).statusCommand,
+};
+
+const OVERVIEW = `nexus — run coding agents against a checklist until every task is verified
+
+usage: nexus <command> [options]   (every command takes --help; read commands take --json)
+
+definitions
+  list agents|assignments|skills|runs   list what is defined, or the runs
+  show agent|assignment|skill <name>    print one definition
+runs
+  init --agent A [--assignment B] [msg] create a run (state: initialized)
+  run status|brief|audit <run>          a run's state, the brief its agent gets, its event log
+tasks (inside a run, <run> may be omitted: NEXUS_RUN_ID is used)
+  task list|show|set|append-notes|add <run> …
+environment
+  status                                workspace, state, definitions, runs
+
+global options: --workspace DIR  --state-dir DIR  --json  --help
+exit codes: 0 ok · 1 attempts exhausted · 2 a task blocked · 3 bad input/config/connection ·
+            4 backend or runtime failure · 130 cancelled`;
+
+const defaultIO: CliIO = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+export async function main(
+  argv: string[],
+  io: CliIO = defaultIO,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const [first, second] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.out(OVERVIEW);
+    return first === undefined ? ExitCode.badInput : ExitCode.ok;
+  }
+  if (first === '--version' || first === '-v') {
+    io.out('0.1.0');
+    return ExitCode.ok;
+  }
+  const two = second !== undefined ? `${first} ${second}` : '';
+  const key = two in COMMANDS ? two : first in COMMANDS ? first : undefined;
+  if (!key) {
+    const group = Object.keys(COMMANDS).filter((k) => k.startsWith(`${first} `));
+    io.err(
+      group.length > 0
+        ? `nexus ${first}: expected one of ${group.map((g) => g.split(' ')[1]).join(', ')}${second ? ` (got '${second}')` : ''}`
+        : `nexus: unknown command '${first}' (see 'nexus --help')`,
+    );
+    return ExitCode.badInput;
+  }
+  const spec = await (COMMANDS[key] as Loader)();
+  const rest = argv.slice(key.split(' ').length);
+  let ctx: CliContext | undefined;
+  try {
+    const args = parseCommandArgs(spec, rest);
+    if (args.values.help === true) {
+      io.out(`${spec.summary}\n\nusage: ${spec.usage}`);
+      return ExitCode.ok;
+    }
+    ctx = new CliContext({
+      io,
+      env,
+      cwd: process.cwd(),
+      json: args.values.json === true,
+      workspace: typeof args.values.workspace === 'string' ? args.values.workspace : undefined,
+      stateDir: typeof args.values['state-dir'] === 'string' ? args.values['state-dir'] : undefined,
+    });
+    return await spec.run(ctx, args);
+  } catch (err) {
+    if (ctx?.json && isNexusError(err)) {
+      io.err(
+        JSON.stringify({
+          error: { code: err.code, message: err.message, ...(err.data ? { data: err.data } : {}) },
+        }),
+      );
+    } else {
+      io.err(`nexus ${key}: ${toUserMessage(err)}`);
+    }
+    if (!isNexusError(err) && env.NEXUS_DEBUG) io.err((err as Error).stack ?? '');
+    return exitCodeOf(err);
+  } finally {
+    await ctx?.close();
+  }
 }

@@ -3,6 +3,7 @@
  * each entrypoint (extension, CLI, runner, daemon) wires them once.
  */
 import type { NewEvent, RunEvent } from './domain/events.ts';
+import type { RunConfigPayload } from '../protocol/payload.ts';
 import type { FailureKind, RunIndexEntry, RunManifest, Usage } from './domain/run.ts';
 import type {
   BackendName,
@@ -130,4 +131,11 @@ export interface ApprovalGate {
     detail: string,
     signal?: AbortSignal,
   ): Promise<{ approved: boolean; reason: string | undefined }>;
+}
+
+/** Starts and stops runners for runs (local processes; Kubernetes Jobs later). */
+export interface RunLauncher {
+  /** Starts a runner for the run; resolves once it is started (not when it ends). */
+  launch(runId: string, payload: RunConfigPayload): Promise<void>;
+  cancel(runId: string): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * same contract a Kubernetes Job uses). The first keys are the seeds' JSON shape; the rest are
  * what a generic runner needs to do the work without knowing any agent type.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   BackendName,
   BackendSettings,
@@ -17,43 +17,44 @@ import { SessionKind } from '../core/domain/run.ts';
 export const PAYLOAD_VERSION = 1;
 
 export const RunConfigPayload = z.strictObject({
-  run_id: z.string().min(1),
-  agent_id: z.string().min(1),
+  run_id: z.string().check(z.minLength(1)),
+  agent_id: z.string().check(z.minLength(1)),
   /** The assignment (task list) this run works on, if any. */
-  task_id: z.string().min(1).nullable().default(null),
+  task_id: z._default(z.nullable(z.string().check(z.minLength(1))), null),
   system_prompt: z.string(),
-  skills: z.array(z.string()).default([]),
-  memory: z.array(z.string()).default([]),
-  tools: z.array(z.string()).default([]),
+  skills: z._default(z.array(z.string()), []),
+  memory: z._default(z.array(z.string()), []),
+  tools: z._default(z.array(z.string()), []),
   permissions: Permissions,
   // --- beyond the seeds' shape ---
-  version: z.literal(PAYLOAD_VERSION).default(PAYLOAD_VERSION),
+  version: z._default(z.literal(PAYLOAD_VERSION), PAYLOAD_VERSION),
   /** The first user message of the run (brief + message); later attempts get nudges. */
   prompt: z.string(),
   backend: BackendName,
-  model: z.string().optional(),
-  backend_settings: BackendSettings.default(BackendSettings.parse({})),
+  model: z.optional(z.string()),
+  backend_settings: z._default(BackendSettings, () => BackendSettings.parse({})),
   limits: Limits,
-  runtime: RuntimeKind.default('local'),
-  kind: SessionKind.default('interactive'),
+  runtime: z._default(RuntimeKind, 'local'),
+  kind: z._default(SessionKind, 'interactive'),
   workspace: z.strictObject({
     /** Absolute folder to work in; for a clone, the folder the clone goes into. */
-    cwd: z.string().min(1),
+    cwd: z.string().check(z.minLength(1)),
     /** A repository to clone with the git CLI before the first attempt. */
-    repo: z.string().min(1).optional(),
-    ref: z.string().min(1).optional(),
+    repo: z.optional(z.string().check(z.minLength(1))),
+    ref: z.optional(z.string().check(z.minLength(1))),
   }),
   /** The tasks with their checks, as the runner must verify them. */
-  tasks: z
-    .array(
+  tasks: z._default(
+    z.array(
       z.strictObject({
         id: z.string(),
         title: z.string(),
-        verify: z.array(VerifyCheck).default([]),
+        verify: z._default(z.array(VerifyCheck), []),
       }),
-    )
-    .default([]),
+    ),
+    [],
+  ),
   /** Resume this backend session on the first attempt (from `nexus run --resume`). */
-  resume_session_id: z.string().optional(),
+  resume_session_id: z.optional(z.string()),
 });
 export type RunConfigPayload = z.infer<typeof RunConfigPayload>;

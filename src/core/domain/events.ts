@@ -2,7 +2,7 @@
  * Events: append-only per run, each with a monotonically increasing `seq`, so a client resumes
  * from a cursor and receives exactly what it missed.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export const EventType = z.enum([
   'nexus.agent.run.created',
@@ -23,7 +23,7 @@ export const EventType = z.enum([
 export type EventType = z.infer<typeof EventType>;
 
 export const RunEvent = z.object({
-  seq: z.number().int().min(1),
+  seq: z.number().check(z.int(), z.gte(1)),
   time: z.string(),
   run_id: z.string(),
   type: EventType,

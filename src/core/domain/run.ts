@@ -3,7 +3,7 @@
  * transcripts and logs live in separate files and the event history in `events.jsonl`, so a
  * task update costs the same on a ten-hour run as on a new one.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   BackendName,
   RuntimeKind,
@@ -52,9 +52,9 @@ export type NoteEntry = z.infer<typeof NoteEntry>;
 export const CheckResult = z.object({
   name: z.string(),
   command: z.string(),
-  exit_code: z.number().int().nullable(),
+  exit_code: z.nullable(z.number().check(z.int())),
   passed: z.boolean(),
-  timed_out: z.boolean().default(false),
+  timed_out: z._default(z.boolean(), false),
   duration_ms: z.number(),
   /** stdout+stderr, trimmed to a bounded tail. */
   output: z.string(),
@@ -69,29 +69,29 @@ export const VerificationState = z.enum(['none', 'pending', 'passed', 'failed'])
 export type VerificationState = z.infer<typeof VerificationState>;
 
 export const TaskState = z.object({
-  id: z.string().regex(TASK_ID_PATTERN),
+  id: z.string().check(z.regex(TASK_ID_PATTERN)),
   title: z.string(),
-  description: z.string().optional(),
+  description: z.optional(z.string()),
   status: TaskStatus,
   verify: z.array(VerifyCheck),
   verification: z.object({
     state: VerificationState,
-    at: z.string().optional(),
-    results: z.array(CheckResult).default([]),
+    at: z.optional(z.string()),
+    results: z._default(z.array(CheckResult), []),
   }),
   /** The most recent notes; older ones stay in the event log. */
-  notes: z.array(NoteEntry).default([]),
+  notes: z._default(z.array(NoteEntry), []),
   updated_at: z.string(),
   /** Where the task came from: the assignment, or added during the run. */
-  source: z.enum(['assignment', 'added']).default('assignment'),
+  source: z._default(z.enum(['assignment', 'added']), 'assignment'),
 });
 export type TaskState = z.infer<typeof TaskState>;
 
 export const Usage = z.object({
-  input_tokens: z.number().default(0),
-  output_tokens: z.number().default(0),
-  cache_read_tokens: z.number().default(0),
-  cost_usd: z.number().optional(),
+  input_tokens: z._default(z.number(), 0),
+  output_tokens: z._default(z.number(), 0),
+  cache_read_tokens: z._default(z.number(), 0),
+  cost_usd: z.optional(z.number()),
 });
 export type Usage = z.infer<typeof Usage>;
 
@@ -106,14 +106,14 @@ export const FailureKind = z.enum([
 export type FailureKind = z.infer<typeof FailureKind>;
 
 export const AttemptSummary = z.object({
-  n: z.number().int().min(1),
+  n: z.number().check(z.int(), z.gte(1)),
   started_at: z.string(),
-  ended_at: z.string().optional(),
-  backend_session_id: z.string().optional(),
-  usage: Usage.optional(),
+  ended_at: z.optional(z.string()),
+  backend_session_id: z.optional(z.string()),
+  usage: z.optional(Usage),
   /** `ok` = the backend finished its turn; the checklist decides what happens next. */
   result: z.enum(['running', 'ok', 'failed', 'cancelled']),
-  failure: z.object({ kind: FailureKind, message: z.string() }).optional(),
+  failure: z.optional(z.object({ kind: FailureKind, message: z.string() })),
   /** Transcript file, relative to the run directory. */
   transcript: z.string(),
 });
@@ -131,15 +131,15 @@ export const Approval = z.object({
   status: ApprovalStatus,
   requested_at: z.string(),
   requested_by: z.string(),
-  expires_at: z.string().optional(),
-  decided_at: z.string().optional(),
-  decided_by: z.string().optional(),
-  reason: z.string().optional(),
+  expires_at: z.optional(z.string()),
+  decided_at: z.optional(z.string()),
+  decided_by: z.optional(z.string()),
+  reason: z.optional(z.string()),
 });
 export type Approval = z.infer<typeof Approval>;
 
 export const RunOutcome = z.object({
-  exit_code: z.number().int(),
+  exit_code: z.number().check(z.int()),
   reason: z.string(),
 });
 export type RunOutcome = z.infer<typeof RunOutcome>;
@@ -151,27 +151,38 @@ export const RunManifest = z.object({
     name: z.string(),
     path: z.string(),
     backend: BackendName,
-    model: z.string().optional(),
+    model: z.optional(z.string()),
   }),
-  assignment: z.object({ name: z.string(), path: z.string() }).optional(),
-  message: z.string().optional(),
-  vars: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  assignment: z.optional(z.object({ name: z.string(), path: z.string() })),
+  message: z.optional(z.string()),
+  vars: z._default(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])), {}),
   kind: SessionKind,
   runtime: RuntimeKind,
   status: RunStatus,
   created_at: z.string(),
   updated_at: z.string(),
-  started_at: z.string().optional(),
-  ended_at: z.string().optional(),
-  outcome: RunOutcome.optional(),
-  workspace: z.object({ cwd: z.string(), repo: z.string().optional(), ref: z.string().optional() }),
-  limits: z.object({ max_attempts: z.number().int(), wall_time_sec: z.number().int() }),
-  backend_session_id: z.string().optional(),
-  attempts: z.array(AttemptSummary).default([]),
+  started_at: z.optional(z.string()),
+  ended_at: z.optional(z.string()),
+  outcome: z.optional(RunOutcome),
+  workspace: z.object({
+    cwd: z.string(),
+    repo: z.optional(z.string()),
+    ref: z.optional(z.string()),
+  }),
+  limits: z.object({
+    max_attempts: z.number().check(z.int()),
+    wall_time_sec: z.number().check(z.int()),
+  }),
+  backend_session_id: z.optional(z.string()),
+  attempts: z._default(z.array(AttemptSummary), []),
   tasks: z.array(TaskState),
-  approvals: z.array(Approval).default([]),
+  approvals: z._default(z.array(Approval), []),
+  /** The highest runner report `op` applied (replays at or below it are ignored). */
+  applied_op: z._default(z.number().check(z.int()), 0),
   /** The runner process driving the run, when local. */
-  runner: z.object({ pid: z.number().int(), host: z.string(), started_at: z.string() }).optional(),
+  runner: z.optional(
+    z.object({ pid: z.number().check(z.int()), host: z.string(), started_at: z.string() }),
+  ),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 
@@ -180,17 +191,17 @@ export const RunIndexEntry = z.object({
   id: z.string(),
   agent: z.string(),
   backend: BackendName,
-  assignment: z.string().optional(),
+  assignment: z.optional(z.string()),
   kind: SessionKind,
   runtime: RuntimeKind,
   status: RunStatus,
   created_at: z.string(),
   updated_at: z.string(),
   title: z.string(),
-  tasks_total: z.number().int(),
-  tasks_verified: z.number().int(),
-  attempts: z.number().int(),
-  exit_code: z.number().int().optional(),
+  tasks_total: z.number().check(z.int()),
+  tasks_verified: z.number().check(z.int()),
+  attempts: z.number().check(z.int()),
+  exit_code: z.optional(z.number().check(z.int())),
 });
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 

@@ -1,0 +1,71 @@
+/**
+ * Builds an embedded core: store + definitions + service in this process. Used by the CLI
+ * (lock per operation), `nexus serve` and the extension host (lock held for their lifetime).
+ */
+import type { DefinitionSummary } from '../core/api.ts';
+import type { DefinitionKind } from '../core/domain/definitions.ts';
+import { EventHub } from '../core/hub.ts';
+import type { Clock, RunLauncher } from '../core/ports.ts';
+import { CoreService } from '../core/service.ts';
+import type { DefinitionSource } from '../core/service.ts';
+import { systemClock } from './clock.ts';
+import type { FsDefinitions } from './definitions/fs-definitions.ts';
+import { ShellCommandRunner } from './exec/shell-runner.ts';
+import { FsRunStore } from './store/fs-store.ts';
+
+export const NEXUS_VERSION = '0.1.0';
+
+export interface EmbeddedCoreOptions {
+  workspace: string;
+  stateDir: string;
+  userConfigDir: string;
+  clock?: Clock;
+  launcher?: RunLauncher;
+  /** Hold the state lock for the process's lifetime (a serving core). */
+  holdLock?: string | undefined;
+  lockWaitMs?: number;
+}
+
+export interface EmbeddedCore {
+  service: CoreService;
+  store: FsRunStore;
+  hub: EventHub;
+  close(): Promise<void>;
+}
+
+/** Definitions are parsed with `yaml`; load that only when a command needs definitions. */
+function lazyDefinitions(workspace: string, userConfigDir: string): DefinitionSource {
+  let real: Promise<FsDefinitions> | undefined;
+  const load = (): Promise<FsDefinitions> =>
+    (real ??= import('./definitions/fs-definitions.ts').then(
+      (m) => new m.FsDefinitions({ workspace, userConfigDir }),
+    ));
+  return {
+    list: async (kind: DefinitionKind): Promise<DefinitionSummary[]> => (await load()).list(kind),
+    get: (async (kind: DefinitionKind, ref: string) =>
+      (await load()).get(kind, ref)) as DefinitionSource['get'],
+  };
+}
+
+export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<EmbeddedCore> {
+  const hub = new EventHub();
+  const clock = opts.clock ?? systemClock;
+  const store = new FsRunStore(opts.stateDir, {
+    clock,
+    lock: { waitMs: opts.lockWaitMs ?? 5000, owner: opts.holdLock ?? 'cli' },
+    onEvents: (events) => hub.publish(events),
+  });
+  if (opts.holdLock) await store.holdLock(opts.holdLock);
+  const service = new CoreService({
+    store,
+    definitions: lazyDefinitions(opts.workspace, opts.userConfigDir),
+    clock,
+    hub,
+    commands: new ShellCommandRunner(),
+    launcher: opts.launcher,
+    workspace: opts.workspace,
+    version: NEXUS_VERSION,
+    mode: 'embedded',
+  });
+  return { service, store, hub, close: () => store.close() };
+}

@@ -1,0 +1,203 @@
+/**
+ * The run store on disk:
+ *
+ *   <state>/lock                  one writer at a time (see lock.ts)
+ *   <state>/index.json            lowdb index: one small entry per run, for listing
+ *   <state>/runs/<id>/run.json    the manifest (task state, lifecycle, attempt summaries)
+ *   <state>/runs/<id>/events.jsonl
+ *   <state>/runs/<id>/attempts/…  transcripts and logs, one file per attempt
+ *
+ * Every mutation runs under the state lock (held per operation, or for the lifetime of a core
+ * that called `holdLock`), reads the manifest, applies the change, writes it atomically and
+ * appends the events. A manifest that does not parse is never overwritten.
+ */
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
+import { indexEntryOf } from '../../core/domain/run.ts';
+import { readManifestFile } from './manifest-file.ts';
+import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
+import { NexusError } from '../../core/errors.ts';
+import type { Clock, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { appendEventLines, lastSeq, readEventLines, stampEvents } from './events-file.ts';
+import { RunIndex } from './run-index.ts';
+import { StateLock, withLock } from './lock.ts';
+import type { AcquireOptions } from './lock.ts';
+import { Serializer } from './serial.ts';
+
+export const RUN_ID_PATTERN = /^[0-9a-z]{1,32}$/;
+
+export interface FsRunStoreOptions {
+  clock: Clock;
+  lock?: AcquireOptions;
+  /** Called with every event after it is durably appended. */
+  onEvents?: (events: RunEvent[]) => void;
+}
+
+export class FsRunStore implements RunStore {
+  readonly root: string;
+  readonly lock: StateLock;
+  private readonly runsDir: string;
+  private readonly index: RunIndex;
+  private readonly serial = new Serializer();
+  private readonly clock: Clock;
+  private readonly lockOpts: AcquireOptions;
+  private readonly onEvents: ((events: RunEvent[]) => void) | undefined;
+  /** Last seq per run; only trusted while this process holds the lock for its lifetime. */
+  private readonly seqCache = new Map<string, number>();
+  private heldForLife = false;
+
+  constructor(root: string, opts: FsRunStoreOptions) {
+    this.root = root;
+    this.runsDir = join(root, 'runs');
+    this.lock = new StateLock(join(root, 'lock'));
+    this.index = new RunIndex(join(root, 'index.json'), this.runsDir);
+    this.clock = opts.clock;
+    this.lockOpts = opts.lock ?? {};
+    this.onEvents = opts.onEvents;
+  }
+
+  /** Takes the lock for the lifetime of this process (a core serving others). */
+  async holdLock(owner: string): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    await this.lock.acquire({ ...this.lockOpts, owner });
+    this.lock.keepAlive();
+    this.heldForLife = true;
+  }
+
+  async close(): Promise<void> {
+    await this.serial.run(() => this.lock.release());
+    this.heldForLife = false;
+  }
+
+  runDir(id: string): string {
+    return join(this.runsDir, id);
+  }
+
+  runFile(id: string, relative: string): string {
+    return join(this.runsDir, id, relative);
+  }
+
+  async createRun(manifest: RunManifest, events: NewEvent[]): Promise<Mutation> {
+    return this.write(async () => {
+      const dir = this.runDir(manifest.id);
+      await mkdir(join(dir, 'attempts'), { recursive: true, mode: 0o700 });
+      await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(manifest, null, 1));
+      const stamped = await this.appendLocked(manifest.id, events);
+      await this.index.upsert(indexEntryOf(manifest));
+      return { manifest, events: stamped };
+    });
+  }
+
+  async resolveRunId(ref: string): Promise<string> {
+    const wanted = ref.trim().toLowerCase();
+    if (!RUN_ID_PATTERN.test(wanted)) {
+      throw new NexusError('RUN_NOT_FOUND', `no run '${ref}': run ids are letters and digits`, {
+        run: ref,
+      });
+    }
+    let names: string[];
+    try {
+      names = await readdir(this.runsDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
+      else throw err;
+    }
+    if (names.includes(wanted)) return wanted;
+    const matches = names.filter((n) => n.startsWith(wanted));
+    if (matches.length === 1) return matches[0] as string;
+    if (matches.length === 0) {
+      throw new NexusError(
+        'RUN_NOT_FOUND',
+        `no run '${ref}' in ${this.runsDir} (see 'nexus list runs')`,
+        { run: ref },
+      );
+    }
+    const shown = matches.slice(0, 5).join(', ');
+    throw new NexusError(
+      'RUN_AMBIGUOUS',
+      `run id prefix '${ref}' matches ${matches.length} runs (${shown}${matches.length > 5 ? ', …' : ''}); type more of it`,
+      { run: ref, matches: matches.slice(0, 20) },
+    );
+  }
+
+  async readRun(id: string): Promise<RunManifest> {
+    return readManifestFile(this.runsDir, id);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunIndexEntry[]> {
+    const all = await this.index.all();
+    return all
+      .filter(
+        (r) =>
+          (!filter.status || filter.status.includes(r.status)) &&
+          (!filter.kind || filter.kind.includes(r.kind)),
+      )
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  }
+
+  async mutateRun(
+    id: string,
+    fn: (
+      m: RunManifest,
+    ) =>
+      | { manifest: RunManifest; events: NewEvent[] }
+      | Promise<{ manifest: RunManifest; events: NewEvent[] }>,
+  ): Promise<Mutation> {
+    return this.write(async () => {
+      const before = await this.readRun(id);
+      const { manifest, events } = await fn(structuredClone(before));
+      manifest.updated_at = this.clock.now().toISOString();
+      await writeFileAtomic(join(this.runDir(id), 'run.json'), JSON.stringify(manifest, null, 1));
+      const stamped = await this.appendLocked(id, events);
+      const prevEntry = indexEntryOf(before);
+      const nextEntry = indexEntryOf(manifest);
+      if (indexChanged(prevEntry, nextEntry)) await this.index.upsert(nextEntry);
+      return { manifest, events: stamped };
+    });
+  }
+
+  async appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]> {
+    return this.write(() => this.appendLocked(id, events));
+  }
+
+  async readEvents(id: string, after = 0, limit = 10_000): Promise<RunEvent[]> {
+    return readEventLines(join(this.runDir(id), 'events.jsonl'), after, limit);
+  }
+
+  /** Rebuilds the index from the run directories (after a crash or a hand edit). */
+  async reindex(): Promise<number> {
+    return this.write(() => this.index.rebuild((id) => this.readRun(id)));
+  }
+
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial.run(async () => {
+      if (!this.heldForLife) await mkdir(this.root, { recursive: true, mode: 0o700 });
+      return withLock(this.lock, { ...this.lockOpts, owner: this.lockOpts.owner ?? 'cli' }, fn);
+    });
+  }
+
+  private async appendLocked(id: string, events: NewEvent[]): Promise<RunEvent[]> {
+    if (events.length === 0) return [];
+    const path = join(this.runDir(id), 'events.jsonl');
+    const cached = this.heldForLife ? this.seqCache.get(id) : undefined;
+    const after = cached ?? (await lastSeq(path));
+    const stamped = stampEvents(id, after, events, this.clock.now());
+    await appendEventLines(path, stamped);
+    this.seqCache.set(id, after + stamped.length);
+    this.onEvents?.(stamped);
+    return stamped;
+  }
+}
+
+function indexChanged(a: RunIndexEntry, b: RunIndexEntry): boolean {
+  return (
+    a.status !== b.status ||
+    a.tasks_total !== b.tasks_total ||
+    a.tasks_verified !== b.tasks_verified ||
+    a.attempts !== b.attempts ||
+    a.exit_code !== b.exit_code ||
+    a.title !== b.title
+  );
+}

@@ -1,0 +1,26 @@
+import { ExitCode } from '../../core/errors.ts';
+import type { CommandSpec } from '../command.ts';
+
+export const statusCommand: CommandSpec = {
+  name: 'status',
+  summary: 'Where Nexus looks and what it finds: workspace, state, definitions, runs, backends.',
+  usage: 'nexus status [--json]',
+  async run(ctx) {
+    const s = await (await ctx.core()).status();
+    ctx.print(
+      [
+        `nexus ${s.version} · ${s.mode}${s.bridgeUrl ? ` (${s.bridgeUrl})` : ''}`,
+        `workspace   ${s.workspace}`,
+        `state       ${s.stateDir}`,
+        `definitions ${s.definitions.agents} agents · ${s.definitions.assignments} assignments · ${s.definitions.skills} skills`,
+        `runs        ${s.runs.total} total · ${s.runs.running} running · ${s.runs.needsAttention} need attention`,
+        ...s.backends.map(
+          (b) =>
+            `backend     ${b.name}: ${b.bin ?? 'not found'}${b.version ? ` (${b.version})` : ''}`,
+        ),
+      ].join('\n'),
+      s,
+    );
+    return ExitCode.ok;
+  },
+};

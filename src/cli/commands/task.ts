@@ -1,0 +1,157 @@
+/**
+ * `nexus task …`: read and change a run's checklist. Inside a run's backend process the run id
+ * comes from NEXUS_RUN_ID, so an agent types `nexus task set build completed`.
+ */
+import { TaskStatus } from '../../core/domain/run.ts';
+import type { TaskState } from '../../core/domain/run.ts';
+import { ExitCode, usageError } from '../../core/errors.ts';
+import type { CommandSpec, ParsedArgs } from '../command.ts';
+import { list, str } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { taskMark, taskStateLabel } from '../format.ts';
+
+/** Splits positionals into the run and the rest; the run may come from NEXUS_RUN_ID. */
+function runAndRest(
+  ctx: CliContext,
+  args: ParsedArgs,
+  restCount: number,
+  spec: CommandSpec,
+): [string, string[]] {
+  const p = args.positionals;
+  if (p.length >= restCount + 1) return [p[0] as string, p.slice(1)];
+  const env = ctx.currentRun;
+  if (env && p.length === restCount) return [env, p];
+  throw usageError(`missing arguments\n\nusage: ${spec.usage}`);
+}
+
+function renderTask(t: TaskState): string {
+  const lines = [`${taskMark(t)} ${t.id}: ${t.title}`, `    status: ${taskStateLabel(t)}`];
+  if (t.description) lines.push(`    ${t.description.trim().replace(/\n/g, '\n    ')}`);
+  for (const v of t.verify) lines.push(`    verify: ${v.run}`);
+  for (const r of t.verification.results) {
+    lines.push(
+      `    check ${r.passed ? 'passed' : 'FAILED'}: ${r.command} (exit ${r.exit_code ?? '-'}${r.timed_out ? ', timed out' : ''})`,
+    );
+  }
+  for (const n of t.notes)
+    lines.push(`    note (${n.by}, ${n.at}): ${n.text.replace(/\n/g, '\n      ')}`);
+  return lines.join('\n');
+}
+
+export const taskListCommand: CommandSpec = {
+  name: 'task list',
+  summary: "A run's checklist.",
+  usage: 'nexus task list [<run>] [--json]',
+  async run(ctx, args) {
+    const [run] = runAndRest(ctx, args, 0, taskListCommand);
+    const tasks = await (await ctx.core()).listTasks(run);
+    ctx.print(
+      tasks.map((t) => `${taskMark(t)} ${t.id}: ${t.title} — ${taskStateLabel(t)}`).join('\n') ||
+        '(no tasks)',
+      tasks,
+    );
+    return ExitCode.ok;
+  },
+};
+
+export const taskShowCommand: CommandSpec = {
+  name: 'task show',
+  summary: 'One task with its checks, verification results and notes.',
+  usage: 'nexus task show [<run>] <task> [--json]',
+  async run(ctx, args) {
+    const [run, [task]] = runAndRest(ctx, args, 1, taskShowCommand);
+    const t = await (await ctx.core()).getTask(run, task as string);
+    ctx.print(renderTask(t), t);
+    return ExitCode.ok;
+  },
+};
+
+export const taskSetCommand: CommandSpec = {
+  name: 'task set',
+  summary: "Set a task's status. `completed` is accepted only after the task's verify checks pass.",
+  usage: `nexus task set [<run>] <task> <${TaskStatus.options.join('|')}> [--note TEXT] [--json]`,
+  options: { note: { type: 'string', short: 'n' } },
+  async run(ctx, args) {
+    const [run, [task, statusRaw]] = runAndRest(ctx, args, 2, taskSetCommand);
+    const status = TaskStatus.safeParse(statusRaw);
+    if (!status.success) {
+      throw usageError(
+        `invalid task status '${statusRaw}': use one of ${TaskStatus.options.join(', ')}`,
+      );
+    }
+    const t = await (
+      await ctx.core()
+    ).setTask({
+      run,
+      task: task as string,
+      status: status.data,
+      note: str(args, 'note'),
+      by: ctx.actor,
+    });
+    ctx.print(`${taskMark(t)} ${t.id}: ${taskStateLabel(t)}`, t);
+    return ExitCode.ok;
+  },
+};
+
+export const taskNotesCommand: CommandSpec = {
+  name: 'task append-notes',
+  summary: "Append a note to a task (kept with the task and in the run's event log).",
+  usage: 'nexus task append-notes [<run>] <task> <text…>',
+  async run(ctx, args) {
+    const p = args.positionals;
+    // Text may be several words: with NEXUS_RUN_ID set and the first word not a run, it is <task> <text…>.
+    let run: string;
+    let rest: string[];
+    const api = await ctx.core();
+    if (ctx.currentRun && p.length >= 2 && !(await looksLikeRun(api, p[0] as string))) {
+      run = ctx.currentRun;
+      rest = p;
+    } else {
+      [run, rest] = runAndRest(ctx, args, 2, taskNotesCommand);
+    }
+    const [task, ...words] = rest;
+    const text = words.join(' ');
+    if (!text.trim()) throw usageError(`a note needs text\n\nusage: ${taskNotesCommand.usage}`);
+    const t = await api.appendNotes(run, task as string, text, ctx.actor);
+    ctx.print(`noted on ${t.id} (${t.notes.length} notes)`, t);
+    return ExitCode.ok;
+  },
+};
+
+async function looksLikeRun(
+  api: Awaited<ReturnType<CliContext['core']>>,
+  ref: string,
+): Promise<boolean> {
+  try {
+    await api.getRun(ref);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const taskAddCommand: CommandSpec = {
+  name: 'task add',
+  summary: 'Add a task to a run (an agent planning its work, or a person adding scope).',
+  usage: 'nexus task add [<run>] <title> [--id ID] [--description TEXT] [--verify CMD]…',
+  options: {
+    id: { type: 'string' },
+    description: { type: 'string' },
+    verify: { type: 'string', multiple: true },
+  },
+  async run(ctx, args) {
+    const [run, [title]] = runAndRest(ctx, args, 1, taskAddCommand);
+    const t = await (
+      await ctx.core()
+    ).addTask({
+      run,
+      title: title as string,
+      id: str(args, 'id'),
+      description: str(args, 'description'),
+      verify: list(args, 'verify'),
+      by: ctx.actor,
+    });
+    ctx.print(`added ${t.id}: ${t.title}`, t);
+    return ExitCode.ok;
+  },
+};

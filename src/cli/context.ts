@@ -1,0 +1,78 @@
+/**
+ * What every command gets: the API (an embedded core, or the bridge when a core is running),
+ * output helpers and the resolved workspace. The core is built on first use, so `--help` and
+ * argument errors cost nothing.
+ */
+import { resolve } from 'node:path';
+import type { NexusApi } from '../core/api.ts';
+import { findWorkspace, stateDirFor } from '../adapters/paths.ts';
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export class CliContext {
+  readonly io: CliIO;
+  readonly env: NodeJS.ProcessEnv;
+  readonly json: boolean;
+  readonly workspace: string;
+  readonly stateDir: string;
+  private api: Promise<NexusApi> | undefined;
+  private closers: Array<() => Promise<void>> = [];
+
+  constructor(opts: {
+    io: CliIO;
+    env: NodeJS.ProcessEnv;
+    cwd: string;
+    json: boolean;
+    workspace?: string | undefined;
+    stateDir?: string | undefined;
+  }) {
+    this.io = opts.io;
+    this.env = opts.env;
+    this.json = opts.json;
+    this.workspace = opts.workspace ? resolve(opts.workspace) : findWorkspace(opts.cwd, opts.env);
+    this.stateDir = opts.stateDir ? resolve(opts.stateDir) : stateDirFor(this.workspace, opts.env);
+  }
+
+  /** The run the agent is working on, when called from inside a run. */
+  get currentRun(): string | undefined {
+    return this.env.NEXUS_RUN_ID || undefined;
+  }
+
+  /** Who is acting: inside a run's backend process, the agent. */
+  get actor(): string {
+    return this.env.NEXUS_RUN_ID ? 'agent' : 'user';
+  }
+
+  core(): Promise<NexusApi> {
+    this.api ??= this.openCore();
+    return this.api;
+  }
+
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.reverse()) await fn().catch(() => undefined);
+  }
+
+  print(human: string, json: unknown): void {
+    this.io.out(this.json ? JSON.stringify(json, null, 2) : human);
+  }
+
+  private async openCore(): Promise<NexusApi> {
+    const { openEmbeddedCore } = await import('../adapters/embedded.ts');
+    const { defaultUserConfigDir } = await import('../adapters/definitions/user-dir.ts');
+    const core = await openEmbeddedCore({
+      workspace: this.workspace,
+      stateDir: this.stateDir,
+      userConfigDir: defaultUserConfigDir(this.env),
+      ...(this.env.NEXUS_LOCK_WAIT_MS ? { lockWaitMs: Number(this.env.NEXUS_LOCK_WAIT_MS) } : {}),
+    });
+    this.onClose(() => core.close());
+    return core.service;
+  }
+}

@@ -1,0 +1,90 @@
+/** Creating a run from definitions, and the payload a runner receives for it. */
+import type {
+  AgentDefinition,
+  AssignmentDefinition,
+  RuntimeKind,
+  SkillDefinition,
+} from './domain/definitions.ts';
+import type { RunManifest, SessionKind } from './domain/run.ts';
+import type { RunConfigPayload } from '../protocol/payload.ts';
+import { buildFirstPrompt, buildSystemPrompt, substituteVars } from './prompt.ts';
+import { taskFromTemplate } from './tasks.ts';
+
+export function newManifest(opts: {
+  id: string;
+  agent: AgentDefinition;
+  assignment: AssignmentDefinition | undefined;
+  message: string | undefined;
+  vars: Record<string, string | number | boolean>;
+  kind: SessionKind;
+  runtime: RuntimeKind | undefined;
+  cwd: string;
+  repo: string | undefined;
+  now: string;
+}): RunManifest {
+  const { agent, assignment, now } = opts;
+  return {
+    schema: 1,
+    id: opts.id,
+    agent: {
+      name: agent.name,
+      path: agent.path,
+      backend: agent.backend,
+      ...(agent.model ? { model: agent.model } : {}),
+    },
+    ...(assignment ? { assignment: { name: assignment.name, path: assignment.path } } : {}),
+    ...(opts.message ? { message: opts.message } : {}),
+    vars: opts.vars,
+    kind: opts.kind,
+    runtime: opts.runtime ?? agent.runtime,
+    status: 'initialized',
+    created_at: now,
+    updated_at: now,
+    workspace: { cwd: opts.cwd, ...(opts.repo ? { repo: opts.repo } : {}) },
+    limits: { max_attempts: agent.limits.max_attempts, wall_time_sec: agent.limits.wall_time_sec },
+    attempts: [],
+    tasks: (assignment?.tasks ?? []).map((t) =>
+      taskFromTemplate(
+        {
+          ...t,
+          title: substituteVars(t.title, opts.vars),
+          ...(t.description ? { description: substituteVars(t.description, opts.vars) } : {}),
+          verify: t.verify.map((v) => ({ ...v, run: substituteVars(v.run, opts.vars) })),
+        },
+        now,
+      ),
+    ),
+    approvals: [],
+    applied_op: 0,
+  };
+}
+
+export function buildPayload(
+  m: RunManifest,
+  agent: AgentDefinition,
+  assignment: AssignmentDefinition | undefined,
+  skills: readonly SkillDefinition[],
+  memory: readonly string[],
+): RunConfigPayload {
+  return {
+    run_id: m.id,
+    agent_id: agent.name,
+    task_id: assignment?.name ?? null,
+    system_prompt: buildSystemPrompt(agent, skills, memory, m.id),
+    skills: skills.map((s) => s.body),
+    memory: [...memory],
+    tools: agent.tools,
+    permissions: agent.permissions,
+    version: 1,
+    prompt: buildFirstPrompt(m, assignment),
+    backend: agent.backend,
+    ...(agent.model ? { model: agent.model } : {}),
+    backend_settings: agent.backend_settings,
+    limits: agent.limits,
+    runtime: m.runtime,
+    kind: m.kind,
+    workspace: { cwd: m.workspace.cwd, ...(m.workspace.repo ? { repo: m.workspace.repo } : {}) },
+    tasks: m.tasks.map((t) => ({ id: t.id, title: t.title, verify: t.verify })),
+    ...(m.backend_session_id ? { resume_session_id: m.backend_session_id } : {}),
+  };
+}

@@ -1,0 +1,389 @@
+/**
+ * Core: the single writer. Implements what clients call (NexusApi) and what runners call
+ * (RunnerApi) on top of the store, the definitions and the launcher. Embedded in the CLI, the
+ * extension host or `nexus serve`; the bridge exposes the same object over WebSocket.
+ */
+import type {
+  ApprovalDecision,
+  CreateRunRequest,
+  DefinitionSummary,
+  EnvironmentStatus,
+  EventListener,
+  NexusApi,
+  RunnerApi,
+  RunnerReport,
+  StartRunRequest,
+  SubscribeRequest,
+  Subscription,
+  TaskAddRequest,
+  TaskSetRequest,
+} from './api.ts';
+import type {
+  AgentDefinition,
+  AssignmentDefinition,
+  DefinitionKind,
+  GatedAction,
+  SkillDefinition,
+} from './domain/definitions.ts';
+import type { RunEvent } from './domain/events.ts';
+import type { Approval, RunIndexEntry, RunManifest, TaskState } from './domain/run.ts';
+import { isTerminalRunStatus } from './domain/run.ts';
+import { NexusError } from './errors.ts';
+import type { EventHub } from './hub.ts';
+import { randomId } from './ids.ts';
+import type { Clock, CommandRunner, RunFilter, RunLauncher, RunStore } from './ports.ts';
+import { buildFirstPrompt, buildSystemPrompt, resolveVars } from './prompt.ts';
+import { applyReports, finishedEvent } from './reports.ts';
+import { buildPayload, newManifest } from './run-factory.ts';
+import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } from './tasks.ts';
+import { applyVerdict, judge, runChecks, tasksAwaitingVerification } from './verify.ts';
+import type { TaskVerdict } from './verify.ts';
+import { ApprovalService } from './approvals.ts';
+
+/** Where definitions come from (the filesystem adapter in practice). */
+export interface DefinitionSource {
+  list(kind: DefinitionKind): Promise<DefinitionSummary[]>;
+  get(kind: 'agent', ref: string): Promise<AgentDefinition>;
+  get(kind: 'skill', ref: string): Promise<SkillDefinition>;
+  get(kind: 'assignment', ref: string): Promise<AssignmentDefinition>;
+}
+
+export interface CoreDeps {
+  store: RunStore;
+  definitions: DefinitionSource;
+  clock: Clock;
+  hub: EventHub;
+  /** Runs verify checks for passive runs (active runs are verified by their runner). */
+  commands: CommandRunner;
+  launcher?: RunLauncher | undefined;
+  workspace: string;
+  version: string;
+  mode?: 'embedded' | 'connected';
+  bridgeUrl?: string | undefined;
+  /** Backend binaries for `status`. */
+  probeBackends?: () => Promise<EnvironmentStatus['backends']>;
+}
+
+export class CoreService implements NexusApi, RunnerApi {
+  readonly approvals: ApprovalService;
+  private readonly d: CoreDeps;
+
+  constructor(deps: CoreDeps) {
+    this.d = deps;
+    this.approvals = new ApprovalService(deps.store, deps.clock, deps.hub);
+  }
+
+  private now(): string {
+    return this.d.clock.now().toISOString();
+  }
+
+  // --- definitions ---
+  listAgents(): Promise<DefinitionSummary[]> {
+    return this.d.definitions.list('agent');
+  }
+  listAssignments(): Promise<DefinitionSummary[]> {
+    return this.d.definitions.list('assignment');
+  }
+  listSkills(): Promise<DefinitionSummary[]> {
+    return this.d.definitions.list('skill');
+  }
+  getAgent(ref: string): Promise<AgentDefinition> {
+    return this.d.definitions.get('agent', ref);
+  }
+  getAssignment(ref: string): Promise<AssignmentDefinition> {
+    return this.d.definitions.get('assignment', ref);
+  }
+  getSkill(ref: string): Promise<SkillDefinition> {
+    return this.d.definitions.get('skill', ref);
+  }
+
+  // --- runs ---
+  async createRun(req: CreateRunRequest): Promise<RunManifest> {
+    const agent = await this.getAgent(req.agent);
+    const assignment = req.assignment ? await this.getAssignment(req.assignment) : undefined;
+    // Skills must exist before the run does: a typo fails now, not at dispatch.
+    for (const s of agent.skills) await this.getSkill(s);
+    const vars = resolveVars(assignment, req.vars ?? {});
+    const manifest = newManifest({
+      id: randomId(),
+      agent,
+      assignment,
+      message: req.message,
+      vars,
+      kind: req.kind ?? 'interactive',
+      runtime: req.runtime,
+      cwd: req.cwd ?? this.d.workspace,
+      repo: req.repo,
+      now: this.now(),
+    });
+    const { manifest: created } = await this.d.store.createRun(manifest, [
+      {
+        type: 'nexus.agent.run.created',
+        data: {
+          agent: agent.name,
+          assignment: assignment?.name ?? null,
+          tasks: manifest.tasks.length,
+          kind: manifest.kind,
+        },
+      },
+    ]);
+    return created;
+  }
+
+  async listRuns(filter?: RunFilter): Promise<RunIndexEntry[]> {
+    return this.d.store.listRuns(filter);
+  }
+
+  async getRun(ref: string): Promise<RunManifest> {
+    return this.d.store.readRun(await this.d.store.resolveRunId(ref));
+  }
+
+  async getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }> {
+    const m = await this.getRun(ref);
+    const { agent, assignment, skills } = await this.definitionsFor(m);
+    return {
+      systemPrompt: buildSystemPrompt(agent, skills, [], m.id),
+      prompt: buildFirstPrompt(m, assignment),
+    };
+  }
+
+  async getEvents(ref: string, after = 0, limit = 10_000): Promise<RunEvent[]> {
+    return this.d.store.readEvents(await this.d.store.resolveRunId(ref), after, limit);
+  }
+
+  /** The payload a runner needs for this run (definitions are read now, at dispatch). */
+  async payloadFor(ref: string): Promise<ReturnType<typeof buildPayload>> {
+    const m = await this.getRun(ref);
+    const { agent, assignment, skills } = await this.definitionsFor(m);
+    return buildPayload(m, agent, assignment, skills, []);
+  }
+
+  async startRun(req: StartRunRequest): Promise<RunManifest> {
+    const launcher = this.d.launcher;
+    if (!launcher)
+      throw new NexusError('INTERNAL', 'this core cannot start runs (no launcher configured)');
+    const m = req.run
+      ? await this.getRun(req.run)
+      : req.create
+        ? await this.createRun(req.create)
+        : undefined;
+    if (!m) throw new NexusError('USAGE', 'startRun needs a run or a create request');
+    if (m.agent.backend === 'passive') {
+      throw new NexusError(
+        'USAGE',
+        `run ${m.id} uses the passive backend: drive it with 'nexus task', nothing to start`,
+      );
+    }
+    if (m.status === 'running' || m.status === 'queued') {
+      throw new NexusError('RUN_STATE_CONFLICT', `run ${m.id} is already ${m.status}`);
+    }
+    const payload = await this.payloadFor(m.id);
+    if (req.message) payload.prompt = req.message;
+    const { manifest } = await this.d.store.mutateRun(m.id, (cur) => {
+      const previous = cur.status;
+      cur.status = 'queued';
+      delete cur.outcome;
+      delete cur.ended_at;
+      return {
+        manifest: cur,
+        events: [{ type: 'nexus.agent.run.status', data: { status: 'queued', previous } }],
+      };
+    });
+    await launcher.launch(m.id, payload);
+    return manifest;
+  }
+
+  async cancelRun(ref: string): Promise<RunManifest> {
+    const id = await this.d.store.resolveRunId(ref);
+    const m = await this.d.store.readRun(id);
+    if (isTerminalRunStatus(m.status)) return m;
+    await this.d.launcher?.cancel(id);
+    return this.finishRun(id, 'cancelled', 130, 'cancelled by user');
+  }
+
+  /** Ends a run from core's side (cancel, lost runner); a runner's own finish comes as a report. */
+  async finishRun(
+    id: string,
+    status: RunManifest['status'],
+    exitCode: number,
+    reason: string,
+  ): Promise<RunManifest> {
+    const { manifest } = await this.d.store.mutateRun(id, (cur) => {
+      if (isTerminalRunStatus(cur.status)) return { manifest: cur, events: [] };
+      cur.status = status;
+      cur.ended_at = this.now();
+      cur.outcome = { exit_code: exitCode, reason };
+      delete cur.runner;
+      for (const a of cur.approvals) if (a.status === 'pending') a.status = 'expired';
+      return { manifest: cur, events: [finishedEvent(cur)] };
+    });
+    return manifest;
+  }
+
+  // --- tasks ---
+  async listTasks(run: string): Promise<TaskState[]> {
+    return (await this.getRun(run)).tasks;
+  }
+
+  async getTask(run: string, task: string): Promise<TaskState> {
+    return findTask(await this.getRun(run), task);
+  }
+
+  async setTask(req: TaskSetRequest): Promise<TaskState> {
+    const id = await this.d.store.resolveRunId(req.run);
+    const by = req.by ?? 'user';
+    const { manifest } = await this.d.store.mutateRun(id, (m) => {
+      const events = setTaskStatus(m, req.task, req.status, {
+        note: req.note,
+        by,
+        now: this.now(),
+      });
+      if (m.agent.backend === 'passive' && m.status === 'initialized') {
+        m.status = 'running';
+        m.started_at = this.now();
+        events.unshift({ type: 'nexus.agent.run.started', data: { passive: true } });
+      }
+      return { manifest: m, events };
+    });
+    const settled = manifest.agent.backend === 'passive' ? await this.settlePassive(id) : manifest;
+    return findTask(settled, req.task);
+  }
+
+  async appendNotes(run: string, task: string, text: string, by = 'user'): Promise<TaskState> {
+    const id = await this.d.store.resolveRunId(run);
+    const { manifest } = await this.d.store.mutateRun(id, (m) => ({
+      manifest: m,
+      events: appendTaskNote(m, task, text, by, this.now()),
+    }));
+    return findTask(manifest, task);
+  }
+
+  async addTask(req: TaskAddRequest): Promise<TaskState> {
+    const id = await this.d.store.resolveRunId(req.run);
+    let added: TaskState | undefined;
+    await this.d.store.mutateRun(id, (m) => {
+      const { task, events } = addTask(m, req, req.by ?? 'user', this.now());
+      added = task;
+      return { manifest: m, events };
+    });
+    return added as TaskState;
+  }
+
+  /**
+   * A passive run ends once every task is completed or blocked and the completed ones pass
+   * their checks. Checks run here, outside the lock.
+   */
+  private async settlePassive(id: string): Promise<RunManifest> {
+    let m = await this.d.store.readRun(id);
+    if (isTerminalRunStatus(m.status) || !allTasksSettled(m)) return m;
+    const pending = tasksAwaitingVerification(m);
+    const verdicts: TaskVerdict[] = [];
+    for (const t of pending) {
+      verdicts.push(
+        await runChecks(t, this.d.commands, { cwd: m.workspace.cwd, defaultTimeoutSec: 300 }),
+      );
+    }
+    ({ manifest: m } = await this.d.store.mutateRun(id, (cur) => {
+      const now = this.now();
+      const events = verdicts.flatMap((v) => applyVerdict(cur, v, now));
+      const verdict = judge(cur);
+      if (verdict.done && !isTerminalRunStatus(cur.status)) {
+        cur.status = verdict.status;
+        cur.ended_at = now;
+        cur.outcome = { exit_code: verdict.exitCode, reason: verdict.reason };
+        events.push(finishedEvent(cur));
+      }
+      return { manifest: cur, events };
+    }));
+    return m;
+  }
+
+  // --- approvals ---
+  listApprovals(filter?: { run?: string; status?: Approval['status'] }): Promise<Approval[]> {
+    return this.approvals.list(filter);
+  }
+
+  decideApproval(decision: ApprovalDecision): Promise<Approval> {
+    return this.approvals.decide(decision);
+  }
+
+  async requestApproval(
+    runId: string,
+    req: { action: GatedAction; detail: string; timeoutSec: number },
+    signal?: AbortSignal,
+  ): Promise<Approval> {
+    return this.approvals.request(runId, req, signal);
+  }
+
+  // --- runner reports ---
+  async report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> {
+    const { manifest } = await this.d.store.mutateRun(runId, (m) => ({
+      manifest: m,
+      events: applyReports(m, reports, this.now()),
+    }));
+    return { appliedOp: manifest.applied_op };
+  }
+
+  // --- environment ---
+  async status(): Promise<EnvironmentStatus> {
+    const [agents, assignments, skills, runs] = await Promise.all([
+      this.listAgents(),
+      this.listAssignments(),
+      this.listSkills(),
+      this.listRuns(),
+    ]);
+    const running = runs.filter((r) => r.status === 'running' || r.status === 'queued').length;
+    const needsAttention = runs.filter((r) =>
+      ['blocked', 'failed', 'exhausted', 'lost_on_restart'].includes(r.status),
+    ).length;
+    return {
+      version: this.d.version,
+      workspace: this.d.workspace,
+      stateDir: this.d.store.root,
+      mode: this.d.mode ?? 'embedded',
+      bridgeUrl: this.d.bridgeUrl,
+      definitions: {
+        agents: agents.length,
+        assignments: assignments.length,
+        skills: skills.length,
+      },
+      runs: { total: runs.length, running, needsAttention },
+      backends: this.d.probeBackends ? await this.d.probeBackends() : [],
+    };
+  }
+
+  async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
+    // Listen first, then replay: events that arrive during the replay are delivered once, in order.
+    const delivered = new Map<string, number>();
+    let replaying = true;
+    const buffered: RunEvent[] = [];
+    const deliver = (e: RunEvent): void => {
+      if ((delivered.get(e.run_id) ?? 0) >= e.seq) return;
+      delivered.set(e.run_id, e.seq);
+      listener(e);
+    };
+    const off = this.d.hub.on((e) => {
+      if (!req.all && !(req.runs && e.run_id in req.runs)) return;
+      if (replaying) buffered.push(e);
+      else deliver(e);
+    });
+    for (const [run, after] of Object.entries(req.runs ?? {})) {
+      delivered.set(run, after);
+      for (const e of await this.d.store.readEvents(run, after)) deliver(e);
+    }
+    replaying = false;
+    for (const e of buffered) deliver(e);
+    return { close: off };
+  }
+
+  private async definitionsFor(m: RunManifest): Promise<{
+    agent: AgentDefinition;
+    assignment: AssignmentDefinition | undefined;
+    skills: SkillDefinition[];
+  }> {
+    const agent = await this.getAgent(m.agent.path);
+    const assignment = m.assignment ? await this.getAssignment(m.assignment.path) : undefined;
+    const skills = await Promise.all(agent.skills.map((s) => this.getSkill(s)));
+    return { agent, assignment, skills };
+  }
+}
