@@ -13,6 +13,15 @@ _setup_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NEXUS_CODE_SERVER_VERSION="4.139.1"
 _setup_say() { echo "setup: $*" >&2; }
 
+# When started from an npm script (`npm test`), npm's lifecycle variables are inherited. The
+# nested installs below must not see them: npm_config_user_agent would claim the outer npm's
+# Node 20 (code-server's postinstall checks it and refuses), npm_config_local_prefix would point
+# at this repo while installing into the tools folder.
+unset npm_config_user_agent npm_config_local_prefix npm_config_global_prefix npm_config_prefix \
+  npm_config_node_gyp npm_config_npm_version npm_config_allow_scripts npm_config_nodedir \
+  npm_execpath npm_node_execpath npm_command npm_lifecycle_event npm_lifecycle_script
+for _var in $(compgen -e | grep '^npm_package_' || true); do unset "$_var"; done
+
 # --- 1. Debian packages ---------------------------------------------------------------------
 # libkrb5-dev: code-server's native `kerberos` module; chromium: /usr/bin/chromium for Playwright.
 _setup_apt_packages=(build-essential python3 libkrb5-dev chromium git)
