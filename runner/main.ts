@@ -1,4 +1,125 @@
-/** The generic runner: payload in, attempt loop, exit code out. */
-export async function runnerMain(_argv: string[]): Promise<number> {
-  return 0;
+/**
+ * `nexus-runner`: payload in, attempt loop, exit code out. One code path for every agent and
+ * every runtime: a local child process today, a Kubernetes Job's container tomorrow.
+ */
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { ExitCode, exitCodeOf, toUserMessage } from '../src/core/errors.ts';
+import type { GatedAction } from '../src/core/domain/definitions.ts';
+import { runAttemptLoop } from '../src/core/loop.ts';
+import type { BackendEvent } from '../src/core/ports.ts';
+import type { RunConfigPayload } from '../src/protocol/payload.ts';
+import { systemClock } from '../src/adapters/clock.ts';
+import { ShellCommandRunner } from '../src/adapters/exec/shell-runner.ts';
+import { ReportOutbox } from '../src/adapters/bridge/outbox.ts';
+import { createBackend } from './backends.ts';
+import { connectCore } from './connect.ts';
+import type { CoreConnection } from './connect.ts';
+import { loadPayload } from './payload.ts';
+import { writeNexusShim } from './shim.ts';
+import { RunnerState } from './state.ts';
+import { prepareWorkspace } from './workspace.ts';
+import { LogBatcher } from './log-batcher.ts';
+
+const SECRET_ENV = /^(NEXUS_RUN_CONFIG|NEXUS_RUN_CONFIG_FILE|NEXUS_USER_TOKEN)$/;
+
+export async function runnerMain(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const log = (line: string): void => {
+    process.stderr.write(`[nexus-runner] ${line}\n`);
+  };
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(
+      'usage: nexus-runner --payload FILE|-   (or NEXUS_RUN_CONFIG / NEXUS_RUN_CONFIG_FILE)\n',
+    );
+    return ExitCode.ok;
+  }
+  let payload: RunConfigPayload | undefined;
+  let core: CoreConnection | undefined;
+  let state: RunnerState | undefined;
+  const controller = new AbortController();
+  const onSignal = (sig: string): void => {
+    log(`${sig} received: cancelling the attempt`);
+    controller.abort();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  try {
+    payload = await loadPayload(argv, env);
+    core = await connectCore(payload.workspace.cwd, env);
+    const runDir = env.NEXUS_RUNNER_DIR ?? join(tmpdir(), `nexus-runner-${payload.run_id}`);
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const outbox = await ReportOutbox.open(join(runDir, 'outbox.jsonl'));
+    const manifest = await core.api.getRun(payload.run_id);
+    state = new RunnerState(core.api, payload.run_id, outbox, manifest.applied_op, log);
+    await state.report({ type: 'run.started', pid: process.pid, host: hostname() });
+    await prepareWorkspace(payload, log);
+    const backend = await createBackend(payload.backend, env);
+    const shimBin = await writeNexusShim(runDir, env);
+    const backendEnv: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env))
+      if (v !== undefined && !SECRET_ENV.test(k)) backendEnv[k] = v;
+    Object.assign(backendEnv, payload.backend_settings.env, core.env, {
+      NEXUS_RUN_ID: payload.run_id,
+      PATH: `${shimBin}:${env.PATH ?? '/usr/bin:/bin'}`,
+    });
+    const attemptsDir = env.NEXUS_ATTEMPTS_DIR ?? join(runDir, 'attempts');
+    await mkdir(attemptsDir, { recursive: true });
+    const logs = new LogBatcher(
+      (attempt, lines) => void state?.report({ type: 'log', attempt, lines }),
+    );
+    const api = core.api;
+    const runId = payload.run_id;
+    const timeoutSec = Number(env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900);
+    const outcome = await runAttemptLoop(
+      payload,
+      {
+        backend,
+        state,
+        commands: new ShellCommandRunner(),
+        clock: systemClock,
+        env: backendEnv,
+        approvals: {
+          async request(action: GatedAction, detail: string, signal?: AbortSignal) {
+            const a = await api.requestApproval(runId, { action, detail, timeoutSec }, signal);
+            return {
+              approved: a.status === 'approved',
+              reason: a.reason ?? (a.status === 'expired' ? 'timed out' : undefined),
+            };
+          },
+        },
+        transcriptFor: (n) => {
+          const name = `${String(n).padStart(2, '0')}.jsonl`;
+          return { absolute: join(attemptsDir, name), relative: `attempts/${name}` };
+        },
+        onEvent: (attempt: number, e: BackendEvent) => logs.add(attempt, `${e.kind}: ${e.text}`),
+      },
+      controller.signal,
+    );
+    logs.flush();
+    await state.sync();
+    await outbox.close();
+    log(`run ${payload.run_id} ${outcome.status} (exit ${outcome.exitCode}): ${outcome.reason}`);
+    return outcome.exitCode;
+  } catch (err) {
+    const code = controller.signal.aborted ? ExitCode.cancelled : exitCodeOf(err);
+    log(`error: ${toUserMessage(err)}`);
+    if (state) {
+      const cancelled = code === ExitCode.cancelled;
+      await state
+        .report({
+          type: 'run.finished',
+          status: cancelled ? 'cancelled' : 'failed',
+          outcome: { exit_code: code, reason: cancelled ? 'cancelled' : toUserMessage(err) },
+        })
+        .then(() => state?.sync())
+        .catch(() => undefined);
+    }
+    return code;
+  } finally {
+    await core?.close().catch(() => undefined);
+  }
 }

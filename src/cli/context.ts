@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { NexusApi } from '../core/api.ts';
 import { findWorkspace, stateDirFor } from '../adapters/paths.ts';
+import type { EmbeddedCore } from '../adapters/embedded.ts';
 
 export interface CliIO {
   out(text: string): void;
@@ -63,7 +64,30 @@ export class CliContext {
     this.io.out(this.json ? JSON.stringify(json, null, 2) : human);
   }
 
+  /** `connected` when a running core (daemon, editor, `nexus run`) serves the state. */
+  mode: 'embedded' | 'connected' | undefined;
+  private embedded: EmbeddedCore | undefined;
+
+  /** The embedded core (only in embedded mode): for launching runners from this process. */
+  async embeddedCore(): Promise<EmbeddedCore | undefined> {
+    await this.core();
+    return this.embedded;
+  }
+
   private async openCore(): Promise<NexusApi> {
+    const { discoverCore } = await import('../adapters/bridge/discovery.ts');
+    const found = await discoverCore(this.stateDir, this.env);
+    if (found) {
+      const { BridgeClient } = await import('../adapters/bridge/client.ts');
+      const client = await BridgeClient.connect(found.url, found.token, {
+        clientName: 'nexus-cli',
+        reconnect: false,
+      });
+      this.mode = 'connected';
+      this.onClose(async () => client.close());
+      return client;
+    }
+    this.mode = 'embedded';
     const { openEmbeddedCore } = await import('../adapters/embedded.ts');
     const { defaultUserConfigDir } = await import('../adapters/definitions/user-dir.ts');
     const core = await openEmbeddedCore({
@@ -72,6 +96,7 @@ export class CliContext {
       userConfigDir: defaultUserConfigDir(this.env),
       ...(this.env.NEXUS_LOCK_WAIT_MS ? { lockWaitMs: Number(this.env.NEXUS_LOCK_WAIT_MS) } : {}),
     });
+    this.embedded = core;
     this.onClose(() => core.close());
     return core.service;
   }

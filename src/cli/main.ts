@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Loader> = {
   'task append-notes': async () => (await import('./commands/task.ts')).taskNotesCommand,
   'task add': async () => (await import('./commands/task.ts')).taskAddCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
+  run: async () => (await import('./commands/run.ts')).runCommand,
 };
 
 const OVERVIEW = `nexus — run coding agents against a checklist until every task is verified
@@ -35,6 +36,8 @@ definitions
   show agent|assignment|skill <name>    print one definition
 runs
   init --agent A [--assignment B] [msg] create a run (state: initialized)
+  run --agent A [--assignment B] [msg]  run until every task is verified (--bg: in the background)
+  run --resume <run> [msg]              continue a run in the same backend session
   run status|brief|audit <run>          a run's state, the brief its agent gets, its event log
 tasks (inside a run, <run> may be omitted: NEXUS_RUN_ID is used)
   task list|show|set|append-notes|add <run> …

@@ -164,6 +164,13 @@ export type RunnerReport =
   | { op: number; type: 'log'; attempt: number; lines: string[] }
   | { op: number; type: 'run.finished'; status: RunStatus; outcome: RunOutcome };
 
+/** A report before its `op` is assigned. */
+export type UnnumberedRunnerReport = RunnerReport extends infer R
+  ? R extends RunnerReport
+    ? Omit<R, 'op'>
+    : never
+  : never;
+
 /** The operations a runner needs from core (embedded or over the bridge). */
 export interface RunnerApi {
   getRun(runId: string): Promise<RunManifest>;

@@ -31,6 +31,9 @@ export function applyReports(
         const previous = m.status;
         m.status = 'running';
         m.started_at ??= now;
+        // A resumed run starts over from its outcome.
+        delete m.outcome;
+        delete m.ended_at;
         m.runner = { pid: r.pid, host: r.host, started_at: now };
         events.push({
           type: 'nexus.agent.run.started',

@@ -1,0 +1,35 @@
+/**
+ * Puts a `nexus` command on the backend's PATH, bound to this Node and this build, so that an
+ * agent's `nexus task …` reaches the run's state however the user installed Nexus.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+/** The CLI entry next to this runner: `dist/cli.mjs` in a build, `src/cli/bin.ts` in source. */
+export function cliEntry(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.NEXUS_CLI_ENTRY) return env.NEXUS_CLI_ENTRY;
+  const self = resolve(process.argv[1] ?? '');
+  const candidates = [
+    join(dirname(self), 'cli.mjs'),
+    join(dirname(self), '..', 'src', 'cli', 'bin.ts'),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`cannot find the nexus CLI next to ${self} (set NEXUS_CLI_ENTRY)`);
+  return found;
+}
+
+const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export async function writeNexusShim(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  const script = `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(cliEntry(env))} "$@"\n`;
+  const path = join(bin, 'nexus');
+  await writeFile(path, script, { mode: 0o755 });
+  await chmod(path, 0o755);
+  return bin;
+}

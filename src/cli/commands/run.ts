@@ -1,0 +1,182 @@
+/**
+ * `nexus run`: start a run (or resume one) and follow it in the terminal until it ends, exiting
+ * with the run's exit code. Ctrl-C cancels: the backend gets SIGINT, then SIGKILL after a grace
+ * period, and the run ends `cancelled` (130). With `--bg` it returns the run id at once.
+ */
+import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
+import type { RunManifest } from '../../core/domain/run.ts';
+import type { NexusApi } from '../../core/api.ts';
+import { ExitCode, NexusError, usageError } from '../../core/errors.ts';
+import { shortId } from '../../core/ids.ts';
+import type { CommandSpec } from '../command.ts';
+import { flag, list, str } from '../command.ts';
+import type { CliContext } from '../context.ts';
+import { renderProgress } from '../progress.ts';
+import { parseVars } from './init.ts';
+
+export const runCommand: CommandSpec = {
+  name: 'run',
+  summary:
+    'Run an agent (with an optional assignment) until every task is verified, blocked, or out of attempts.',
+  usage:
+    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--bg] [--verbose] [message…]\n' +
+    '       nexus run --resume <run> [--bg] [message…]',
+  options: {
+    agent: { type: 'string', short: 'a' },
+    assignment: { type: 'string', short: 's' },
+    var: { type: 'string', multiple: true },
+    resume: { type: 'string', short: 'r' },
+    bg: { type: 'boolean' },
+    kind: { type: 'string' },
+    verbose: { type: 'boolean' },
+  },
+  async run(ctx, args) {
+    const message = args.positionals.join(' ') || undefined;
+    const resume = str(args, 'resume');
+    const agent = str(args, 'agent');
+    if (!resume && !agent)
+      throw usageError(`--agent or --resume is required\n\nusage: ${runCommand.usage}`);
+    if (resume && agent) throw usageError('--resume continues an existing run: leave out --agent');
+    const bg = flag(args, 'bg');
+    const kindRaw = str(args, 'kind') ?? (bg ? 'bg' : 'interactive');
+    const kind = SessionKind.safeParse(kindRaw);
+    if (!kind.success) throw usageError(`--kind must be one of ${SessionKind.options.join(', ')}`);
+    const api = await ctx.core();
+    const embedded = await ctx.embeddedCore();
+
+    let run: RunManifest;
+    if (resume) {
+      run = await api.getRun(resume);
+      if (run.status === 'running' || run.status === 'queued') {
+        throw new NexusError(
+          'RUN_STATE_CONFLICT',
+          `run ${shortId(run.id)} is already ${run.status} (attach with 'nexus attach ${shortId(run.id)}')`,
+        );
+      }
+    } else {
+      run = await api.createRun({
+        agent: agent as string,
+        assignment: str(args, 'assignment'),
+        message,
+        vars: parseVars(list(args, 'var')),
+        kind: kind.data,
+      });
+    }
+    if (run.agent.backend === 'passive') {
+      ctx.print(
+        `run ${shortId(run.id)} is passive: work its checklist with 'nexus task … ${shortId(run.id)}'`,
+        run,
+      );
+      return ExitCode.ok;
+    }
+
+    // Follow only what this start adds (a resumed run already has an ending in its log).
+    const after = resume ? ((await api.getEvents(run.id)).at(-1)?.seq ?? 0) : 0;
+    let wait: (() => Promise<number | null>) | undefined;
+    let cancel: () => Promise<void>;
+    if (embedded) {
+      // No core is serving this state: this process launches the runner, which reports to the
+      // state directly (taking the lock for each write).
+      const { LocalLauncher } = await import('../../adapters/runtime/local.ts');
+      const launcher = new LocalLauncher({
+        runDir: (id) => embedded.store.runDir(id),
+        runnerEnv: () => ({ NEXUS_STATE_DIR: ctx.stateDir, NEXUS_WORKSPACE: ctx.workspace }),
+        detach: bg,
+      });
+      const payload = await embedded.service.payloadFor(run.id);
+      if (resume && message) payload.prompt = message;
+      await launcher.launch(run.id, payload);
+      wait = () => launcher.wait(run.id);
+      cancel = async () => {
+        await launcher.cancel(run.id);
+        await embedded.service.finishRun(
+          run.id,
+          'cancelled',
+          ExitCode.cancelled,
+          'cancelled by user',
+        );
+      };
+    } else {
+      run = await api.startRun({ run: run.id, ...(resume && message ? { message } : {}) });
+      cancel = async () => void (await api.cancelRun(run.id));
+    }
+    if (bg) {
+      ctx.print(
+        `started run ${shortId(run.id)} in the background (${run.id})\nfollow it with: nexus attach ${shortId(run.id)}`,
+        {
+          id: run.id,
+        },
+      );
+      return ExitCode.ok;
+    }
+    if (!ctx.json)
+      ctx.io.out(
+        `run ${shortId(run.id)} · agent ${run.agent.name}${run.assignment ? ` · ${run.assignment.name}` : ''} · Ctrl-C cancels`,
+      );
+    return follow(ctx, api, run.id, { cancel, wait, verbose: flag(args, 'verbose'), after });
+  },
+};
+
+/** Prints progress until the run ends; returns its exit code. Ctrl-C runs `cancel` once. */
+export async function follow(
+  ctx: CliContext,
+  api: NexusApi,
+  runId: string,
+  opts: {
+    cancel?: () => Promise<void>;
+    wait?: (() => Promise<number | null>) | undefined;
+    verbose?: boolean;
+    after?: number;
+  },
+): Promise<number> {
+  let cancelling: Promise<void> | undefined;
+  const onSigint = (): void => {
+    if (!opts.cancel) return;
+    if (!cancelling) {
+      ctx.io.err('cancelling… (the agent gets SIGINT, then SIGKILL)');
+      cancelling = opts.cancel().catch(() => undefined);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  let runnerGone = false;
+  void opts.wait?.().then(() => (runnerGone = true));
+  let cursor = opts.after ?? 0;
+  // The runner writes from another process; read its events from the log as they land.
+  const drain = async (): Promise<boolean> => {
+    let ended = false;
+    for (const e of await api.getEvents(runId, cursor)) {
+      cursor = e.seq;
+      if (!ctx.json) {
+        const line = renderProgress(e, opts.verbose);
+        if (line) ctx.io.out(line);
+      }
+      if (e.type === 'nexus.agent.run.completed' || e.type === 'nexus.agent.run.failed')
+        ended = true;
+    }
+    return ended;
+  };
+  try {
+    for (;;) {
+      if (await drain()) break;
+      if (runnerGone) {
+        await new Promise((r) => setTimeout(r, 300));
+        if (await drain()) break;
+        const m = await api.getRun(runId);
+        if (!isTerminalRunStatus(m.status)) {
+          throw new NexusError(
+            'INTERNAL',
+            `the runner for ${shortId(runId)} exited without finishing the run (see runner/runner.log in its run directory)`,
+          );
+        }
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (cancelling) await cancelling;
+    const final = await api.getRun(runId);
+    if (ctx.json) ctx.print('', final);
+    return final.outcome?.exit_code ?? ExitCode.backendFailure;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The attempt loop: the heart of Nexus. The agent is never taken at its word — after every
+ * attempt the checklist is read, completed tasks are verified by their checks, and the next
+ * attempt resumes the same backend session with a nudge naming exactly what is not done.
+ *
+ * Pure orchestration over ports: the backend, the run's state (through `LoopState`), the
+ * command runner for checks and the clock. The runner process wires the real ones.
+ */
+import type { UnnumberedRunnerReport } from './api.ts';
+import type { RunManifest, RunStatus, Usage } from './domain/run.ts';
+import { ExitCode } from './errors.ts';
+import type {
+  AttemptResult,
+  Backend,
+  BackendEvent,
+  Clock,
+  CommandRunner,
+  ApprovalGate,
+} from './ports.ts';
+import type { RunConfigPayload } from '../protocol/payload.ts';
+import { buildNudge } from './prompt.ts';
+import { judge, runChecks, tasksAwaitingVerification } from './verify.ts';
+
+/** The run's state as the loop sees it: read the manifest, send reports. */
+export interface LoopState {
+  read(): Promise<RunManifest>;
+  /** Records a report durably and delivers it to core (may resolve before delivery). */
+  report(report: UnnumberedRunnerReport): Promise<void>;
+  /** Waits until every report so far is applied by core (before reading state back). */
+  sync(): Promise<void>;
+}
+
+export interface LoopDeps {
+  backend: Backend;
+  state: LoopState;
+  commands: CommandRunner;
+  clock: Clock;
+  approvals: ApprovalGate;
+  /** Environment for the backend process and the checks. */
+  env: Record<string, string>;
+  /** Absolute path for an attempt's transcript, and the same path relative to the run dir. */
+  transcriptFor(attempt: number): { absolute: string; relative: string };
+  onEvent?: (attempt: number, event: BackendEvent) => void;
+  /** Retries for transient backend failures per run, and for usage limits. */
+  retries?: { transient: number; usageLimit: number; baseDelayMs: number; maxDelayMs: number };
+}
+
+export interface LoopOutcome {
+  status: RunStatus;
+  exitCode: number;
+  reason: string;
+}
+
+const DEFAULT_RETRIES = { transient: 3, usageLimit: 5, baseDelayMs: 2000, maxDelayMs: 120_000 };
+
+export async function runAttemptLoop(
+  payload: RunConfigPayload,
+  deps: LoopDeps,
+  signal: AbortSignal,
+): Promise<LoopOutcome> {
+  const { state, clock } = deps;
+  const retries = deps.retries ?? DEFAULT_RETRIES;
+  const started = clock.now().getTime();
+  const deadline = started + payload.limits.wall_time_sec * 1000;
+  const initial = await state.read();
+  let sessionId = payload.resume_session_id ?? initial.backend_session_id;
+  let prompt = payload.prompt;
+  let attempt = initial.attempts.length;
+  const maxAttempts = initial.attempts.length + payload.limits.max_attempts;
+  let transientLeft = retries.transient;
+  let usageLeft = retries.usageLimit;
+  let backoffMs = retries.baseDelayMs;
+
+  const finish = async (outcome: LoopOutcome): Promise<LoopOutcome> => {
+    await state.report({
+      type: 'run.finished',
+      status: outcome.status,
+      outcome: { exit_code: outcome.exitCode, reason: outcome.reason },
+    });
+    await state.sync();
+    return outcome;
+  };
+
+  while (attempt < maxAttempts) {
+    if (signal.aborted)
+      return finish({ status: 'cancelled', exitCode: ExitCode.cancelled, reason: 'cancelled' });
+    const remaining = deadline - clock.now().getTime();
+    if (remaining <= 0) {
+      return finish({
+        status: 'exhausted',
+        exitCode: ExitCode.exhausted,
+        reason: `wall-time budget of ${payload.limits.wall_time_sec}s used up`,
+      });
+    }
+    attempt++;
+    const transcript = deps.transcriptFor(attempt);
+    await state.report({ type: 'attempt.started', attempt, transcript: transcript.relative });
+    const startedAt = clock.now().toISOString();
+    const n = attempt;
+    const result: AttemptResult = await deps.backend.runAttempt({
+      runId: payload.run_id,
+      attempt,
+      prompt,
+      systemPrompt: payload.system_prompt,
+      sessionId,
+      cwd: payload.workspace.cwd,
+      env: deps.env,
+      model: payload.model,
+      settings: payload.backend_settings,
+      permissions: payload.permissions,
+      tools: payload.tools,
+      timeoutMs: Math.min(payload.limits.attempt_timeout_sec * 1000, remaining),
+      transcriptPath: transcript.absolute,
+      signal,
+      onEvent: (e) => deps.onEvent?.(n, e),
+      approvals: deps.approvals,
+    });
+    if (result.sessionId) sessionId = result.sessionId;
+    const cancelled = signal.aborted || result.failure?.kind === 'cancelled';
+    await state.report({
+      type: 'attempt.finished',
+      summary: {
+        n: attempt,
+        started_at: startedAt,
+        ended_at: clock.now().toISOString(),
+        ...(result.sessionId ? { backend_session_id: result.sessionId } : {}),
+        ...(result.usage ? { usage: result.usage } : {}),
+        result: cancelled ? 'cancelled' : result.ok ? 'ok' : 'failed',
+        ...(result.failure
+          ? { failure: { kind: result.failure.kind, message: result.failure.message } }
+          : {}),
+        transcript: transcript.relative,
+      },
+    });
+    if (cancelled)
+      return finish({ status: 'cancelled', exitCode: ExitCode.cancelled, reason: 'cancelled' });
+
+    if (!result.ok && result.failure) {
+      const f = result.failure;
+      if (f.kind === 'auth') {
+        return finish({
+          status: 'failed',
+          exitCode: ExitCode.backendFailure,
+          reason: `backend authentication failed: ${f.message}`,
+        });
+      }
+      if (f.kind === 'fatal') {
+        return finish({
+          status: 'failed',
+          exitCode: ExitCode.backendFailure,
+          reason: `backend failed: ${f.message}`,
+        });
+      }
+      if (f.kind === 'usage_limit' || f.kind === 'transient') {
+        const left = f.kind === 'usage_limit' ? usageLeft-- : transientLeft--;
+        if (left <= 0) {
+          return finish({
+            status: 'failed',
+            exitCode: ExitCode.backendFailure,
+            reason: `backend kept failing (${f.kind}): ${f.message}`,
+          });
+        }
+        // A rate limit or a passing fault does not burn an attempt: back off and try again.
+        const wait = Math.min(
+          f.retryAfterMs ?? backoffMs,
+          retries.maxDelayMs,
+          Math.max(0, deadline - clock.now().getTime()),
+        );
+        backoffMs = Math.min(backoffMs * 2, retries.maxDelayMs);
+        await clock.sleep(wait, signal);
+        attempt--;
+        continue;
+      }
+      // A timeout counts as an attempt; the checklist decides what comes next.
+    }
+    backoffMs = retries.baseDelayMs;
+
+    await state.sync();
+    let m = await state.read();
+    for (const task of tasksAwaitingVerification(m)) {
+      if (signal.aborted) break;
+      const verdict = await runChecks(task, deps.commands, {
+        cwd: payload.workspace.cwd,
+        defaultTimeoutSec: payload.limits.verify_timeout_sec,
+        env: deps.env,
+        signal,
+      });
+      await state.report({
+        type: 'task.verified',
+        task: task.id,
+        state: verdict.passed ? 'passed' : 'failed',
+        results: verdict.results,
+      });
+    }
+    if (signal.aborted)
+      return finish({ status: 'cancelled', exitCode: ExitCode.cancelled, reason: 'cancelled' });
+    await state.sync();
+    m = await state.read();
+    const verdict = judge(m);
+    if (verdict.done) {
+      const reason =
+        m.tasks.length === 0 ? 'no tasks; the backend finished its turn' : verdict.reason;
+      return finish({ status: verdict.status, exitCode: verdict.exitCode, reason });
+    }
+    prompt = buildNudge(verdict.unfinished, attempt + 1, maxAttempts);
+  }
+  const m = await state.read();
+  const open = judge(m);
+  const which = open.done ? '' : `: not verified: ${open.unfinished.map((t) => t.id).join(', ')}`;
+  return finish({
+    status: 'exhausted',
+    exitCode: ExitCode.exhausted,
+    reason: `${payload.limits.max_attempts} attempts used${which}`,
+  });
+}
