@@ -3,7 +3,7 @@
  * WebSocket that records what the server sends (to test what a misbehaving client gets).
  */
 import WebSocket from 'ws';
-import { rawToString } from '../../src/adapters/bridge/raw.ts';
+import { rawToString } from '../../src/adapters/bridge/socket.ts';
 import { HmacTokenAuthority } from '../../src/adapters/bridge/auth.ts';
 import { BridgeServer, type BridgeServerOptions } from '../../src/adapters/bridge/server.ts';
 import type { NexusApi, RunnerApi } from '../../src/core/api.ts';

@@ -22,7 +22,7 @@ import {
 import { isMethodName, type HelloResult, type MethodName } from '../../protocol/bridge-methods.ts';
 import type { BridgeRole, TokenAuthority } from './auth.ts';
 import { authorize, type CallContext, type Handlers } from './handlers.ts';
-import { rawToString } from './raw.ts';
+import { rawToString } from './socket.ts';
 import { RpcFault, toRpcError } from './rpc-errors.ts';
 
 export interface ConnectionDeps {
