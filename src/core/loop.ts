@@ -7,7 +7,7 @@
  * command runner for checks and the clock. The runner process wires the real ones.
  */
 import type { UnnumberedRunnerReport } from './api.ts';
-import type { RunManifest, RunStatus, Usage } from './domain/run.ts';
+import type { RunManifest, RunStatus } from './domain/run.ts';
 import { ExitCode } from './errors.ts';
 import type {
   AttemptResult,
