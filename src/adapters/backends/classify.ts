@@ -10,7 +10,7 @@ const AUTH =
 const USAGE =
   /\b429\b|rate[ _-]?limit|usage[ _-]?limit|too many requests|quota|insufficient_quota|usage_limit_reached/i;
 const TRANSIENT =
-  /\b(500|502|503|504|529)\b|overloaded|internal server error|server_error|api_error|bad gateway|service unavailable|gateway timeout|timed? ?out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|network|connection (error|refused|reset|closed)|stream (disconnected|error)|fetch failed/i;
+  /\b(500|502|503|504|529)\b|overloaded|high demand|temporar(y|ily)|try again later|internal server error|server_error|api_error|bad gateway|service unavailable|gateway timeout|timed? ?out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|network|connection (error|refused|reset|closed)|stream (disconnected|error)|fetch failed/i;
 
 /**
  * Classifies a failure from an HTTP status (when known) and the message text. Status wins;
