@@ -8,7 +8,7 @@
 //
 // Env: NEXUS_VSCODE_TEST_GREP (mocha grep), NEXUS_VSCODE_TIMEOUT_MS (whole run, default 300 s).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,8 +49,16 @@ async function main(): Promise<number> {
   }
   await rm(resultsFile, { force: true });
   await mkdir(dirname(resultsFile), { recursive: true });
-  const workspace = await mkdtemp(join(tmpdir(), 'nexus-vscode-ws-'));
-  const server = await startCodeServer({ smokeTestDriver: true, workspace });
+  // A throwaway copy of the example workspace: the suite reads its agents and assignments and
+  // writes run state into it. User-level definitions come from an empty folder, not ~/.config.
+  const scratch = await mkdtemp(join(tmpdir(), 'nexus-vscode-ws-'));
+  const workspace = join(scratch, 'workspace');
+  await cp(join(repoRoot, 'examples', 'workspace'), workspace, { recursive: true });
+  const server = await startCodeServer({
+    smokeTestDriver: true,
+    workspace,
+    env: { NEXUS_CONFIG_DIR: join(scratch, 'user-config') },
+  });
   const browser = await launchChromium();
   try {
     const { context, blocked } = await loopbackContext(browser);
@@ -79,7 +87,7 @@ async function main(): Promise<number> {
   } finally {
     await browser.close();
     await server.stop();
-    await rm(workspace, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 

@@ -12,6 +12,7 @@ import { NexusReporter } from './reporter.ts';
  */
 const testFiles: Readonly<Record<string, () => Promise<unknown>>> = {
   'activation.test.ts': () => import('./activation.test.ts'),
+  'views.test.ts': () => import('./views.test.ts'),
 };
 
 /** Called by VS Code's extension host; resolving means pass, rejecting means fail. */

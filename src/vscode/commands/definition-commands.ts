@@ -1,0 +1,60 @@
+/** New Agent / New Assignment: write a template to `.nexus/<kind>/<name>.md` and open it. */
+import * as vscode from 'vscode';
+import { DEFINITION_NAME, agentTemplate, assignmentTemplate } from '../templates.ts';
+import { registerCommand, type CommandContext } from './command-kit.ts';
+
+export function registerDefinitionCommands(ctx: CommandContext): vscode.Disposable[] {
+  return [
+    registerCommand('nexus.newAgent', ctx.log, (arg) => create(ctx, 'agents', arg, agentTemplate)),
+    registerCommand('nexus.newAssignment', ctx.log, (arg) =>
+      create(ctx, 'assignments', arg, assignmentTemplate),
+    ),
+  ];
+}
+
+async function create(
+  ctx: CommandContext,
+  folder: 'agents' | 'assignments',
+  arg: unknown,
+  template: (name: string) => string,
+): Promise<vscode.Uri | undefined> {
+  if (!ctx.workspace) {
+    void vscode.window.showWarningMessage('Nexus: open a folder first.');
+    return undefined;
+  }
+  const dir = vscode.Uri.joinPath(ctx.workspace, '.nexus', folder);
+  const kind = folder === 'agents' ? 'agent' : 'assignment';
+  // Tests and scripts pass the name; people type it.
+  const name =
+    typeof arg === 'string'
+      ? arg
+      : await vscode.window.showInputBox({
+          prompt: `Name of the new ${kind}`,
+          placeHolder: kind === 'agent' ? 'e.g. docs-writer' : 'e.g. add-endpoint',
+          validateInput: async (value) => {
+            if (!DEFINITION_NAME.test(value)) return 'lowercase letters, digits, - and _';
+            return (await exists(vscode.Uri.joinPath(dir, `${value}.md`)))
+              ? `${value}.md already exists`
+              : undefined;
+          },
+        });
+  if (!name) return undefined;
+  if (!DEFINITION_NAME.test(name)) throw new Error(`'${name}' is not a valid ${kind} name`);
+  const file = vscode.Uri.joinPath(dir, `${name}.md`);
+  if (!(await exists(file))) {
+    await vscode.workspace.fs.createDirectory(dir);
+    await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(template(name)));
+    ctx.log.info(`created ${file.fsPath}`);
+  }
+  await vscode.window.showTextDocument(file);
+  return file;
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,62 @@
+/** Start, Cancel, Resume, Retry and Attach. */
+import * as vscode from 'vscode';
+import { isTerminalRunStatus } from '../../core/domain/run.ts';
+import { shortId } from '../../core/ids.ts';
+import type { RunAttacher } from '../attach.ts';
+import { registerCommand, requireTrust, runArgument, type CommandContext } from './command-kit.ts';
+import { startRunWizard } from './start-run.ts';
+
+export function registerRunCommands(
+  ctx: CommandContext,
+  attacher: RunAttacher,
+): vscode.Disposable[] {
+  const attach = (id: string): Promise<void> => attacher.attach(id);
+  const restartable = (status: string): boolean =>
+    status !== 'running' && status !== 'queued' && status !== 'succeeded';
+  return [
+    registerCommand('nexus.startRun', ctx.log, (arg) => startRunWizard(ctx, arg, attach)),
+    registerCommand('nexus.cancelRun', ctx.log, async (arg) => {
+      const id = await runArgument(ctx, arg, (r) => !isTerminalRunStatus(r.status));
+      if (!id) return;
+      const run = await (await ctx.api()).cancelRun(id);
+      void vscode.window.showInformationMessage(`Nexus: run ${shortId(run.id)} is ${run.status}.`);
+    }),
+    registerCommand('nexus.resumeRun', ctx.log, async (arg) => {
+      if (!requireTrust('Resuming a run')) return;
+      const id = await runArgument(
+        ctx,
+        arg,
+        (r) => restartable(r.status) && r.backend !== 'passive',
+      );
+      if (!id) return;
+      const message = await vscode.window.showInputBox({
+        prompt: 'A message for the agent as it resumes (optional)',
+        placeHolder: 'e.g. The API key is fixed now, carry on',
+      });
+      if (message === undefined) return;
+      const api = await ctx.api();
+      const run = await api.startRun({
+        run: id,
+        ...(message.trim() ? { message: message.trim() } : {}),
+      });
+      await attach(run.id);
+    }),
+    registerCommand('nexus.retryRun', ctx.log, async (arg) => {
+      if (!requireTrust('Retrying a run')) return;
+      const id = await runArgument(
+        ctx,
+        arg,
+        (r) => restartable(r.status) && r.backend !== 'passive',
+      );
+      if (!id) return;
+      const run = await (await ctx.api()).startRun({ run: id });
+      void vscode.window.showInformationMessage(
+        `Nexus: run ${shortId(run.id)} is ${run.status} again.`,
+      );
+    }),
+    registerCommand('nexus.attachRun', ctx.log, async (arg) => {
+      const id = await runArgument(ctx, arg);
+      if (id) await attach(id);
+    }),
+  ];
+}

@@ -1,0 +1,247 @@
+/**
+ * The extension's one composition point: reaches core (embedded + served, or connected),
+ * builds the state, the views, the commands, the status bar and the approval toasts, and
+ * owns all of them. Activation stays cheap: views and commands register at once; core opens
+ * in the background and the views fill in when it answers.
+ */
+import { isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import type { NexusApi, RunnerApi } from '../core/api.ts';
+import type { BackendName } from '../core/domain/definitions.ts';
+import { NexusError } from '../core/errors.ts';
+import type { RunLauncher } from '../core/ports.ts';
+import { defaultUserConfigDir } from '../adapters/definitions/user-dir.ts';
+import { stateDirFor } from '../adapters/paths.ts';
+import { RunAttacher } from './attach.ts';
+import { registerApprovalCommands, showApprovalToast } from './commands/approval-commands.ts';
+import type { CommandContext } from './commands/command-kit.ts';
+import { registerDefinitionCommands } from './commands/definition-commands.ts';
+import { registerInspectCommands } from './commands/inspect-commands.ts';
+import { registerRunCommands } from './commands/run-commands.ts';
+import { registerSettingsCommands } from './commands/settings-commands.ts';
+import { openCoreConnection, type BridgeEndpoint, type CoreHandle } from './core-connection.ts';
+import { BackendSecrets } from './secrets.ts';
+import { NexusState } from './state.ts';
+import { createStatusBar } from './status-bar.ts';
+import { AgentsTreeProvider } from './views/agents-tree.ts';
+import {
+  ApprovalsTreeProvider,
+  bindApprovalBadge,
+  type ApprovalNode,
+} from './views/approvals-tree.ts';
+import { AssignmentsTreeProvider } from './views/assignments-tree.ts';
+import { RunsTreeProvider, applyTaskCheckboxes, type RunsNode } from './views/runs-tree.ts';
+
+/** What a local launcher needs from the extension (the lead's `src/adapters/runtime/local*`). */
+export interface LauncherDeps {
+  /** Where the runner reaches core, with a token for its run only; undefined until serving. */
+  bridge: () => BridgeEndpoint | undefined;
+  /** API keys from secret storage as env vars for the run's backend (never logged). */
+  backendEnv: (backend?: BackendName) => Promise<Record<string, string>>;
+  /** The `nexus.maxConcurrentRuns` setting, read at each launch. */
+  maxConcurrentRuns: () => number;
+  workspace: string;
+  stateDir: string;
+  log: (message: string) => void;
+}
+
+export type LauncherFactory = (deps: LauncherDeps) => RunLauncher;
+
+/** What `activate` returns: used by other extensions' code and by the extension-host tests. */
+export interface NexusExtensionApi {
+  /** Core's API, once reachable. */
+  api(): Promise<NexusApi>;
+  /** Core's runner API (embedded core: the service itself). */
+  runner(): Promise<RunnerApi>;
+  mode(): Promise<'embedded' | 'connected'>;
+  bridgeUrl(): Promise<string | undefined>;
+  /** API keys as env vars for runs this extension starts; see secrets.ts. */
+  getBackendEnv(backend?: BackendName): Promise<Record<string, string>>;
+  readonly state: NexusState;
+  readonly views: {
+    readonly agents: AgentsTreeProvider;
+    readonly assignments: AssignmentsTreeProvider;
+    readonly runs: RunsTreeProvider;
+    readonly approvals: ApprovalsTreeProvider;
+    readonly runsView: vscode.TreeView<RunsNode>;
+    readonly approvalsView: vscode.TreeView<ApprovalNode>;
+  };
+  /** What a checkbox click does, callable directly (tests). */
+  setTaskChecked(node: RunsNode, checked: boolean): Promise<void>;
+}
+
+export interface Composition {
+  readonly exports: NexusExtensionApi;
+  /** Disposes views and commands, then closes core (releases the lock, unpublishes). */
+  close(): Promise<void>;
+}
+
+export function compose(
+  context: vscode.ExtensionContext,
+  options: { launcher?: LauncherFactory } = {},
+): Composition {
+  const started = performance.now();
+  const log = vscode.window.createOutputChannel('Nexus', { log: true });
+  const disposables: vscode.Disposable[] = [log];
+  const secrets = new BackendSecrets(context.secrets);
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('nexus');
+
+  const core: Promise<CoreHandle> = folder
+    ? openCore(folder.uri.fsPath, config(), log, secrets, options.launcher)
+    : Promise.reject(new NexusError('USAGE', 'open a folder to use Nexus'));
+  // Views show the failure; this only keeps the rejection from being reported as unhandled.
+  core.catch((err: unknown) => log.error(`core unavailable: ${String(err)}`));
+  const api = (): Promise<NexusApi> => core.then((c) => c.api);
+
+  const state = new NexusState(api(), log);
+  disposables.push(state);
+  state.start().then(
+    () => log.info(`views ready ${Math.round(performance.now() - started)} ms after activation`),
+    (err: unknown) => {
+      state.error = err instanceof Error ? err.message : String(err);
+      state.loaded = true;
+      state.refreshAll();
+    },
+  );
+
+  const agents = new AgentsTreeProvider(api());
+  const assignments = new AssignmentsTreeProvider(api());
+  const runs = new RunsTreeProvider(state);
+  const approvals = new ApprovalsTreeProvider(state);
+  const runsView = vscode.window.createTreeView('nexus.runs', {
+    treeDataProvider: runs,
+    showCollapseAll: true,
+    manageCheckboxStateManually: true,
+  });
+  const approvalsView = vscode.window.createTreeView('nexus.approvals', {
+    treeDataProvider: approvals,
+  });
+  const setTaskChecked = async (node: RunsNode, checked: boolean): Promise<void> => {
+    if (node.kind !== 'task') return;
+    // Ticking a passive run's last task runs its verify checks here: not in an untrusted folder.
+    if (!vscode.workspace.isTrusted) {
+      state.refreshTasks(node.runId);
+      void vscode.window.showWarningMessage(
+        'Nexus: tasks cannot be changed in an untrusted workspace.',
+      );
+      return;
+    }
+    const state_ = checked
+      ? vscode.TreeItemCheckboxState.Checked
+      : vscode.TreeItemCheckboxState.Unchecked;
+    await applyTaskCheckboxes(await api(), state, [[node, state_]], log);
+  };
+  disposables.push(
+    agents,
+    assignments,
+    runs,
+    approvals,
+    runsView,
+    approvalsView,
+    vscode.window.registerTreeDataProvider('nexus.agents', agents),
+    vscode.window.registerTreeDataProvider('nexus.assignments', assignments),
+    runsView.onDidChangeCheckboxState(async (e) => {
+      for (const [node, checked] of e.items)
+        await setTaskChecked(node, checked === vscode.TreeItemCheckboxState.Checked);
+    }),
+    bindApprovalBadge(approvalsView, state),
+    createStatusBar(state),
+  );
+
+  const ctx: CommandContext = {
+    api,
+    state,
+    log,
+    workspace: folder?.uri,
+    revealRun: async (runId) => {
+      const node = runs.runNode(runId);
+      if (node) await runsView.reveal(node, { select: true, focus: true, expand: true });
+    },
+  };
+  const attacher = new RunAttacher(api);
+  const refreshDefinitions = (): void => {
+    agents.refresh();
+    assignments.refresh();
+  };
+  disposables.push(
+    attacher,
+    ...registerRunCommands(ctx, attacher),
+    ...registerInspectCommands(ctx),
+    ...registerApprovalCommands(ctx),
+    ...registerDefinitionCommands(ctx),
+    ...registerSettingsCommands(ctx, secrets, refreshDefinitions),
+    state.onApprovalRequested((req) => showApprovalToast(ctx, req)),
+  );
+  if (folder) {
+    // Definitions are data: a saved edit shows up in the views without a reload.
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(folder, '.nexus/{agents,assignments,skills}/**/*.md'),
+    );
+    disposables.push(
+      watcher,
+      watcher.onDidCreate(refreshDefinitions),
+      watcher.onDidChange(refreshDefinitions),
+      watcher.onDidDelete(refreshDefinitions),
+    );
+  }
+  log.info(`activated in ${Math.round(performance.now() - started)} ms`);
+
+  let closed = false;
+  return {
+    exports: {
+      api,
+      runner: () => core.then((c) => c.runner),
+      mode: () => core.then((c) => c.mode),
+      bridgeUrl: () => core.then((c) => c.url),
+      getBackendEnv: (backend) => secrets.backendEnv(backend),
+      state,
+      views: { agents, assignments, runs, approvals, runsView, approvalsView },
+      setTaskChecked,
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const d of disposables.reverse()) d.dispose();
+      const handle = await core.catch(() => undefined);
+      await handle?.close();
+    },
+  };
+}
+
+function openCore(
+  workspace: string,
+  config: vscode.WorkspaceConfiguration,
+  log: vscode.LogOutputChannel,
+  secrets: BackendSecrets,
+  launcher: LauncherFactory | undefined,
+): Promise<CoreHandle> {
+  const setting = config.get<string>('stateDir', '').trim();
+  const stateDir = setting
+    ? isAbsolute(setting)
+      ? setting
+      : join(workspace, setting)
+    : stateDirFor(workspace, process.env);
+  const connect = config.get<string>('connect', '').trim();
+  const logLine = (m: string): void => log.info(m);
+  return openCoreConnection({
+    workspace,
+    stateDir,
+    userConfigDir: defaultUserConfigDir(process.env),
+    connect: connect || undefined,
+    serve: config.get<boolean>('serveBridge', true),
+    launcher: launcher
+      ? (bridge) =>
+          launcher({
+            bridge,
+            backendEnv: (backend) => secrets.backendEnv(backend),
+            maxConcurrentRuns: () =>
+              vscode.workspace.getConfiguration('nexus').get<number>('maxConcurrentRuns', 4),
+            workspace,
+            stateDir,
+            log: logLine,
+          })
+      : undefined,
+    log: logLine,
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * API keys for the model backends, kept in VS Code's SecretStorage (the OS keychain on a
+ * desktop). They are never written to disk or logs by Nexus; runs the extension starts get
+ * them as environment variables through `backendEnv`, which the launcher calls per run.
+ */
+import type * as vscode from 'vscode';
+import type { BackendName } from '../core/domain/definitions.ts';
+
+export type KeyedBackend = Exclude<BackendName, 'passive'>;
+export const KEYED_BACKENDS: readonly KeyedBackend[] = ['claude', 'codex', 'openai'];
+
+/** The variables each backend's process reads its key from. */
+export const KEY_ENV: Record<KeyedBackend, readonly string[]> = {
+  claude: ['ANTHROPIC_API_KEY'],
+  codex: ['CODEX_API_KEY', 'OPENAI_API_KEY'],
+  openai: ['OPENAI_API_KEY'],
+};
+
+const secretName = (backend: KeyedBackend): string => `nexus.apiKey.${backend}`;
+
+export class BackendSecrets {
+  readonly #secrets: vscode.SecretStorage;
+
+  constructor(secrets: vscode.SecretStorage) {
+    this.#secrets = secrets;
+  }
+
+  async set(backend: KeyedBackend, key: string): Promise<void> {
+    await this.#secrets.store(secretName(backend), key);
+  }
+
+  async clear(backend: KeyedBackend): Promise<void> {
+    await this.#secrets.delete(secretName(backend));
+  }
+
+  async has(backend: KeyedBackend): Promise<boolean> {
+    return (await this.#secrets.get(secretName(backend))) !== undefined;
+  }
+
+  /**
+   * Environment for a run's backend: only that backend's key when named (so a codex run never
+   * sees the Anthropic key), else every stored key. Keys the user did not set are absent, so
+   * the backend's own login (e.g. `claude login`) still applies.
+   */
+  async backendEnv(backend?: BackendName): Promise<Record<string, string>> {
+    const env: Record<string, string> = {};
+    const wanted =
+      backend === undefined ? KEYED_BACKENDS : KEYED_BACKENDS.filter((b) => b === backend);
+    for (const b of wanted) {
+      const key = await this.#secrets.get(secretName(b));
+      if (key === undefined) continue;
+      for (const name of KEY_ENV[b]) env[name] ??= key;
+    }
+    return env;
+  }
+}

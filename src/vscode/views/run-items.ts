@@ -1,0 +1,87 @@
+/** How runs and their tasks look in a tree: labels, status icons, descriptions, tooltips. */
+import * as vscode from 'vscode';
+import type { RunIndexEntry, RunStatus, TaskState } from '../../core/domain/run.ts';
+import { shortId } from '../../core/ids.ts';
+
+const STATUS_ICON: Record<RunStatus, [string, string | undefined]> = {
+  initialized: ['circle-large-outline', undefined],
+  queued: ['clock', undefined],
+  running: ['sync~spin', 'charts.blue'],
+  succeeded: ['pass-filled', 'testing.iconPassed'],
+  blocked: ['debug-pause', 'charts.orange'],
+  exhausted: ['error', 'charts.orange'],
+  failed: ['error', 'testing.iconFailed'],
+  cancelled: ['circle-slash', undefined],
+  lost_on_restart: ['warning', 'charts.yellow'],
+};
+
+export function runIcon(status: RunStatus, awaitingApproval: boolean): vscode.ThemeIcon {
+  if (awaitingApproval)
+    return new vscode.ThemeIcon('bell-dot', new vscode.ThemeColor('charts.yellow'));
+  const [id, color] = STATUS_ICON[status];
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+}
+
+/** "n/m verified · attempt k", the line a person scans to see where a run stands. */
+export function runDescription(r: RunIndexEntry): string {
+  const progress = `${r.tasks_verified}/${r.tasks_total} verified`;
+  return r.attempts > 0 ? `${progress} · attempt ${r.attempts}` : `${progress} · ${r.status}`;
+}
+
+export function runTooltip(r: RunIndexEntry, approvals: number): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(`**${escape(r.title)}**\n\n`);
+  md.appendMarkdown(`run \`${shortId(r.id)}\` · ${r.status}`);
+  if (r.exit_code !== undefined) md.appendMarkdown(` (exit ${r.exit_code})`);
+  md.appendMarkdown(`\n\nagent ${escape(r.agent)} · ${r.backend} · ${r.runtime} · ${r.kind}`);
+  if (r.assignment) md.appendMarkdown(`\n\nassignment ${escape(r.assignment)}`);
+  md.appendMarkdown(
+    `\n\n${r.tasks_verified}/${r.tasks_total} tasks verified · ${r.attempts} attempts`,
+  );
+  if (approvals > 0) md.appendMarkdown(`\n\n**${approvals} approval(s) waiting**`);
+  return md;
+}
+
+/**
+ * What the checkbox alone cannot say: a ticked task may still be awaiting or failing its
+ * checks, and an unticked one may have been reopened by them.
+ */
+export function taskDescription(t: TaskState): string {
+  const v = t.verification.state;
+  if (t.status === 'completed') {
+    if (v === 'passed') return 'verified';
+    if (v === 'pending') return 'completed · checks pending';
+    if (v === 'failed') return 'completed · checks failed';
+    return t.verify.length === 0 ? 'completed (no checks)' : 'completed';
+  }
+  const status = t.status.replace('_', ' ');
+  return v === 'failed' ? `${status} · checks failed` : status;
+}
+
+export function taskTooltip(t: TaskState): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(
+    `**${escape(t.title)}** (\`${t.id}\`)\n\n${t.status} · checks: ${t.verification.state}`,
+  );
+  if (t.description) md.appendMarkdown(`\n\n${escape(t.description)}`);
+  for (const r of t.verification.results) {
+    md.appendMarkdown(`\n\n${r.passed ? '✓' : '✗'} ${escape(r.name)}`);
+    if (!r.passed && r.output) md.appendCodeblock(r.output.slice(-800), 'text');
+  }
+  const last = t.notes.at(-1);
+  if (last) md.appendMarkdown(`\n\n_${escape(last.by)}:_ ${escape(last.text.slice(0, 400))}`);
+  return md;
+}
+
+export function taskIcon(t: TaskState): vscode.ThemeIcon | undefined {
+  if (t.status === 'blocked')
+    return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('charts.orange'));
+  if (t.verification.state === 'failed')
+    return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+  if (t.status === 'in_progress') return new vscode.ThemeIcon('loading~spin');
+  return undefined;
+}
+
+function escape(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, '\\$&');
+}
