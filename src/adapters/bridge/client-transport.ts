@@ -76,6 +76,7 @@ export class BridgeTransport {
   readonly #byServerId = new Map<string, ClientSubscription>();
   #socket: WebSocket | undefined;
   #hello: HelloResult | undefined;
+  #role: HelloResult['role'] | undefined;
   #nextId = 0;
   #closed = false;
   #delayMs: number;
@@ -98,6 +99,11 @@ export class BridgeTransport {
     const client = new BridgeTransport(url, token, opts);
     await client.#connectOnce();
     return client;
+  }
+
+  /** The role of the last successful hello (kept while reconnecting). */
+  get role(): HelloResult['role'] | undefined {
+    return this.#role;
   }
 
   /** The server's hello reply: its version and this client's role. */
@@ -188,6 +194,7 @@ export class BridgeTransport {
     }
     this.#socket = socket;
     this.#hello = hello;
+    this.#role = hello.role;
     this.#delayMs = this.#opts.backoff?.initialMs ?? 50;
   }
 
@@ -219,6 +226,8 @@ export class BridgeTransport {
     const delay = this.#delayMs;
     this.#delayMs = Math.min(delay * 2, this.#opts.backoff?.maxMs ?? 2000);
     this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delay);
+    // Waiting to reconnect alone must not keep a finished process alive.
+    this.#reconnectTimer.unref();
   }
 
   async #reconnect(): Promise<void> {

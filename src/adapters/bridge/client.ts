@@ -110,7 +110,7 @@ export class BridgeClient implements NexusApi, RunnerApi {
   }
   /** `runs.get`, or `runner.getRun` when this client holds a runner token. */
   getRun(ref: string): Promise<RunManifest> {
-    return this.#t.session.role === 'runner'
+    return this.#t.role === 'runner'
       ? this.#t.call('runner.getRun', { run: ref })
       : this.#t.call('runs.get', { ref });
   }
