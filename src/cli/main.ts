@@ -25,6 +25,16 @@ const COMMANDS: Record<string, Loader> = {
   'task add': async () => (await import('./commands/task.ts')).taskAddCommand,
   status: async () => (await import('./commands/status.ts')).statusCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
+  serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  ps: async () => (await import('./commands/background.ts')).psCommand,
+  discover: async () => (await import('./commands/background.ts')).discoverCommand,
+  attach: async () => (await import('./commands/background.ts')).attachCommand,
+  logs: async () => (await import('./commands/background.ts')).logsCommand,
+  cancel: async () => (await import('./commands/background.ts')).cancelCommand,
+  'approvals list': async () => (await import('./commands/approvals.ts')).approvalsListCommand,
+  'approvals approve': async () =>
+    (await import('./commands/approvals.ts')).approvalsApproveCommand,
+  'approvals deny': async () => (await import('./commands/approvals.ts')).approvalsDenyCommand,
 };
 
 const OVERVIEW = `nexus — run coding agents against a checklist until every task is verified
@@ -41,6 +51,13 @@ runs
   run status|brief|audit <run>          a run's state, the brief its agent gets, its event log
 tasks (inside a run, <run> may be omitted: NEXUS_RUN_ID is used)
   task list|show|set|append-notes|add <run> …
+background runs and the service
+  serve [--port N] [--max-concurrent N] core as a service on loopback (the CLI then connects to it)
+  ps [--all] [--kind K] · discover      running runs · detached runs
+  attach <run> · logs <run> [--follow]  live progress (Ctrl-C detaches) · backend output
+  cancel <run>                          SIGINT to the agent, SIGKILL after a grace period
+approvals
+  approvals list|approve|deny [<id>]    decide gated actions (commit, push, merge, …)
 environment
   status                                workspace, state, definitions, runs
 

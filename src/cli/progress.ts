@@ -5,7 +5,9 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
   const d = e.data;
   const s = (k: string): string => {
     const v = d[k];
-    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+      ? String(v)
+      : '';
   };
   switch (e.type) {
     case 'nexus.agent.run.started':

@@ -73,6 +73,11 @@ export class CoreService implements NexusApi, RunnerApi {
     this.approvals = new ApprovalService(deps.store, deps.clock, deps.hub);
   }
 
+  /** The launcher may need this core's own address, so it can be set after construction. */
+  setLauncher(launcher: RunLauncher): void {
+    this.d.launcher = launcher;
+  }
+
   private now(): string {
     return this.d.clock.now().toISOString();
   }

@@ -22,6 +22,8 @@ export interface LocalLauncherOptions {
   onExit?: (runId: string, code: number | null, signal: NodeJS.Signals | null) => void;
   /** Runner processes outlive this process (background runs). */
   detach?: boolean;
+  /** The runner pid of a run this launcher did not start (reattached, or from another process). */
+  pidOf?: (runId: string) => Promise<number | undefined>;
 }
 
 export class LocalLauncher implements RunLauncher {
@@ -80,8 +82,13 @@ export class LocalLauncher implements RunLauncher {
 
   async cancel(runId: string): Promise<void> {
     const entry = this.children.get(runId);
-    if (!entry?.child.pid) return;
-    await killGroup(entry.child.pid, entry.exited, this.opts.graceMs ?? 5000);
+    if (entry?.child.pid) {
+      await killGroup(entry.child.pid, entry.exited, this.opts.graceMs ?? 5000);
+      return;
+    }
+    const pid = await this.opts.pidOf?.(runId);
+    if (pid !== undefined && pidAlive(pid))
+      await killGroup(pid, untilDead(pid), this.opts.graceMs ?? 5000);
   }
 
   async cancelAll(): Promise<void> {
@@ -107,4 +114,18 @@ export async function killGroup(
   await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
   clearTimeout(timer);
   signal('SIGKILL');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Resolves when a process that is not our child has exited. */
+async function untilDead(pid: number): Promise<void> {
+  while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 50));
 }

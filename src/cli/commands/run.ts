@@ -6,7 +6,7 @@
 import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
 import type { NexusApi } from '../../core/api.ts';
-import { ExitCode, NexusError, usageError } from '../../core/errors.ts';
+import { ExitCode, NexusError, isNexusError, usageError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
 import type { CommandSpec } from '../command.ts';
 import { flag, list, str } from '../command.ts';
@@ -127,10 +127,15 @@ export async function follow(
     wait?: (() => Promise<number | null>) | undefined;
     verbose?: boolean;
     after?: number;
+    /** Ctrl-C does this instead of cancelling (attach: detach). */
+    onInterrupt?: () => void;
+    /** Stop following (the run goes on). */
+    signal?: AbortSignal;
   },
 ): Promise<number> {
   let cancelling: Promise<void> | undefined;
   const onSigint = (): void => {
+    if (opts.onInterrupt) return opts.onInterrupt();
     if (!opts.cancel) return;
     if (!cancelling) {
       ctx.io.err('cancelling… (the agent gets SIGINT, then SIGKILL)');
@@ -144,7 +149,15 @@ export async function follow(
   // The runner writes from another process; read its events from the log as they land.
   const drain = async (): Promise<boolean> => {
     let ended = false;
-    for (const e of await api.getEvents(runId, cursor)) {
+    let events;
+    try {
+      events = await api.getEvents(runId, cursor);
+    } catch (err) {
+      // A restarting core: keep following once it is back (the client reconnects).
+      if (isNexusError(err) && err.code === 'BRIDGE_UNAVAILABLE') return false;
+      throw err;
+    }
+    for (const e of events) {
       cursor = e.seq;
       if (!ctx.json) {
         const line = renderProgress(e, opts.verbose);
@@ -158,6 +171,7 @@ export async function follow(
   try {
     for (;;) {
       if (await drain()) break;
+      if (opts.signal?.aborted) return ExitCode.ok;
       if (runnerGone) {
         await new Promise((r) => setTimeout(r, 300));
         if (await drain()) break;

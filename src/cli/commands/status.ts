@@ -7,6 +7,8 @@ export const statusCommand: CommandSpec = {
   usage: 'nexus status [--json]',
   async run(ctx) {
     const s = await (await ctx.core()).status();
+    // Core reports its own view; what matters here is how this CLI reached it.
+    if (ctx.mode === 'connected') s.mode = 'connected';
     ctx.print(
       [
         `nexus ${s.version} · ${s.mode}${s.bridgeUrl ? ` (${s.bridgeUrl})` : ''}`,

@@ -1,0 +1,168 @@
+/** Background runs: `ps`, `discover`, `attach`, `logs`, `cancel`. */
+import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
+import type { RunIndexEntry } from '../../core/domain/run.ts';
+import { ExitCode, usageError } from '../../core/errors.ts';
+import { shortId } from '../../core/ids.ts';
+import type { CommandSpec } from '../command.ts';
+import { flag, list, need } from '../command.ts';
+import { age, table } from '../format.ts';
+import { follow } from './run.ts';
+
+const ACTIVE = ['running', 'queued'] as const;
+
+function runRows(runs: RunIndexEntry[]): string {
+  const now = Date.now();
+  return table(
+    runs.map((r) => [
+      shortId(r.id),
+      r.kind,
+      r.status,
+      `${r.tasks_verified}/${r.tasks_total}`,
+      String(r.attempts),
+      age(r.created_at, now),
+      r.title,
+    ]),
+    ['RUN', 'KIND', 'STATUS', 'VERIFIED', 'ATTEMPTS', 'AGE', 'TITLE'],
+  );
+}
+
+export const psCommand: CommandSpec = {
+  name: 'ps',
+  summary: 'Runs that are running or queued (all runs with --all).',
+  usage: 'nexus ps [--all] [--kind interactive|bg|daemon|daemon-worker]… [--json]',
+  options: { all: { type: 'boolean' }, kind: { type: 'string', multiple: true } },
+  async run(ctx, args) {
+    const kinds = list(args, 'kind');
+    for (const k of kinds)
+      if (!SessionKind.safeParse(k).success)
+        throw usageError(`unknown kind '${k}' (one of ${SessionKind.options.join(', ')})`);
+    const api = await ctx.core();
+    const runs = await api.listRuns({
+      ...(flag(args, 'all') ? {} : { status: [...ACTIVE] }),
+      ...(kinds.length ? { kind: kinds as SessionKind[] } : {}),
+    });
+    ctx.print(
+      runs.length
+        ? runRows(runs)
+        : flag(args, 'all')
+          ? 'no runs'
+          : 'no runs running (use --all to see finished ones)',
+      runs,
+    );
+    return ExitCode.ok;
+  },
+};
+
+export const discoverCommand: CommandSpec = {
+  name: 'discover',
+  summary: 'Detached runs (bg, daemon, daemon-worker) that are running now.',
+  usage: 'nexus discover [--include-interactive] [--json]',
+  options: { 'include-interactive': { type: 'boolean' } },
+  async run(ctx, args) {
+    const kinds: SessionKind[] = flag(args, 'include-interactive')
+      ? [...SessionKind.options]
+      : ['bg', 'daemon', 'daemon-worker'];
+    const runs = await (await ctx.core()).listRuns({ status: [...ACTIVE], kind: kinds });
+    ctx.print(
+      runs.length
+        ? `${runRows(runs)}\n${runs.length} run(s).`
+        : 'no detached runs are running (pass --include-interactive to broaden)',
+      runs,
+    );
+    return ExitCode.ok;
+  },
+};
+
+export const attachCommand: CommandSpec = {
+  name: 'attach',
+  summary: "Follow a run's live progress until it ends. Ctrl-C detaches; the run keeps going.",
+  usage: 'nexus attach <run> [--verbose]',
+  options: { verbose: { type: 'boolean' } },
+  async run(ctx, args) {
+    const api = await ctx.core();
+    const m = await api.getRun(need(args, 0, 'a run id', attachCommand));
+    if (isTerminalRunStatus(m.status)) {
+      ctx.print(
+        `run ${shortId(m.id)} has ended: ${m.status}${m.outcome ? ` (exit ${m.outcome.exit_code}): ${m.outcome.reason}` : ''}`,
+        m,
+      );
+      return m.outcome?.exit_code ?? ExitCode.ok;
+    }
+    if (!ctx.json) ctx.io.out(`attached to run ${shortId(m.id)} (${m.status}) · Ctrl-C detaches`);
+    const detach = new AbortController();
+    return follow(ctx, api, m.id, {
+      verbose: flag(args, 'verbose'),
+      onInterrupt: () => {
+        ctx.io.err(
+          `detached; run ${shortId(m.id)} keeps going (nexus attach ${shortId(m.id)} to come back)`,
+        );
+        detach.abort();
+      },
+      signal: detach.signal,
+      after: 0,
+    });
+  },
+};
+
+export const logsCommand: CommandSpec = {
+  name: 'logs',
+  summary: "A run's backend output (tool calls, results, text), as the runner streamed it.",
+  usage: 'nexus logs <run> [--follow]',
+  options: { follow: { type: 'boolean', short: 'f' } },
+  async run(ctx, args) {
+    const api = await ctx.core();
+    const m = await api.getRun(need(args, 0, 'a run id', logsCommand));
+    let cursor = 0;
+    for (;;) {
+      for (const e of await api.getEvents(m.id, cursor)) {
+        cursor = e.seq;
+        if (e.type === 'nexus.log') {
+          const lines = (e.data.lines as string[] | undefined) ?? [];
+          for (const l of lines) ctx.io.out(`[attempt ${String(e.data.attempt)}] ${l}`);
+        } else if (e.type === 'nexus.agent.run.completed' || e.type === 'nexus.agent.run.failed') {
+          if (flag(args, 'follow')) return ExitCode.ok;
+        }
+      }
+      if (!flag(args, 'follow') || isTerminalRunStatus((await api.getRun(m.id)).status))
+        return ExitCode.ok;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  },
+};
+
+export const cancelCommand: CommandSpec = {
+  name: 'cancel',
+  summary: 'Cancel a run: its backend gets SIGINT, then SIGKILL after a grace period.',
+  usage: 'nexus cancel <run>',
+  async run(ctx, args) {
+    const api = await ctx.core();
+    const ref = need(args, 0, 'a run id', cancelCommand);
+    const embedded = await ctx.embeddedCore();
+    const m = await api.getRun(ref);
+    if (isTerminalRunStatus(m.status)) {
+      ctx.print(`run ${shortId(m.id)} had already ended (${m.status})`, m);
+      return ExitCode.ok;
+    }
+    if (embedded) {
+      // No core is serving: stop the runner ourselves, from the pid it recorded.
+      const { LocalLauncher } = await import('../../adapters/runtime/local.ts');
+      const launcher = new LocalLauncher({
+        runDir: (id) => embedded.store.runDir(id),
+        runnerEnv: () => ({}),
+        pidOf: async (id) => (await embedded.store.readRun(id)).runner?.pid,
+      });
+      await launcher.cancel(m.id);
+      const after = await embedded.service.finishRun(
+        m.id,
+        'cancelled',
+        ExitCode.cancelled,
+        'cancelled by user',
+      );
+      ctx.print(`run ${shortId(m.id)} ${after.status}`, after);
+      return ExitCode.ok;
+    }
+    const after = await api.cancelRun(m.id);
+    ctx.print(`run ${shortId(m.id)} ${after.status}`, after);
+    return ExitCode.ok;
+  },
+};
