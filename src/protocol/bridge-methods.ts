@@ -124,6 +124,13 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
 export const EventNotificationParams = z.object({ subscription: z.string(), event: RunEvent });
 export type EventNotification = z.infer<typeof EventNotificationParams>;
 
+/** The whole `events.event` message: checked in one pass on the client's hottest path. */
+export const EventNotificationMessage = z.strictObject({
+  jsonrpc: z.literal('2.0'),
+  method: z.literal('events.event'),
+  params: EventNotificationParams,
+});
+
 /** Every method: its params (server-validated) and result (client-validated). */
 export const BRIDGE_METHODS = {
   hello: { params: HelloParams, result: HelloResult },

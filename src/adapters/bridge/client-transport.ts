@@ -16,14 +16,13 @@ import {
   BRIDGE_PROTOCOL_VERSION,
   CloseCode,
   EVENT_NOTIFICATION,
-  EventNotificationParams,
   ServerMessage,
   describeIssues,
   type MethodName,
   type MethodParams,
   type MethodResult,
 } from '../../protocol/bridge.ts';
-import type { HelloResult } from '../../protocol/bridge-methods.ts';
+import { EventNotificationMessage, type HelloResult } from '../../protocol/bridge-methods.ts';
 import { ClientSubscription } from './client-subscriptions.ts';
 import { openSocket, rawToString } from './socket.ts';
 import { fromRpcError } from './rpc-errors.ts';
@@ -326,16 +325,17 @@ export class BridgeTransport {
       this.#log('bridge: ignoring a message from core that is not JSON');
       return;
     }
+    if ((raw as { method?: unknown } | null)?.method === EVENT_NOTIFICATION) {
+      this.#onEvent(raw);
+      return;
+    }
     const parsed = ServerMessage.safeParse(raw);
     if (!parsed.success) {
       this.#log(`bridge: ignoring a malformed message from core: ${describeIssues(parsed.error)}`);
       return;
     }
     const msg = parsed.data;
-    if ('method' in msg) {
-      if (msg.method === EVENT_NOTIFICATION) this.#onEvent(msg.params);
-      return;
-    }
+    if ('method' in msg) return; // no other notifications yet; newer servers may add some
     if (msg.id === null || typeof msg.id !== 'number') {
       if ('error' in msg) this.#log(`bridge: core reported: ${msg.error.message}`);
       return;
@@ -360,14 +360,14 @@ export class BridgeTransport {
     pending.resolve(result.data);
   }
 
-  #onEvent(params: unknown): void {
-    const parsed = EventNotificationParams.safeParse(params);
+  #onEvent(message: unknown): void {
+    const parsed = EventNotificationMessage.safeParse(message);
     if (!parsed.success) {
       this.#log(`bridge: ignoring a malformed event: ${describeIssues(parsed.error)}`);
       return;
     }
-    const sub = this.#byServerId.get(parsed.data.subscription);
-    sub?.deliver(parsed.data.event, (err) =>
+    const sub = this.#byServerId.get(parsed.data.params.subscription);
+    sub?.deliver(parsed.data.params.event, (err) =>
       this.#log(`bridge: event listener threw: ${String(err)}`),
     );
   }
