@@ -1,0 +1,322 @@
+// The board's engine: the pure column mapping and move rules, BoardService against a real
+// embedded core (store on disk, real events), the providers it drives, and the host-side
+// session that validates every board message before acting on it.
+import assert from 'node:assert/strict';
+import { after, suite, test } from 'node:test';
+import { join } from 'node:path';
+import { openEmbeddedCore, type EmbeddedCore } from '../../src/adapters/embedded.ts';
+import { actionForMove } from '../../src/core/board/actions.ts';
+import { columnOf, type BoardCard } from '../../src/core/board/card.ts';
+import { InternalBoardProvider } from '../../src/core/board/internal.ts';
+import type { BoardProvider } from '../../src/core/board/provider.ts';
+import { BoardService, type BoardPatch } from '../../src/core/board/service.ts';
+import { BoardSession } from '../../src/core/board/session.ts';
+import type { HostMessage } from '../../src/protocol/webview.ts';
+import { BOARD_PROTOCOL_VERSION } from '../../src/protocol/webview.ts';
+import { tempWorkspace } from '../builders/workspace.ts';
+
+const cores: EmbeddedCore[] = [];
+after(async () => {
+  for (const c of cores) await c.close();
+});
+
+async function core(): Promise<EmbeddedCore> {
+  const ws = tempWorkspace({ withExamples: true });
+  const launched: string[] = [];
+  const c = await openEmbeddedCore({
+    workspace: ws.dir,
+    stateDir: ws.stateDir,
+    userConfigDir: join(ws.dir, 'user-config'),
+    // Records starts instead of spawning runners: the board only needs the state change.
+    launcher: {
+      launch: async (id) => void launched.push(id),
+      cancel: async () => undefined,
+    },
+  });
+  cores.push(c);
+  return c;
+}
+
+const card = (over: Partial<BoardCard>): BoardCard => ({
+  id: 'r1',
+  title: 't',
+  agent: 'a',
+  backend: 'claude',
+  runtime: 'local',
+  kind: 'interactive',
+  status: 'running',
+  column: 'running',
+  verified: 0,
+  total: 1,
+  attempts: 1,
+  pendingApprovals: 0,
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:00.000Z',
+  ...over,
+});
+
+void suite('columns and moves', () => {
+  test('every run status lands in its column; a pending approval lifts only a running run', () => {
+    const expected = {
+      initialized: 'queued',
+      queued: 'queued',
+      running: 'running',
+      blocked: 'blocked',
+      succeeded: 'done',
+      failed: 'failed',
+      exhausted: 'failed',
+      cancelled: 'failed',
+      lost_on_restart: 'failed',
+    } as const;
+    for (const [status, column] of Object.entries(expected)) {
+      assert.equal(columnOf(status as keyof typeof expected, 0), column, status);
+    }
+    assert.equal(columnOf('running', 1), 'approval');
+    assert.equal(columnOf('queued', 2), 'queued');
+    assert.equal(columnOf('succeeded', 1), 'done');
+  });
+
+  test('only honest moves are allowed: cancel the active, restart the ended-unverified', () => {
+    assert.equal(actionForMove(card({}), 'failed'), 'cancel');
+    assert.equal(actionForMove(card({ status: 'queued', column: 'queued' }), 'failed'), 'cancel');
+    const failed = card({ status: 'failed', column: 'failed' });
+    assert.equal(actionForMove(failed, 'queued'), 'retry');
+    assert.equal(actionForMove(failed, 'running'), 'resume');
+    assert.equal(actionForMove(failed, 'done'), undefined, 'nobody drags a run to done');
+    assert.equal(actionForMove(card({}), 'done'), undefined);
+    assert.equal(actionForMove(card({}), 'approval'), undefined);
+    assert.equal(actionForMove(card({ status: 'succeeded', column: 'done' }), 'queued'), undefined);
+    assert.equal(
+      actionForMove(card({ status: 'blocked', column: 'blocked', backend: 'passive' }), 'queued'),
+      undefined,
+      'a passive run is driven by `nexus task`, not started',
+    );
+  });
+});
+
+void suite('BoardService on a real core', () => {
+  test('cards follow a run through its columns; providers see creation, moves and comments', async () => {
+    const c = await core();
+    const internal = new InternalBoardProvider();
+    const board = new BoardService({ source: c.service, providers: [internal] });
+    const before = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await board.start();
+    const patches: BoardPatch[] = [];
+    board.onPatch((p) => patches.push(p));
+    assert.equal(board.card(before.id)?.column, 'queued');
+
+    const run = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await board.whenIdle();
+    assert.equal(board.card(run.id)?.column, 'queued');
+    assert.equal(board.card(run.id)?.total, 2);
+    assert.equal(internal.get(run.id)?.status, 'queued');
+
+    await c.service.setTask({ run: run.id, task: 'create-file', status: 'in_progress' });
+    await board.whenIdle();
+    assert.equal(board.card(run.id)?.column, 'running');
+    assert.equal(internal.get(run.id)?.status, 'running');
+
+    // An approval request waits for a decision: do not await it until decided.
+    const waiting = c.service.requestApproval(run.id, {
+      action: 'commit',
+      detail: 'git commit -m x',
+      timeoutSec: 60,
+    });
+    await until(() => board.card(run.id)?.column === 'approval', board);
+    assert.equal(board.card(run.id)?.pendingApprovals, 1);
+    const [approval] = await c.service.listApprovals({ status: 'pending' });
+    await c.service.decideApproval({ id: approval!.id, approve: true });
+    await waiting;
+    await board.whenIdle();
+    assert.equal(board.card(run.id)?.column, 'running');
+
+    await c.service.cancelRun(run.id);
+    await board.whenIdle();
+    assert.equal(board.card(run.id)?.status, 'cancelled');
+    assert.equal(board.card(run.id)?.column, 'failed');
+    assert.equal(internal.get(run.id)?.status, 'failed');
+    const comments = internal.get(run.id)?.comments.map((x) => x.text) ?? [];
+    assert.ok(
+      comments.some((t) => t.startsWith('Approval requested: commit')),
+      comments.join('|'),
+    );
+    assert.ok(
+      comments.some((t) => t === 'Approval approved by user'),
+      comments.join('|'),
+    );
+    assert.ok(
+      comments.some((t) => t === 'Run cancelled: cancelled by user'),
+      comments.join('|'),
+    );
+
+    // Patches are numbered without gaps, starting after the snapshot's seq.
+    assert.ok(patches.length >= 4);
+    assert.deepEqual(
+      patches.map((p) => p.seq),
+      patches.map((_, i) => patches[0]!.seq + i),
+    );
+    assert.equal(board.snapshot().seq, patches.at(-1)!.seq);
+    board.close();
+  });
+
+  test('a provider that fails does not stop the board or the other providers', async () => {
+    const c = await core();
+    const internal = new InternalBoardProvider();
+    const broken: BoardProvider = {
+      name: 'plane',
+      createItem: async () => {
+        throw new Error('plane is down');
+      },
+      updateStatus: async () => undefined,
+      addComment: async () => undefined,
+    };
+    const logs: string[] = [];
+    const board = new BoardService({
+      source: c.service,
+      providers: [broken, internal],
+      log: (m) => logs.push(m),
+    });
+    await board.start();
+    const run = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await board.whenIdle();
+    assert.equal(board.card(run.id)?.column, 'queued');
+    assert.equal(internal.get(run.id)?.status, 'queued');
+    assert.ok(logs.some((l) => l.includes('provider plane failed: internal error: plane is down')));
+    board.close();
+  });
+});
+
+void suite('BoardSession: the host side of the board protocol', () => {
+  async function session(confirmAnswer: boolean) {
+    const c = await core();
+    const board = new BoardService({ source: c.service });
+    await board.start();
+    const posted: HostMessage[] = [];
+    const logs: string[] = [];
+    const calls: string[] = [];
+    const questions: string[] = [];
+    const api = {
+      getRun: c.service.getRun.bind(c.service),
+      cancelRun: async (id: string) => {
+        calls.push(`cancel ${id}`);
+        return c.service.cancelRun(id);
+      },
+      startRun: async (req: { run?: string }) => {
+        calls.push(`start ${req.run}`);
+        return c.service.startRun(req);
+      },
+    };
+    const s = new BoardSession(board, api, {
+      post: (m) => posted.push(m),
+      confirm: async (q) => {
+        questions.push(q);
+        return confirmAnswer;
+      },
+      openRun: async (id) => void calls.push(`open ${id}`),
+      log: (m) => logs.push(m),
+    });
+    return { c, board, s, posted, logs, calls, questions };
+  }
+
+  test('handshake: ready with the right protocol gets a snapshot, then patches', async () => {
+    const { c, board, s, posted } = await session(true);
+    await s.receive({ type: 'ready', protocol: BOARD_PROTOCOL_VERSION });
+    assert.equal(posted[0]?.type, 'snapshot');
+    await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await board.whenIdle();
+    const patch = posted.find((m) => m.type === 'patch');
+    assert.ok(patch && patch.type === 'patch' && patch.upserts.length === 1);
+    board.close();
+  });
+
+  test('a board speaking another protocol version gets an error, no snapshot', async () => {
+    const { s, posted, board } = await session(true);
+    await s.receive({ type: 'ready', protocol: 99 });
+    assert.deepEqual(
+      posted.map((m) => m.type),
+      ['error'],
+    );
+    board.close();
+  });
+
+  test('invalid messages are rejected, logged and never acted on', async () => {
+    const { c, s, posted, logs, calls, board } = await session(true);
+    const run = await c.service.createRun({ agent: 'implementer', assignment: 'hello-file' });
+    await board.whenIdle();
+    const bad: unknown[] = [
+      { type: 'move-card', run: run.id, to: 'done', extra: 1 },
+      { type: 'move-card', run: run.id, to: 'trash' },
+      { type: 'move-card', run: '', to: 'failed' },
+      { type: 'cancel-run', run: run.id },
+      'move-card',
+      null,
+      { type: 'open-run' },
+    ];
+    for (const m of bad) await s.receive(m);
+    assert.equal(logs.length, bad.length);
+    assert.ok(logs.every((l) => l.startsWith('board: rejected an invalid message')));
+    assert.deepEqual(calls, []);
+    assert.deepEqual(posted, []);
+    assert.equal((await c.service.getRun(run.id)).status, 'initialized');
+    board.close();
+  });
+
+  test('drag to cancel asks first: "no" changes nothing, "yes" cancels', async () => {
+    const no = await session(false);
+    const run = await no.c.service.createRun({ agent: 'implementer', assignment: 'hello-file' });
+    await no.board.whenIdle();
+    await no.s.receive({ type: 'move-card', run: run.id, to: 'failed' });
+    assert.equal(no.questions.length, 1);
+    assert.match(no.questions[0]!, /^Cancel run/);
+    assert.deepEqual(no.calls, []);
+    no.board.close();
+
+    const yes = await session(true);
+    const run2 = await yes.c.service.createRun({ agent: 'implementer', assignment: 'hello-file' });
+    await yes.board.whenIdle();
+    await yes.s.receive({ type: 'move-card', run: run2.id, to: 'failed' });
+    assert.deepEqual(yes.calls, [`cancel ${run2.id}`]);
+    await yes.board.whenIdle();
+    assert.equal(yes.board.card(run2.id)?.status, 'cancelled');
+
+    // Back to the queue: a retry, after confirmation, starts it on the launcher.
+    await yes.s.receive({ type: 'move-card', run: run2.id, to: 'queued' });
+    assert.deepEqual(yes.calls, [`cancel ${run2.id}`, `start ${run2.id}`]);
+    await yes.board.whenIdle();
+    assert.equal(yes.board.card(run2.id)?.column, 'queued');
+
+    // A refused move is explained, not performed.
+    await yes.s.receive({ type: 'move-card', run: run2.id, to: 'done' });
+    const last = yes.posted.at(-1);
+    assert.equal(last?.type, 'error');
+    assert.equal(yes.calls.length, 2);
+    yes.board.close();
+  });
+
+  test('load-tasks answers with the run task list; open-run goes to the host', async () => {
+    const { c, s, posted, calls, board } = await session(true);
+    const run = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await s.receive({ type: 'load-tasks', run: run.id });
+    const tasks = posted.find((m) => m.type === 'tasks');
+    assert.ok(tasks && tasks.type === 'tasks');
+    assert.deepEqual(
+      tasks.tasks.map((t) => [t.id, t.status, t.verification]),
+      [
+        ['create-file', 'pending', 'pending'],
+        ['list-files', 'pending', 'pending'],
+      ],
+    );
+    await s.receive({ type: 'open-run', run: run.id });
+    assert.deepEqual(calls, [`open ${run.id}`]);
+    board.close();
+  });
+});
+
+/** Waits for a condition that depends on events still in flight (no timers, no timeouts). */
+async function until(cond: () => boolean, board: BoardService): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) {
+    await board.whenIdle();
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.ok(cond());
+}
