@@ -129,6 +129,16 @@ void describe('claude backend (real CLI, scripted Anthropic server)', () => {
     box.cleanup();
   });
 
+  void it('an attempt over its time limit → timeout, nothing left running', async () => {
+    const marker = uniqueSleep();
+    server.script([{ shell: `echo started && sleep ${marker}` }]);
+    const r = await backend.runAttempt(input({ timeoutMs: 3000 }).input);
+    assert.equal(r.ok, false);
+    assert.equal(r.failure?.kind, 'timeout');
+    assert.deepEqual(processesWith(marker), []);
+    box.cleanup();
+  });
+
   void it('a 200 KB prompt arrives intact', async () => {
     server.script([{ text: 'read it' }]);
     const big = Array.from({ length: 4000 }, (_, i) => `line ${i}: ${'x'.repeat(42)}`).join('\n');

@@ -119,6 +119,16 @@ void describe('openai backend (SDK tool loop, scripted Chat Completions server)'
     box.cleanup();
   });
 
+  void it('an attempt over its time limit → timeout, its command stopped', async () => {
+    const marker = uniqueSleep();
+    server.script([{ shell: `sleep ${marker}` }]);
+    const r = await backend.runAttempt(input({ timeoutMs: 1000 }).input);
+    assert.equal(r.ok, false);
+    assert.equal(r.failure?.kind, 'timeout');
+    assert.deepEqual(processesWith(marker), []);
+    box.cleanup();
+  });
+
   void it('a 200 KB prompt arrives intact', async () => {
     server.script([{ text: 'read it' }]);
     const big = Array.from({ length: 4000 }, (_, i) => `line ${i}: ${'x'.repeat(42)}`).join('\n');
