@@ -13,6 +13,7 @@ import type { RunLauncher } from '../core/ports.ts';
 import { defaultUserConfigDir } from '../adapters/definitions/user-dir.ts';
 import { stateDirFor } from '../adapters/paths.ts';
 import { RunAttacher } from './attach.ts';
+import { registerBoard } from './board/register.ts';
 import { registerApprovalCommands, showApprovalToast } from './commands/approval-commands.ts';
 import type { CommandContext } from './commands/command-kit.ts';
 import { registerDefinitionCommands } from './commands/definition-commands.ts';
@@ -172,6 +173,7 @@ export function compose(
     ...registerDefinitionCommands(ctx),
     ...registerSettingsCommands(ctx, secrets, refreshDefinitions),
     state.onApprovalRequested((req) => showApprovalToast(ctx, req)),
+    registerBoard(context, api, (m) => log.warn(m)),
   );
   if (folder) {
     // Definitions are data: a saved edit shows up in the views without a reload.

@@ -1,0 +1,124 @@
+/**
+ * The "Nexus Board" webview panel: the board bundle under a strict CSP, talking to a
+ * BoardSession over postMessage. Live updates come from one `subscribe({all:true})` through
+ * BoardService (no polling); moves are confirmed with a modal before anything happens.
+ */
+import * as vscode from 'vscode';
+import type { NexusApi } from '../../core/api.ts';
+import { ACTION_LABELS, type BoardAction } from '../../core/board/actions.ts';
+import { InternalBoardProvider } from '../../core/board/internal.ts';
+import { BoardService } from '../../core/board/service.ts';
+import { BoardSession } from '../../core/board/session.ts';
+import { toUserMessage } from '../../core/errors.ts';
+import { newNonce, renderBoardPage } from '../../adapters/board-page.ts';
+
+export const BOARD_VIEW_TYPE = 'nexus.board';
+
+export class BoardPanel implements vscode.Disposable {
+  readonly panel: vscode.WebviewPanel;
+  readonly #disposables: vscode.Disposable[] = [];
+  readonly #log: (message: string) => void;
+  #service: BoardService | undefined;
+  #session: BoardSession | undefined;
+  /** Messages that arrived before core answered (the board says `ready` at once). */
+  readonly #early: unknown[] = [];
+  #disposed = false;
+
+  constructor(
+    panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    getApi: () => Promise<NexusApi>,
+    log: (message: string) => void,
+    onDispose: () => void,
+  ) {
+    this.panel = panel;
+    this.#log = log;
+    const assets = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [assets] };
+    panel.webview.html = boardHtml(panel.webview, vscode.Uri.joinPath(assets, 'board.js'));
+    this.#disposables.push(
+      panel.webview.onDidReceiveMessage((message: unknown) => {
+        if (this.#session) void this.#session.receive(message);
+        else this.#early.push(message);
+      }),
+      panel.onDidDispose(() => {
+        this.dispose();
+        onDispose();
+      }),
+    );
+    void this.#connect(getApi);
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#session?.dispose();
+    this.#service?.close();
+    for (const d of this.#disposables.splice(0)) d.dispose();
+  }
+
+  async #connect(getApi: () => Promise<NexusApi>): Promise<void> {
+    try {
+      const api = await getApi();
+      const service = new BoardService({
+        source: api,
+        providers: [new InternalBoardProvider()],
+        log: this.#log,
+      });
+      await service.start();
+      if (this.#disposed) {
+        service.close();
+        return;
+      }
+      this.#service = service;
+      this.#session = new BoardSession(service, api, {
+        post: (message) => void this.panel.webview.postMessage(message),
+        confirm: confirmMove,
+        openRun: async (runId) => {
+          await vscode.commands.executeCommand('nexus.attachRun', runId);
+        },
+        log: this.#log,
+      });
+      for (const message of this.#early.splice(0)) await this.#session.receive(message);
+    } catch (err) {
+      this.#log(`board: cannot reach core: ${toUserMessage(err)}`);
+      void this.panel.webview.postMessage({
+        type: 'error',
+        message: `Cannot reach core: ${toUserMessage(err)}`,
+      });
+    }
+  }
+}
+
+/** A modal question; restarting a run executes workspace commands, so not when untrusted. */
+async function confirmMove(question: string, action: BoardAction): Promise<boolean> {
+  if (action !== 'cancel' && !vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage(
+      'Nexus: starting runs is disabled in an untrusted workspace: they run commands from it.',
+    );
+    return false;
+  }
+  const label = ACTION_LABELS[action];
+  const answer = await vscode.window.showWarningMessage(question, { modal: true }, label);
+  return answer === label;
+}
+
+function boardHtml(webview: vscode.Webview, script: vscode.Uri): string {
+  const nonce = newNonce();
+  return renderBoardPage({
+    nonce,
+    csp: [
+      "default-src 'none'",
+      `script-src 'nonce-${nonce}'`,
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `img-src ${webview.cspSource} data:`,
+    ].join('; '),
+    scriptSrc: webview.asWebviewUri(script).toString(),
+    data: { host: 'vscode' },
+  });
+}

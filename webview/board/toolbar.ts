@@ -1,0 +1,90 @@
+/**
+ * The filter bar: a search box and three pickers (agent, runtime, state), built from
+ * @vscode-elements so they look and behave like VS Code's own inputs.
+ */
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { RunStatus } from '../../src/core/domain/run.ts';
+import type { Filters } from './model.ts';
+
+type FilterKey = Exclude<keyof Filters, 'search'>;
+
+export class Toolbar {
+  readonly el: HTMLElement;
+  readonly #selects = new Map<FilterKey, HTMLElement & { value: string }>();
+  readonly #search: HTMLElement & { value: string };
+  readonly #count: HTMLElement;
+  readonly #connection: HTMLElement;
+  #agents: readonly string[] = [];
+
+  constructor(initial: Filters, onChange: (filters: Filters) => void) {
+    this.el = document.createElement('div');
+    this.el.className = 'toolbar';
+    this.el.setAttribute('role', 'toolbar');
+    this.#search = document.createElement('vscode-textfield');
+    this.#search.setAttribute('placeholder', 'Search runs');
+    this.#search.setAttribute('aria-label', 'Search runs');
+    this.#search.className = 'search';
+    this.#search.value = initial.search;
+    this.el.append(this.#search);
+    const read = (): Filters => ({
+      search: this.#search.value,
+      agent: this.#selects.get('agent')?.value ?? '',
+      runtime: this.#selects.get('runtime')?.value ?? '',
+      status: this.#selects.get('status')?.value ?? '',
+    });
+    this.#search.addEventListener('input', () => onChange(read()));
+    for (const [key, label, options] of [
+      ['agent', 'Any agent', []],
+      ['runtime', 'Any runtime', ['local', 'kubernetes']],
+      ['status', 'Any state', RunStatus.options],
+    ] as const) {
+      const select = document.createElement('vscode-single-select') as HTMLElement & {
+        value: string;
+      };
+      select.className = `filter-${key}`;
+      select.setAttribute('aria-label', label);
+      select.append(option('', label), ...options.map((o) => option(o, o)));
+      select.addEventListener('change', () => onChange(read()));
+      this.#selects.set(key, select);
+      this.el.append(select);
+      if (initial[key]) select.value = initial[key];
+    }
+    this.#count = document.createElement('span');
+    this.#count.className = 'count';
+    this.#connection = document.createElement('span');
+    this.#connection.className = 'connection';
+    this.#connection.setAttribute('role', 'status');
+    this.el.append(this.#count, this.#connection);
+  }
+
+  /** The agent picker lists the agents that have runs; rebuilt only when that set changes. */
+  setAgents(agents: readonly string[]): void {
+    if (agents.length === this.#agents.length && agents.every((a, i) => a === this.#agents[i])) {
+      return;
+    }
+    this.#agents = agents;
+    const select = this.#selects.get('agent')!;
+    const current = select.value;
+    select.replaceChildren(option('', 'Any agent'), ...agents.map((a) => option(a, a)));
+    select.value = agents.includes(current) ? current : '';
+  }
+
+  setCount(shown: number, total: number): void {
+    this.#count.textContent = shown === total ? `${total} runs` : `${shown} of ${total} runs`;
+  }
+
+  setConnection(text: string, bad: boolean): void {
+    this.#connection.textContent = text;
+    this.#connection.classList.toggle('bad', bad);
+  }
+}
+
+function option(value: string, label: string): HTMLElement {
+  const o = document.createElement('vscode-option');
+  o.setAttribute('value', value);
+  o.textContent = label;
+  return o;
+}

@@ -1,0 +1,197 @@
+/**
+ * The board view: toolbar, error banner and six virtualized columns. It renders the model,
+ * turns clicks, keys and drags into board messages, and never talks to core itself.
+ */
+import { actionForMove } from '../../src/core/board/actions.ts';
+import { BOARD_COLUMNS, type BoardCard, type BoardColumn } from '../../src/core/board/card.ts';
+import type { BoardMessage } from '../../src/protocol/webview.ts';
+import { cardHeight } from './card-view.ts';
+import { ColumnView } from './column.ts';
+import type { BoardModel, Filters } from './model.ts';
+import { Toolbar } from './toolbar.ts';
+
+export class BoardView {
+  readonly #model: BoardModel;
+  readonly #send: (message: BoardMessage) => void;
+  readonly #columns = new Map<BoardColumn, ColumnView>();
+  readonly #toolbar: Toolbar;
+  readonly #banner: HTMLElement;
+  readonly #bannerText: HTMLElement;
+  readonly #columnsEl: HTMLElement;
+  #dragged: BoardCard | undefined;
+  #renderQueued = false;
+  /** Called when filters or expanded cards change (the VS Code host keeps them across reloads). */
+  onStateChange: (filters: Filters, expanded: string[]) => void = () => undefined;
+
+  constructor(root: HTMLElement, model: BoardModel, send: (message: BoardMessage) => void) {
+    this.#model = model;
+    this.#send = send;
+    root.className = 'board';
+    this.#toolbar = new Toolbar(model.filters, (filters) => {
+      model.filters = filters;
+      this.#saveState();
+      this.scheduleRender();
+    });
+    this.#banner = document.createElement('div');
+    this.#banner.className = 'banner';
+    this.#banner.setAttribute('role', 'alert');
+    this.#banner.hidden = true;
+    this.#bannerText = document.createElement('span');
+    this.#bannerText.className = 'text';
+    const dismiss = document.createElement('vscode-button');
+    dismiss.setAttribute('secondary', '');
+    dismiss.textContent = 'Dismiss';
+    dismiss.addEventListener('click', () => (this.#banner.hidden = true));
+    this.#banner.append(this.#bannerText, dismiss);
+    this.#columnsEl = document.createElement('div');
+    this.#columnsEl.className = 'columns';
+    const deps = {
+      heightOf: (card: BoardCard) =>
+        cardHeight(model.expanded.has(card.id), model.tasks.get(card.id)),
+      stateOf: (card: BoardCard) => ({
+        expanded: model.expanded.has(card.id),
+        tasks: model.tasks.get(card.id),
+        now: Date.now(),
+      }),
+    };
+    for (const column of BOARD_COLUMNS) {
+      const view = new ColumnView(column, deps);
+      this.#columns.set(column, view);
+      this.#columnsEl.append(view.el);
+    }
+    root.replaceChildren(this.#toolbar.el, this.#banner, this.#columnsEl);
+    this.#wireInput();
+    new ResizeObserver(() => this.#resize()).observe(this.#columnsEl);
+    // Ages ("5m") drift: refresh what is visible twice a minute, nothing else.
+    setInterval(() => {
+      for (const view of this.#columns.values()) view.renderWindow();
+    }, 30_000);
+  }
+
+  /** Renders now (first snapshot: the fastest path to cards on screen). */
+  render(): void {
+    this.#renderQueued = false;
+    const byColumn = this.#model.columns();
+    const viewport = this.#columns.get('queued')!.body.clientHeight;
+    let shown = 0;
+    for (const [column, cards] of byColumn) {
+      shown += cards.length;
+      this.#columns.get(column)!.setCards(cards, viewport);
+    }
+    this.#toolbar.setAgents(this.#model.agents());
+    this.#toolbar.setCount(shown, this.#model.cards.size);
+  }
+
+  /** Coalesces a burst of patches into one render per frame. */
+  scheduleRender(): void {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    requestAnimationFrame(() => {
+      if (this.#renderQueued) this.render();
+    });
+  }
+
+  showError(message: string): void {
+    this.#bannerText.textContent = message;
+    this.#banner.hidden = false;
+  }
+
+  setConnection(text: string, bad: boolean): void {
+    this.#toolbar.setConnection(text, bad);
+  }
+
+  /** Expands or collapses a card; an expanded card without tasks asks for them. */
+  toggle(runId: string, open = !this.#model.expanded.has(runId)): void {
+    if (open) {
+      this.#model.expanded.add(runId);
+      if (!this.#model.tasks.has(runId)) this.#send({ type: 'load-tasks', run: runId });
+    } else this.#model.expanded.delete(runId);
+    this.#saveState();
+    this.render();
+  }
+
+  /** Re-requests task lists of open cards whose run changed (the model dropped them). */
+  reloadOpenTasks(): void {
+    for (const id of this.#model.expanded) {
+      if (this.#model.cards.has(id) && !this.#model.tasks.has(id)) {
+        this.#send({ type: 'load-tasks', run: id });
+      }
+    }
+  }
+
+  #saveState(): void {
+    this.onStateChange(this.#model.filters, [...this.#model.expanded]);
+  }
+
+  #resize(): void {
+    const viewport = this.#columns.get('queued')!.body.clientHeight;
+    for (const view of this.#columns.values()) view.setViewport(viewport);
+  }
+
+  #cardOf(target: EventTarget | null): BoardCard | undefined {
+    const node = (target as HTMLElement | null)?.closest?.<HTMLElement>('.card');
+    const id = node?.dataset['id'];
+    return id ? this.#model.cards.get(id) : undefined;
+  }
+
+  #columnOf(target: EventTarget | null): ColumnView | undefined {
+    const node = (target as HTMLElement | null)?.closest?.<HTMLElement>('.column');
+    const column = node?.dataset['column'] as BoardColumn | undefined;
+    return column ? this.#columns.get(column) : undefined;
+  }
+
+  #wireInput(): void {
+    const cols = this.#columnsEl;
+    cols.addEventListener('click', (e) => {
+      const card = this.#cardOf(e.target);
+      if (!card) return;
+      if ((e.target as HTMLElement).closest('.toggle')) this.toggle(card.id);
+      else this.#send({ type: 'open-run', run: card.id });
+    });
+    cols.addEventListener('keydown', (e) => {
+      const card = this.#cardOf(e.target);
+      if (!card || (e.target as HTMLElement).closest('.toggle')) return;
+      if (e.key === 'Enter') this.#send({ type: 'open-run', run: card.id });
+      else if (e.key === ' ') {
+        e.preventDefault();
+        this.toggle(card.id);
+      }
+    });
+    cols.addEventListener('dragstart', (e) => {
+      const card = this.#cardOf(e.target);
+      if (!card || !e.dataTransfer) return;
+      this.#dragged = card;
+      e.dataTransfer.setData('text/plain', card.id);
+      e.dataTransfer.effectAllowed = 'move';
+      (e.target as HTMLElement).classList.add('dragging');
+      // Show where the card may go: only columns whose move has a meaning light up.
+      for (const view of this.#columns.values()) {
+        view.el.classList.toggle('drop-ok', actionForMove(card, view.column) !== undefined);
+      }
+    });
+    cols.addEventListener('dragover', (e) => {
+      const view = this.#columnOf(e.target);
+      if (!this.#dragged || !view || !view.el.classList.contains('drop-ok')) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = 'move';
+      for (const v of this.#columns.values()) v.el.classList.toggle('drop-over', v === view);
+    });
+    cols.addEventListener('drop', (e) => {
+      const view = this.#columnOf(e.target);
+      const card = this.#dragged;
+      this.#endDrag();
+      if (!card || !view || actionForMove(card, view.column) === undefined) return;
+      e.preventDefault();
+      // The card stays where it is: it moves when core says the run changed.
+      this.#send({ type: 'move-card', run: card.id, to: view.column });
+    });
+    cols.addEventListener('dragend', () => this.#endDrag());
+  }
+
+  #endDrag(): void {
+    this.#dragged = undefined;
+    for (const v of this.#columns.values()) v.el.classList.remove('drop-ok', 'drop-over');
+    for (const n of this.#columnsEl.querySelectorAll('.card.dragging'))
+      n.classList.remove('dragging');
+  }
+}
