@@ -86,6 +86,7 @@ export class FsRunStore implements RunStore {
       await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(manifest, null, 1));
       const stamped = await this.appendLocked(manifest.id, events);
       await this.index.upsert(indexEntryOf(manifest));
+      this.publish(stamped);
       return { manifest, events: stamped };
     });
   }
@@ -154,12 +155,17 @@ export class FsRunStore implements RunStore {
       const prevEntry = indexEntryOf(before);
       const nextEntry = indexEntryOf(manifest);
       if (indexChanged(prevEntry, nextEntry)) await this.index.upsert(nextEntry);
+      this.publish(stamped);
       return { manifest, events: stamped };
     });
   }
 
   async appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]> {
-    return this.write(() => this.appendLocked(id, events));
+    return this.write(async () => {
+      const stamped = await this.appendLocked(id, events);
+      this.publish(stamped);
+      return stamped;
+    });
   }
 
   async readEvents(id: string, after = 0, limit = 10_000): Promise<RunEvent[]> {
@@ -186,8 +192,15 @@ export class FsRunStore implements RunStore {
     const stamped = stampEvents(id, after, events, this.clock.now());
     await appendEventLines(path, stamped);
     this.seqCache.set(id, after + stamped.length);
-    this.onEvents?.(stamped);
     return stamped;
+  }
+
+  /**
+   * Subscribers hear of a change only once the manifest, the event log and the index all
+   * show it: a view that re-reads `listRuns` on an event must find the new state there.
+   */
+  private publish(events: RunEvent[]): void {
+    if (events.length > 0) this.onEvents?.(events);
   }
 }
 
