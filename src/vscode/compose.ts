@@ -9,7 +9,6 @@ import * as vscode from 'vscode';
 import type { NexusApi, RunnerApi } from '../core/api.ts';
 import type { BackendName } from '../core/domain/definitions.ts';
 import { NexusError } from '../core/errors.ts';
-import type { RunLauncher } from '../core/ports.ts';
 import { defaultUserConfigDir } from '../adapters/definitions/user-dir.ts';
 import { stateDirFor } from '../adapters/paths.ts';
 import { RunAttacher } from './attach.ts';
@@ -20,7 +19,7 @@ import { registerDefinitionCommands } from './commands/definition-commands.ts';
 import { registerInspectCommands } from './commands/inspect-commands.ts';
 import { registerRunCommands } from './commands/run-commands.ts';
 import { registerSettingsCommands } from './commands/settings-commands.ts';
-import { openCoreConnection, type BridgeEndpoint, type CoreHandle } from './core-connection.ts';
+import { openCoreConnection, type CoreHandle } from './core-connection.ts';
 import { BackendSecrets } from './secrets.ts';
 import { NexusState } from './state.ts';
 import { createStatusBar } from './status-bar.ts';
@@ -32,21 +31,6 @@ import {
 } from './views/approvals-tree.ts';
 import { AssignmentsTreeProvider } from './views/assignments-tree.ts';
 import { RunsTreeProvider, applyTaskCheckboxes, type RunsNode } from './views/runs-tree.ts';
-
-/** What a local launcher needs from the extension (the lead's `src/adapters/runtime/local*`). */
-export interface LauncherDeps {
-  /** Where the runner reaches core, with a token for its run only; undefined until serving. */
-  bridge: () => BridgeEndpoint | undefined;
-  /** API keys from secret storage as env vars for the run's backend (never logged). */
-  backendEnv: (backend?: BackendName) => Promise<Record<string, string>>;
-  /** The `nexus.maxConcurrentRuns` setting, read at each launch. */
-  maxConcurrentRuns: () => number;
-  workspace: string;
-  stateDir: string;
-  log: (message: string) => void;
-}
-
-export type LauncherFactory = (deps: LauncherDeps) => RunLauncher;
 
 /** What `activate` returns: used by other extensions' code and by the extension-host tests. */
 export interface NexusExtensionApi {
@@ -77,10 +61,7 @@ export interface Composition {
   close(): Promise<void>;
 }
 
-export function compose(
-  context: vscode.ExtensionContext,
-  options: { launcher?: LauncherFactory } = {},
-): Composition {
+export function compose(context: vscode.ExtensionContext): Composition {
   const started = performance.now();
   const log = vscode.window.createOutputChannel('Nexus', { log: true });
   const disposables: vscode.Disposable[] = [log];
@@ -89,7 +70,7 @@ export function compose(
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('nexus');
 
   const core: Promise<CoreHandle> = folder
-    ? openCore(folder.uri.fsPath, config(), log, secrets, options.launcher)
+    ? openCore(folder.uri.fsPath, config(), log, secrets)
     : Promise.reject(new NexusError('USAGE', 'open a folder to use Nexus'));
   // Views show the failure; this only keeps the rejection from being reported as unhandled.
   core.catch((err: unknown) => log.error(`core unavailable: ${String(err)}`));
@@ -175,6 +156,13 @@ export function compose(
     state.onApprovalRequested((req) => showApprovalToast(ctx, req)),
     registerBoard(context, api, (m) => log.warn(m)),
   );
+  disposables.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('nexus.maxConcurrentRuns')) return;
+      const n = config().get<number>('maxConcurrentRuns', 4);
+      void core.then((c) => c.setMaxConcurrent(n)).catch(() => undefined);
+    }),
+  );
   if (folder) {
     // Definitions are data: a saved edit shows up in the views without a reload.
     const watcher = vscode.workspace.createFileSystemWatcher(
@@ -216,7 +204,6 @@ function openCore(
   config: vscode.WorkspaceConfiguration,
   log: vscode.LogOutputChannel,
   secrets: BackendSecrets,
-  launcher: LauncherFactory | undefined,
 ): Promise<CoreHandle> {
   const setting = config.get<string>('stateDir', '').trim();
   const stateDir = setting
@@ -225,25 +212,15 @@ function openCore(
       : join(workspace, setting)
     : stateDirFor(workspace, process.env);
   const connect = config.get<string>('connect', '').trim();
-  const logLine = (m: string): void => log.info(m);
   return openCoreConnection({
     workspace,
     stateDir,
     userConfigDir: defaultUserConfigDir(process.env),
     connect: connect || undefined,
     serve: config.get<boolean>('serveBridge', true),
-    launcher: launcher
-      ? (bridge) =>
-          launcher({
-            bridge,
-            backendEnv: (backend) => secrets.backendEnv(backend),
-            maxConcurrentRuns: () =>
-              vscode.workspace.getConfiguration('nexus').get<number>('maxConcurrentRuns', 4),
-            workspace,
-            stateDir,
-            log: logLine,
-          })
-      : undefined,
-    log: logLine,
+    maxConcurrent: config.get<number>('maxConcurrentRuns', 4),
+    // Every stored key: the runner hands each backend process only the variables it reads.
+    runnerEnv: () => secrets.backendEnv(),
+    log: (m) => log.info(m),
   });
 }

@@ -6,11 +6,9 @@
  * connect to that one instead. Plain Node: no vscode here, so the decision is testable alone.
  */
 import type { NexusApi, RunnerApi } from '../core/api.ts';
-import type { RunLauncher } from '../core/ports.ts';
 import { NexusError } from '../core/errors.ts';
 import { discoverCore, tokenPath } from '../adapters/bridge/discovery.ts';
 import type { DiscoveredCore } from '../adapters/bridge/discovery.ts';
-import type { ServedCore } from '../adapters/serve.ts';
 
 export interface CoreConnectionOptions {
   workspace: string;
@@ -20,8 +18,10 @@ export interface CoreConnectionOptions {
   connect?: string | undefined;
   /** Serve the embedded core over the bridge (default true). */
   serve?: boolean;
-  /** Builds the launcher of an embedded core; it may ask for the bridge once serving. */
-  launcher?: ((bridge: () => BridgeEndpoint | undefined) => RunLauncher) | undefined;
+  /** Extra env for the runners this core starts (API keys from secret storage). Never logged. */
+  runnerEnv?: () => Promise<Record<string, string>>;
+  /** How many runs execute at once; more wait in `queued`. */
+  maxConcurrent?: number;
   env?: NodeJS.ProcessEnv;
   log: (message: string) => void;
 }
@@ -40,6 +40,8 @@ export interface CoreHandle {
   /** The bridge URL this core serves on, or the one connected to. */
   readonly url: string | undefined;
   readonly bridge: BridgeEndpoint | undefined;
+  /** Changes the concurrency cap of an embedded core (the setting changed). */
+  setMaxConcurrent(n: number): void;
   close(): Promise<void>;
 }
 
@@ -99,46 +101,57 @@ async function connectTo(found: DiscoveredCore, opts: CoreConnectionOptions): Pr
     mode: 'connected',
     url: found.url,
     bridge: undefined,
+    setMaxConcurrent: () => undefined,
     close: () => client.close(),
   };
 }
 
+/**
+ * Embeds core. Serving, it is a full core host (the one `nexus serve` runs): bridge, discovery
+ * file, local launcher with a queue, reattachment of background runs. Without the bridge it can
+ * show and edit state but not start runs (runners report over the bridge).
+ */
 async function embed(opts: CoreConnectionOptions): Promise<CoreHandle> {
+  if (opts.serve ?? true) {
+    const { startCoreHost } = await import('../adapters/host/index.ts');
+    const host = await startCoreHost({
+      workspace: opts.workspace,
+      stateDir: opts.stateDir,
+      userConfigDir: opts.userConfigDir,
+      owner: 'extension',
+      ...(opts.maxConcurrent ? { maxConcurrent: opts.maxConcurrent } : {}),
+      ...(opts.runnerEnv ? { runnerEnv: opts.runnerEnv } : {}),
+      log: opts.log,
+    });
+    const served = host.served;
+    opts.log(`embedded core serving the bridge at ${served.url}`);
+    return {
+      api: host.core.service,
+      runner: host.core.service,
+      mode: 'embedded',
+      url: served.url,
+      bridge: { url: served.url, runnerToken: (id) => served.runnerToken(id) },
+      setMaxConcurrent: (n) => host.queue.setCap(n),
+      close: () => host.close(),
+    };
+  }
   const { openEmbeddedCore } = await import('../adapters/embedded.ts');
-  let bridge: BridgeEndpoint | undefined;
   const core = await openEmbeddedCore({
     workspace: opts.workspace,
     stateDir: opts.stateDir,
     userConfigDir: opts.userConfigDir,
     holdLock: 'extension',
     lockWaitMs: 1500,
-    ...(opts.launcher ? { launcher: opts.launcher(() => bridge) } : {}),
   });
-  let served: ServedCore | undefined;
-  if (opts.serve ?? true) {
-    try {
-      const { serveCore } = await import('../adapters/serve.ts');
-      const s = await serveCore(core, { stateDir: opts.stateDir, log: opts.log });
-      served = s;
-      bridge = { url: s.url, runnerToken: (id) => s.runnerToken(id) };
-      opts.log(`embedded core serving the bridge at ${served.url}`);
-    } catch (err) {
-      // Views still work without the bridge; the CLI then cannot reach this core.
-      opts.log(`could not serve the bridge: ${describe(err)}`);
-    }
-  } else {
-    opts.log('embedded core (bridge not served: nexus.serveBridge is off)');
-  }
+  opts.log('embedded core without the bridge (nexus.serveBridge is off): runs cannot start');
   return {
     api: core.service,
     runner: core.service,
     mode: 'embedded',
-    url: served?.url,
-    bridge,
-    async close() {
-      await served?.close();
-      await core.close();
-    },
+    url: undefined,
+    bridge: undefined,
+    setMaxConcurrent: () => undefined,
+    close: () => core.close(),
   };
 }
 

@@ -6,8 +6,6 @@
 import type * as vscode from 'vscode';
 import { compose, type Composition, type NexusExtensionApi } from './compose.ts';
 
-// TODO(lead): pass `{ launcher: (deps) => createLocalLauncher(deps) }` once
-// src/adapters/runtime/local*.ts lands; see LauncherDeps in compose.ts for what it receives.
 let composition: Composition | undefined;
 
 export function activate(context: vscode.ExtensionContext): NexusExtensionApi {

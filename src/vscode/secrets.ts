@@ -44,8 +44,10 @@ export class BackendSecrets {
    */
   async backendEnv(backend?: BackendName): Promise<Record<string, string>> {
     const env: Record<string, string> = {};
-    const wanted =
-      backend === undefined ? KEYED_BACKENDS : KEYED_BACKENDS.filter((b) => b === backend);
+    // codex and openai both read OPENAI_API_KEY by default; without a backend to tell them
+    // apart, the openai backend's own key wins it (codex also gets CODEX_API_KEY).
+    const order: readonly KeyedBackend[] = ['openai', 'claude', 'codex'];
+    const wanted = backend === undefined ? order : order.filter((b) => b === backend);
     for (const b of wanted) {
       const key = await this.#secrets.get(secretName(b));
       if (key === undefined) continue;
