@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { NexusApi } from '../core/api.ts';
 import { findWorkspace, stateDirFor } from '../adapters/paths.ts';
 import type { EmbeddedCore } from '../adapters/embedded.ts';
+import type { BridgeClient } from '../adapters/bridge/client.ts';
 
 export interface CliIO {
   out(text: string): void;
@@ -74,15 +75,34 @@ export class CliContext {
     return this.embedded;
   }
 
+  /**
+   * Inside a run (an agent's tool call), core may be restarting: wait for it rather than fail
+   * the agent's command. Elsewhere, fail fast.
+   */
+  private async connectPatiently(
+    Client: typeof BridgeClient,
+    found: { url: string; token: string },
+  ): Promise<BridgeClient> {
+    const patienceMs = this.currentRun ? Number(this.env.NEXUS_CONNECT_WAIT_MS ?? 30_000) : 0;
+    const deadline = Date.now() + patienceMs;
+    for (;;) {
+      try {
+        return await Client.connect(found.url, found.token, { clientName: 'nexus-cli' });
+      } catch (err) {
+        const retry =
+          (err as { code?: string }).code === 'BRIDGE_UNAVAILABLE' && Date.now() < deadline;
+        if (!retry) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
   private async openCore(): Promise<NexusApi> {
     const { discoverCore } = await import('../adapters/bridge/discovery.ts');
     const found = await discoverCore(this.stateDir, this.env);
     if (found) {
-      const { BridgeClient } = await import('../adapters/bridge/client.ts');
-      const client = await BridgeClient.connect(found.url, found.token, {
-        clientName: 'nexus-cli',
-        reconnect: false,
-      });
+      const bridge = await import('../adapters/bridge/client.ts');
+      const client = await this.connectPatiently(bridge.BridgeClient, found);
       this.mode = 'connected';
       this.onClose(async () => client.close());
       return client;

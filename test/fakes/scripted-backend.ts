@@ -54,6 +54,20 @@ export function createBackend(): Backend {
       const steps = script.attempts[input.attempt - 1] ?? [];
       for (const command of steps) {
         if (input.signal.aborted) break;
+        // `@approval <action> <detail>`: ask for a gated action as a tool loop would.
+        const gated = /^@approval (\S+) (.+)$/.exec(command);
+        if (gated) {
+          const decision = await input.approvals.request(
+            gated[1] as Parameters<AttemptInput['approvals']['request']>[0],
+            gated[2] ?? '',
+            input.signal,
+          );
+          appendFileSync(
+            input.transcriptPath,
+            `${JSON.stringify({ type: 'approval', action: gated[1], ...decision })}\n`,
+          );
+          continue;
+        }
         input.onEvent({ kind: 'tool', text: command });
         const r = await runShell(command, input);
         appendFileSync(

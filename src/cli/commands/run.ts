@@ -154,6 +154,7 @@ export async function follow(
       events = await api.getEvents(runId, cursor);
     } catch (err) {
       // A restarting core: keep following once it is back (the client reconnects).
+      if (ctx.env.NEXUS_DEBUG) ctx.io.err(`follow: ${String(err)}`);
       if (isNexusError(err) && err.code === 'BRIDGE_UNAVAILABLE') return false;
       throw err;
     }
