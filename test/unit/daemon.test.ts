@@ -164,7 +164,7 @@ test('approvals through core: approve from the CLI, deny, and a timeout that den
       ...FINISH,
     ],
   ]);
-  const d = await startDaemon(ws, [], { NEXUS_APPROVAL_TIMEOUT_SEC: '20' });
+  const d = await startDaemon(ws, [], { NEXUS_APPROVAL_TIMEOUT_SEC: '10' });
   try {
     const id = await startBg(ws);
     const pending = async (): Promise<Array<{ id: string; action: string }>> =>
@@ -188,7 +188,7 @@ test('approvals through core: approve from the CLI, deny, and a timeout that den
     await until('the merge approval', async () =>
       (await pending()).some((a) => a.action === 'merge'),
     );
-    // The merge is left alone: its timeout (20 s here) denies it.
+    // The merge is left alone: its timeout (10 s here) denies it.
     const end = await waitForEnd(ws, id, 90_000);
     assert.equal(end.status, 'succeeded');
     const transcript = readFileSync(join(ws.stateDir, 'runs', id, 'attempts', '01.jsonl'), 'utf8')
