@@ -9,6 +9,7 @@ cd "$root"
 
 summary=()
 run_started=$(date +%s)
+stage_timeout="${NEXUS_STAGE_TIMEOUT_S:-1800}"
 
 print_summary() {
   echo
@@ -27,8 +28,12 @@ stage() {
   echo "==> [$name] $*"
   local started status=0
   started=$(date +%s)
-  "$@" || status=$?
+  # A hung test must not eat the whole CI budget: timeout signals the stage's process group.
+  timeout -k 10 "$stage_timeout" "$@" || status=$?
   local took=$(($(date +%s) - started))
+  if [ "$status" -eq 124 ]; then
+    echo "test.sh: stage '$name' did not finish within $stage_timeout s." >&2
+  fi
   if [ "$status" -ne 0 ]; then
     summary+=("$(printf '%-10s FAILED (exit %d) %4d s' "$name" "$status" "$took")")
     print_summary
