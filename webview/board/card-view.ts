@@ -6,7 +6,7 @@
 import type { BoardCard, BoardTask } from '../../src/core/board/card.ts';
 import { age, taskMark } from './format.ts';
 
-export const CARD_HEIGHT = 74;
+export const CARD_HEIGHT = 90;
 export const CARD_GAP = 6;
 const TASK_ROW = 20;
 const TASKS_MARGIN = 4;
@@ -24,7 +24,7 @@ function buildTemplate(): HTMLElement {
   card.draggable = true;
   card.tabIndex = 0;
   card.setAttribute('role', 'listitem');
-  const head = el('div', 'row');
+  const head = el('div', 'row head');
   const toggle = el('button', 'toggle');
   toggle.setAttribute('aria-expanded', 'false');
   toggle.setAttribute('aria-label', 'Show tasks');
