@@ -219,8 +219,8 @@ function openCore(
     connect: connect || undefined,
     serve: config.get<boolean>('serveBridge', true),
     maxConcurrent: config.get<number>('maxConcurrentRuns', 4),
-    // Every stored key: the runner hands each backend process only the variables it reads.
-    runnerEnv: () => secrets.backendEnv(),
+    // Only the keys of the run's own backend (codex and openai both read OPENAI_API_KEY).
+    runnerEnv: (backend) => secrets.backendEnv(backend),
     log: (m) => log.info(m),
   });
 }

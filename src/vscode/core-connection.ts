@@ -5,6 +5,7 @@
  * reach it. When the lock turns out to be held by another core that is just starting to serve,
  * connect to that one instead. Plain Node: no vscode here, so the decision is testable alone.
  */
+import type { BackendName } from '../core/domain/definitions.ts';
 import type { NexusApi, RunnerApi } from '../core/api.ts';
 import { NexusError } from '../core/errors.ts';
 import { discoverCore, tokenPath } from '../adapters/bridge/discovery.ts';
@@ -19,7 +20,7 @@ export interface CoreConnectionOptions {
   /** Serve the embedded core over the bridge (default true). */
   serve?: boolean;
   /** Extra env for the runners this core starts (API keys from secret storage). Never logged. */
-  runnerEnv?: () => Promise<Record<string, string>>;
+  runnerEnv?: (backend: BackendName) => Promise<Record<string, string>>;
   /** How many runs execute at once; more wait in `queued`. */
   maxConcurrent?: number;
   env?: NodeJS.ProcessEnv;

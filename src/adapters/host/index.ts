@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode, toUserMessage } from '../../core/errors.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
+import type { BackendName } from '../../core/domain/definitions.ts';
 import { readCoreInfo } from '../bridge/discovery.ts';
 import { openEmbeddedCore } from '../embedded.ts';
 import type { EmbeddedCore } from '../embedded.ts';
@@ -28,8 +29,8 @@ export interface CoreHostOptions {
   host?: string;
   /** Port to serve on; by default the port this state's previous core used, else any free one. */
   port?: number;
-  /** Extra env for runners (e.g. API keys from the editor's secret storage). Never logged. */
-  runnerEnv?: () => Promise<Record<string, string>> | Record<string, string>;
+  /** Extra env for a run's runner (e.g. that backend's API keys from the editor's secret storage). Never logged. */
+  runnerEnv?: (backend: BackendName) => Promise<Record<string, string>> | Record<string, string>;
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   log?: (line: string) => void;
   /** How long a runner's exit may precede its final report landing, ms. */
@@ -117,8 +118,8 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     runDir: (id) => store.runDir(id),
     detach: true,
     pidOf: async (id) => (await store.readRun(id).catch(() => undefined))?.runner?.pid,
-    runnerEnv: async (runId) => ({
-      ...(opts.runnerEnv ? await opts.runnerEnv() : {}),
+    runnerEnv: async (runId, payload) => ({
+      ...(opts.runnerEnv ? await opts.runnerEnv(payload.backend) : {}),
       NEXUS_CONNECT: served.url,
       NEXUS_TOKEN: served.runnerToken(runId),
       NEXUS_STATE_DIR: opts.stateDir,
@@ -162,6 +163,8 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
   for (const entry of open.sort((a, b) => a.created_at.localeCompare(b.created_at))) {
     const m = await store.readRun(entry.id).catch(() => undefined);
     if (!m) continue;
+    // A passive run has no runner: a person drives it, and it survives any restart.
+    if (m.agent.backend === 'passive') continue;
     if (m.status === 'queued') {
       const payload = await service.payloadFor(m.id).catch(() => undefined);
       if (payload) await queue.launch(m.id, payload);

@@ -15,7 +15,10 @@ export interface LocalLauncherOptions {
   /** The run's directory in the state dir (payload, runner log, outbox, transcripts). */
   runDir: (runId: string) => string;
   /** Env for the runner: how it reaches core (embedded state dir, or bridge URL + runner token). */
-  runnerEnv: (runId: string) => Promise<Record<string, string>> | Record<string, string>;
+  runnerEnv: (
+    runId: string,
+    payload: RunConfigPayload,
+  ) => Promise<Record<string, string>> | Record<string, string>;
   /** SIGINT → SIGKILL grace, ms. */
   graceMs?: number;
   /** Called when a runner process exits. */
@@ -46,7 +49,7 @@ export class LocalLauncher implements RunLauncher {
     const logFile = await open(join(dir, 'runner', 'runner.log'), 'a', 0o600);
     const env = {
       ...process.env,
-      ...(await this.opts.runnerEnv(runId)),
+      ...(await this.opts.runnerEnv(runId, payload)),
       NEXUS_RUNNER_DIR: join(dir, 'runner'),
       NEXUS_ATTEMPTS_DIR: join(dir, 'attempts'),
     };
