@@ -159,6 +159,12 @@ export class CoreService implements NexusApi, RunnerApi {
   /** The payload a runner needs for this run (definitions are read now, at dispatch). */
   async payloadFor(ref: string): Promise<ReturnType<typeof buildPayload>> {
     const m = await this.getRun(ref);
+    if (m.runtime === 'kubernetes') {
+      throw new NexusError(
+        'USAGE',
+        `run ${m.id} asks for the kubernetes runtime, which this version of Nexus does not have yet (see docs/deployment.md); use runtime: local`,
+      );
+    }
     const { agent, assignment, skills } = await this.definitionsFor(m);
     return buildPayload(m, agent, assignment, skills, []);
   }

@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: every figure is printed next to a baseline measured in the same run, so the
+ * ratios mean something on a busy shared machine where absolute times do not.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchCli } from './cli.ts';
+import { benchStore } from './store.ts';
+import { benchLoop } from './loop.ts';
+import { benchBridge } from './bridge.ts';
+
+const repo = join(import.meta.dirname, '..');
+process.stdout.write(`nexus bench · node ${process.version} · ${new Date().toISOString()}\n\n`);
+if (!existsSync(join(repo, 'dist', 'cli.mjs')) || process.env.NEXUS_BENCH_BUILD !== '0') {
+  execFileSync(process.execPath, [join(repo, 'esbuild.mjs')], { cwd: repo, stdio: 'ignore' });
+}
+
+await benchCli(repo);
+await benchStore();
+await benchLoop();
+await benchBridge(repo);
+
+const vsix = join(repo, 'dist', 'nexus.vsix');
+if (existsSync(vsix))
+  process.stdout.write(
+    `\nVSIX size: ${(statSync(vsix).size / 1024).toFixed(0)} KiB (dist/nexus.vsix)\n`,
+  );
+
+if (existsSync(join(repo, 'bench', 'board.ts')) && process.env.NEXUS_BENCH_BOARD !== '0') {
+  process.stdout.write('\n== board (headless Chromium)\n');
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, [join(repo, 'bench', 'board.ts')], { stdio: 'inherit' });
+    child.on('close', () => resolve());
+  });
+}

@@ -1,0 +1,153 @@
+/** The store: task updates on small and huge runs, and listing 10,000 runs. */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedCore } from '../src/adapters/embedded.ts';
+import { writeFileAtomic } from '../src/adapters/store/atomic.ts';
+import { parseAgent, parseAssignment } from '../src/core/definitions/parse.ts';
+import { randomId } from '../src/core/ids.ts';
+import { newManifest } from '../src/core/run-factory.ts';
+import { line, median, ms, ratio, timeProcess } from './util.ts';
+
+const AGENT = parseAgent('---\nbackend: passive\n---\nbench', '/bench/agents/bench.md');
+const ASSIGNMENT = parseAssignment(
+  '---\ntasks:\n  - id: a\n    title: A\n  - id: b\n    title: B\n    verify: [\"true\"]\n---\nbrief',
+  '/bench/assignments/bench.md',
+);
+
+export async function benchStore(): Promise<void> {
+  process.stdout.write('\n== store (in process)\n');
+  const ws = mkdtempSync(join(tmpdir(), 'nexus-bench-store-'));
+  const core = await openEmbeddedCore({
+    workspace: ws,
+    stateDir: join(ws, 'state'),
+    userConfigDir: join(ws, 'none'),
+    holdLock: undefined,
+  });
+  try {
+    const svc = core.service;
+    const mk = async (): Promise<string> => {
+      const m = newManifest({
+        id: randomId(),
+        agent: AGENT,
+        assignment: ASSIGNMENT,
+        message: 'bench',
+        vars: {},
+        kind: 'bg',
+        runtime: 'local',
+        cwd: ws,
+        repo: undefined,
+        now: new Date().toISOString(),
+      });
+      await core.store.createRun(m, [{ type: 'nexus.agent.run.created', data: {} }]);
+      return m.id;
+    };
+    const small = await mk();
+    const big = await mk();
+    // The big run: 10 MB of transcripts and 1,000 prior events.
+    const attempts = join(core.store.runDir(big), 'attempts');
+    for (let i = 1; i <= 10; i++)
+      writeFileSync(join(attempts, `${String(i).padStart(2, '0')}.jsonl`), 'x'.repeat(1024 * 1024));
+    for (let i = 0; i < 1000; i += 100) {
+      await core.store.appendEvents(
+        big,
+        Array.from({ length: 100 }, (_, j) => ({
+          type: 'nexus.log' as const,
+          data: { attempt: 1, lines: [`line ${i + j} `.repeat(8)] },
+        })),
+      );
+    }
+    const time = async (id: string, n: number): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await svc.setTask({
+          run: id,
+          task: 'a',
+          status: i % 2 ? 'in_progress' : 'pending',
+          by: 'bench',
+        });
+        out.push(performance.now() - t0);
+      }
+      return out;
+    };
+    await time(small, 20);
+    await time(big, 20);
+    const floor: number[] = [];
+    const s: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await writeFileAtomic(join(ws, 'floor.json'), 'x'.repeat(4096));
+      floor.push(performance.now() - t0);
+      s.push(...(await time(small, 1)));
+      b.push(...(await time(big, 1)));
+    }
+    line('atomic 4 KiB file write (baseline: the durable floor)', ms(median(floor)));
+    line('task update, new run', ms(median(s)), `${ratio(median(s) / median(floor))} of the floor`);
+    line(
+      'task update, run with 10 MB transcripts + 1,000 events',
+      ms(median(b)),
+      `${ratio(median(b) / median(s))} of the new run's (flat = 1.0; target <= 1 ms)`,
+    );
+  } finally {
+    await core.close();
+  }
+
+  process.stdout.write('\n== listing 10,000 runs\n');
+  const ws2 = mkdtempSync(join(tmpdir(), 'nexus-bench-list-'));
+  const stateDir = join(ws2, 'state');
+  const now = Date.now();
+  for (let i = 0; i < 10_000; i++) {
+    const m = newManifest({
+      id: randomId(),
+      agent: AGENT,
+      assignment: ASSIGNMENT,
+      message: `run ${i}`,
+      vars: {},
+      kind: 'bg',
+      runtime: 'local',
+      cwd: ws2,
+      repo: undefined,
+      now: new Date(now - i * 1000).toISOString(),
+    });
+    m.status = i % 7 === 0 ? 'running' : 'succeeded';
+    mkdirSync(join(stateDir, 'runs', m.id, 'attempts'), { recursive: true });
+    writeFileSync(join(stateDir, 'runs', m.id, 'run.json'), JSON.stringify(m));
+  }
+  const core2 = await openEmbeddedCore({
+    workspace: ws2,
+    stateDir,
+    userConfigDir: join(ws2, 'none'),
+  });
+  await core2.store.reindex();
+  const inproc: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await core2.service.listRuns();
+    inproc.push(performance.now() - t0);
+  }
+  await core2.close();
+  const cli = join(import.meta.dirname, '..', 'dist', 'cli.mjs');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NEXUS_WORKSPACE: ws2,
+    NEXUS_STATE_DIR: stateDir,
+    NEXUS_CONFIG_DIR: join(ws2, 'none'),
+  };
+  delete env.NEXUS_CONNECT;
+  timeProcess(process.execPath, [cli, 'list', 'runs'], { env });
+  const bare: number[] = [];
+  const proc: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    bare.push(timeProcess(process.execPath, ['-e', '0']));
+    proc.push(timeProcess(process.execPath, [cli, 'list', 'runs', '--all'], { env }));
+  }
+  line('node -e 0 (baseline)', ms(median(bare)));
+  line(
+    'nexus list runs --all (10,000 runs, fresh process)',
+    ms(median(proc)),
+    `${ratio(median(proc) / median(bare))} of bare Node (target <= 150 ms)`,
+  );
+  line('listRuns in process (10,000 runs)', ms(median(inproc)));
+}
