@@ -5,12 +5,11 @@
 import type { DefinitionSummary } from '../core/api.ts';
 import type { DefinitionKind } from '../core/domain/definitions.ts';
 import { EventHub } from '../core/hub.ts';
-import type { Clock, RunLauncher } from '../core/ports.ts';
+import type { Clock, CommandRunner, RunLauncher } from '../core/ports.ts';
 import { CoreService } from '../core/service.ts';
 import type { DefinitionSource } from '../core/service.ts';
 import { systemClock } from './clock.ts';
 import type { FsDefinitions } from './definitions/fs-definitions.ts';
-import { ShellCommandRunner } from './exec/shell-runner.ts';
 import { FsRunStore } from './store/fs-store.ts';
 
 export const NEXUS_VERSION = '0.1.0';
@@ -47,6 +46,17 @@ function lazyDefinitions(workspace: string, userConfigDir: string): DefinitionSo
   };
 }
 
+/** Checks run rarely from the CLI; load child_process only when one does. */
+function lazyCommands(): CommandRunner {
+  let real: Promise<CommandRunner> | undefined;
+  return {
+    run: async (command, opts) => {
+      real ??= import('./exec/shell-runner.ts').then((m) => new m.ShellCommandRunner());
+      return (await real).run(command, opts);
+    },
+  };
+}
+
 export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<EmbeddedCore> {
   const hub = new EventHub();
   const clock = opts.clock ?? systemClock;
@@ -61,7 +71,7 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     definitions: lazyDefinitions(opts.workspace, opts.userConfigDir),
     clock,
     hub,
-    commands: new ShellCommandRunner(),
+    commands: lazyCommands(),
     launcher: opts.launcher,
     workspace: opts.workspace,
     version: NEXUS_VERSION,

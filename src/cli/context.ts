@@ -3,7 +3,8 @@
  * output helpers and the resolved workspace. The core is built on first use, so `--help` and
  * argument errors cost nothing.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { NexusApi } from '../core/api.ts';
 import { findWorkspace, stateDirFor } from '../adapters/paths.ts';
 import type { EmbeddedCore } from '../adapters/embedded.ts';
@@ -98,8 +99,14 @@ export class CliContext {
   }
 
   private async openCore(): Promise<NexusApi> {
-    const { discoverCore } = await import('../adapters/bridge/discovery.ts');
-    const found = await discoverCore(this.stateDir, this.env);
+    // Most calls find no core serving: skip loading the bridge code unless one might be.
+    const maybeServed =
+      Boolean(this.env.NEXUS_CONNECT) || existsSync(join(this.stateDir, 'core.json'));
+    const found = maybeServed
+      ? await (
+          await import('../adapters/bridge/discovery.ts')
+        ).discoverCore(this.stateDir, this.env)
+      : undefined;
     if (found) {
       const bridge = await import('../adapters/bridge/client.ts');
       const client = await this.connectPatiently(bridge.BridgeClient, found);

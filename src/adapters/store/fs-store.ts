@@ -11,6 +11,7 @@
  * that called `holdLock`), reads the manifest, applies the change, writes it atomically and
  * appends the events. A manifest that does not parse is never overwritten.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
@@ -98,6 +99,8 @@ export class FsRunStore implements RunStore {
         run: ref,
       });
     }
+    // A full id is the common case (agents, the editor): no need to list every run.
+    if (existsSync(join(this.runsDir, wanted, 'run.json'))) return wanted;
     let names: string[];
     try {
       names = await readdir(this.runsDir);

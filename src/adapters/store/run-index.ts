@@ -1,13 +1,13 @@
 /**
  * The lowdb index of runs: one small entry per run so that listing 10,000 runs reads one file.
  * It is derived data: if it is missing or unreadable it is rebuilt from the run directories.
+ * lowdb is loaded on first use: most task updates never touch the index.
  */
 import { readdir } from 'node:fs/promises';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
+import type { Low } from 'lowdb';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
-import { readManifestFile } from './manifest-file.ts';
 import { indexEntryOf } from '../../core/domain/run.ts';
+import { readManifestFile } from './manifest-file.ts';
 
 interface IndexData {
   version: 1;
@@ -15,23 +15,24 @@ interface IndexData {
 }
 
 export class RunIndex {
-  private readonly db: Low<IndexData>;
+  private dbPromise: Promise<Low<IndexData>> | undefined;
+  private readonly path: string;
   private readonly runsDir: string;
 
   constructor(path: string, runsDir: string) {
-    this.db = new Low<IndexData>(new JSONFile<IndexData>(path), { version: 1, runs: {} });
+    this.path = path;
     this.runsDir = runsDir;
   }
 
   async all(): Promise<RunIndexEntry[]> {
-    await this.load();
-    return Object.values(this.db.data.runs);
+    const db = await this.load();
+    return Object.values(db.data.runs);
   }
 
   async upsert(entry: RunIndexEntry): Promise<void> {
-    await this.load();
-    this.db.data.runs[entry.id] = entry;
-    await this.db.write();
+    const db = await this.load();
+    db.data.runs[entry.id] = entry;
+    await db.write();
   }
 
   async rebuild(read: (id: string) => Promise<RunManifest>): Promise<number> {
@@ -49,19 +50,31 @@ export class RunIndex {
         // A corrupt run stays out of the index; `nexus run status` names the bad file.
       }
     }
-    this.db.data = { version: 1, runs };
-    await this.db.write();
+    const db = await this.db();
+    db.data = { version: 1, runs };
+    await db.write();
     return ids.length;
   }
 
-  private async load(): Promise<void> {
+  private db(): Promise<Low<IndexData>> {
+    this.dbPromise ??= Promise.all([import('lowdb'), import('lowdb/node')]).then(
+      ([{ Low }, { JSONFile }]) =>
+        new Low<IndexData>(new JSONFile<IndexData>(this.path), { version: 1, runs: {} }),
+    );
+    return this.dbPromise;
+  }
+
+  private async load(): Promise<Low<IndexData>> {
+    const db = await this.db();
     try {
-      await this.db.read();
-      if (typeof this.db.data !== 'object' || typeof this.db.data.runs !== 'object')
+      await db.read();
+      if (typeof db.data !== 'object' || typeof db.data.runs !== 'object') {
         throw new Error('bad index');
+      }
     } catch {
-      this.db.data = { version: 1, runs: {} };
+      db.data = { version: 1, runs: {} };
       await this.rebuild((id) => readManifestFile(this.runsDir, id));
     }
+    return db;
   }
 }
