@@ -312,11 +312,14 @@ void suite('BoardSession: the host side of the board protocol', () => {
   });
 });
 
-/** Waits for a condition that depends on events still in flight (no timers, no timeouts). */
-async function until(cond: () => boolean, board: BoardService): Promise<void> {
-  for (let i = 0; i < 1000 && !cond(); i++) {
-    await board.whenIdle();
-    await new Promise((r) => setImmediate(r));
-  }
-  assert.ok(cond());
+/** Resolves once the board publishes a patch after which `cond` holds (no timers, no polling). */
+function until(cond: () => boolean, board: BoardService): Promise<void> {
+  if (cond()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = board.onPatch(() => {
+      if (!cond()) return;
+      off();
+      resolve();
+    });
+  });
 }
