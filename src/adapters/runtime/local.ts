@@ -50,6 +50,8 @@ export class LocalLauncher implements RunLauncher {
     const env = {
       ...process.env,
       ...(await this.opts.runnerEnv(runId, payload)),
+      // Inside a desktop VS Code, process.execPath is Electron: make it behave as plain Node.
+      ELECTRON_RUN_AS_NODE: '1',
       NEXUS_RUNNER_DIR: join(dir, 'runner'),
       NEXUS_ATTEMPTS_DIR: join(dir, 'attempts'),
     };

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
  */
 export function runnerEntry(env: NodeJS.ProcessEnv = process.env): string {
   if (env.NEXUS_RUNNER_ENTRY) return env.NEXUS_RUNNER_ENTRY;
-  const here = dirname(fileURLToPath(import.meta.url));
+  // The extension is bundled as CommonJS (no import.meta there); the CLI as ESM (no __dirname).
+  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
   const candidates = [
     join(here, 'runner.mjs'),
     join(here, '..', 'runner.mjs'),
