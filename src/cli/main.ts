@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Loader> = {
   status: async () => (await import('./commands/status.ts')).statusCommand,
   run: async () => (await import('./commands/run.ts')).runCommand,
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  board: async () => (await import('./commands/board.ts')).boardCommand,
   ps: async () => (await import('./commands/background.ts')).psCommand,
   discover: async () => (await import('./commands/background.ts')).discoverCommand,
   attach: async () => (await import('./commands/background.ts')).attachCommand,
@@ -56,6 +57,7 @@ background runs and the service
   ps [--all] [--kind K] · discover      running runs · detached runs
   attach <run> · logs <run> [--follow]  live progress (Ctrl-C detaches) · backend output
   cancel <run>                          SIGINT to the agent, SIGKILL after a grace period
+  board                                 a signed-in link to the board nexus serve serves
 approvals
   approvals list|approve|deny [<id>]    decide gated actions (commit, push, merge, …)
 environment

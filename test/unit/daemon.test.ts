@@ -48,7 +48,7 @@ const FINISH = [
   'nexus task set list-files completed',
 ];
 
-test('the CLI routes through a running core, and `status` says so', async () => {
+test('the CLI routes through a running core, `status` says so, and the board is served behind the token', async () => {
   const ws = tempWorkspace({ withExamples: true });
   const d = await startDaemon(ws);
   try {
@@ -62,6 +62,17 @@ test('the CLI routes through a running core, and `status` says so', async () => 
     ) as { id: string };
     const set = await nexus(ws, ['task', 'set', id.id, 'create-file', 'in_progress']);
     assert.equal(set.code, 0, set.stderr);
+    // The board is served on the same port, behind the token.
+    const httpBase = d.url.replace(/^ws/, 'http');
+    assert.equal((await fetch(`${httpBase}/board`, { redirect: 'manual' })).status, 401);
+    const link = (await nexus(ws, ['board'])).stdout.trim();
+    assert.ok(link.startsWith(`${httpBase}/board?token=`), link);
+    const signIn = await fetch(link, { redirect: 'manual' });
+    assert.equal(signIn.status, 303);
+    const cookie = signIn.headers.get('set-cookie')?.split(';')[0] ?? '';
+    const page = await fetch(`${httpBase}/board`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Content-Security-Policy|nonce/);
   } finally {
     await d.stop();
   }

@@ -23,6 +23,10 @@ export const serveCommand: CommandSpec = {
     if (max !== undefined && !/^[1-9]\d*$/.test(max))
       throw usageError('--max-concurrent must be a positive number');
     const { startCoreHost } = await import('../../adapters/host/index.ts');
+    const { boardHandlerFor } = await import('../../adapters/board-serve.ts');
+    const board = await boardHandlerFor(ctx.stateDir, (line) =>
+      ctx.io.err(`[nexus serve] ${line}`),
+    );
     const { defaultUserConfigDir } = await import('../../adapters/definitions/user-dir.ts');
     const host = await startCoreHost({
       workspace: ctx.workspace,
@@ -32,10 +36,16 @@ export const serveCommand: CommandSpec = {
       ...(str(args, 'host') ? { host: str(args, 'host') } : {}),
       ...(port !== undefined ? { port: Number(port) } : {}),
       ...(max !== undefined ? { maxConcurrent: Number(max) } : {}),
+      ...(board ? { httpHandler: board } : {}),
       log: (line) => ctx.io.err(`[nexus serve] ${line}`),
     });
     ctx.io.out(`nexus serve: core for ${ctx.workspace}`);
     ctx.io.out(`  bridge  ${host.served.url}  (token in ${ctx.stateDir}/bridge-token, mode 0600)`);
+    if (board) {
+      ctx.io.out(
+        `  board   ${host.served.url.replace(/^ws/, 'http')}/board  (a signed-in link: nexus board)`,
+      );
+    }
     ctx.io.out(
       `  max concurrent runs ${max ?? 4} · Ctrl-C stops the service (background runs keep going)`,
     );
