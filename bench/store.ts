@@ -16,13 +16,14 @@ const ASSIGNMENT = parseAssignment(
 );
 
 export async function benchStore(): Promise<void> {
-  process.stdout.write('\n== store (in process)\n');
+  process.stdout.write('\n== store (in process, as a serving core)\n');
   const ws = mkdtempSync(join(tmpdir(), 'nexus-bench-store-'));
+  // As a serving core (daemon, editor) does it: the state lock is held for the core's lifetime.
   const core = await openEmbeddedCore({
     workspace: ws,
     stateDir: join(ws, 'state'),
     userConfigDir: join(ws, 'none'),
-    holdLock: undefined,
+    holdLock: 'bench',
   });
   try {
     const svc = core.service;
