@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { NexusError } from '../../core/errors.ts';
 import { readUserToken } from './auth.ts';
+import { isPidAlive } from '../pid.ts';
 
 /** File names inside the state dir. */
 export const CORE_INFO_FILE = 'core.json';
@@ -71,14 +72,7 @@ export async function readCoreInfo(stateDir: string): Promise<CoreInfo | undefin
 }
 
 /** True when a process with this pid exists (EPERM: it exists but is not ours). */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isPidAlive };
 
 /**
  * Where to connect, or undefined when no core is running (the caller then embeds core).

@@ -18,6 +18,7 @@ import { LocalLauncher, killGroup } from '../runtime/local.ts';
 import { serveCore } from '../serve.ts';
 import type { ServedCore } from '../serve.ts';
 import { RunQueue } from './queue.ts';
+import { isPidAlive as pidAlive } from '../pid.ts';
 
 export interface CoreHostOptions {
   workspace: string;
@@ -42,15 +43,6 @@ export interface CoreHost {
   served: ServedCore;
   queue: RunQueue;
   close(opts?: { stopRunners?: boolean }): Promise<void>;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A pid that is alive and still a nexus runner (pids are reused). */

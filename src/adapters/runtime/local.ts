@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { RunLauncher } from '../../core/ports.ts';
 import type { RunConfigPayload } from '../../protocol/payload.ts';
 import { runnerEntry } from './runner-entry.ts';
+import { isPidAlive as pidAlive } from '../pid.ts';
 
 export interface LocalLauncherOptions {
   /** The run's directory in the state dir (payload, runner log, outbox, transcripts). */
@@ -119,15 +120,6 @@ export async function killGroup(
   await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, graceMs)))]);
   clearTimeout(timer);
   signal('SIGKILL');
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Resolves when a process that is not our child has exited. */

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { NexusError } from '../../core/errors.ts';
+import { isPidAlive as pidAlive } from '../pid.ts';
 
 export interface LockOwner {
   pid: number;
@@ -31,15 +32,6 @@ export interface AcquireOptions {
 }
 
 const HOST = hostname();
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class StateLock {
   readonly path: string;
