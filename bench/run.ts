@@ -12,8 +12,9 @@ import { benchBridge } from './bridge.ts';
 
 const repo = join(import.meta.dirname, '..');
 process.stdout.write(`nexus bench · node ${process.version} · ${new Date().toISOString()}\n\n`);
-if (!existsSync(join(repo, 'dist', 'cli.mjs')) || process.env.NEXUS_BENCH_BUILD !== '0') {
-  execFileSync(process.execPath, [join(repo, 'esbuild.mjs')], { cwd: repo, stdio: 'ignore' });
+if (process.env.NEXUS_BENCH_BUILD !== '0') {
+  // The packaged build: what users run (and the VSIX the VS Code figures need).
+  execFileSync('npm', ['run', '--silent', 'package'], { cwd: repo, stdio: 'ignore' });
 }
 
 await benchCli(repo);
@@ -26,6 +27,14 @@ if (existsSync(vsix))
   process.stdout.write(
     `\nVSIX size: ${(statSync(vsix).size / 1024).toFixed(0)} KiB (dist/nexus.vsix)\n`,
   );
+
+if (existsSync(vsix) && process.env.NEXUS_BENCH_VSCODE !== '0') {
+  process.stdout.write('\n');
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, [join(repo, 'bench', 'vscode.ts')], { stdio: 'inherit' });
+    child.on('close', () => resolve());
+  });
+}
 
 if (existsSync(join(repo, 'bench', 'board.ts')) && process.env.NEXUS_BENCH_BOARD !== '0') {
   process.stdout.write('\n== board (headless Chromium)\n');

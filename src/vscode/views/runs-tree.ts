@@ -43,14 +43,43 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   readonly #disposables: vscode.Disposable[] = [];
   readonly onDidChangeTreeData = this.#changed.event;
 
+  /** Run nodes by id, reused across refreshes so one run can be refreshed on its own. */
+  readonly #runNodes = new Map<string, Extract<RunsNode, { kind: 'run' }>>();
+  /** Which group each run was in at the last full refresh. */
+  #membership = '';
+
   constructor(state: NexusState) {
     this.#state = state;
     this.#disposables.push(
       this.#changed,
       state.onDidChange((c) => {
-        if (c.runs || c.approvals || c.tasks.size > 0) this.#changed.fire(undefined);
+        if (!(c.runs || c.approvals || c.tasks.size > 0)) return;
+        const membership = this.#signature();
+        if (c.approvals || membership !== this.#membership || c.tasks.size === 0) {
+          // Runs moved between groups (or appeared): the whole tree changes shape.
+          this.#membership = membership;
+          this.#changed.fire(undefined);
+          return;
+        }
+        // Only some runs' tasks (and progress) changed: refresh just those rows and their tasks,
+        // which keeps the tree fast however many runs it shows.
+        for (const id of c.tasks) {
+          const node = this.#runNodes.get(id);
+          const fresh = this.#state.runs.find((r) => r.id === id);
+          if (node && fresh) {
+            node.run = fresh;
+            this.#changed.fire(node);
+          }
+        }
       }),
     );
+  }
+
+  #signature(): string {
+    const g = this.groups();
+    return (['running', 'attention', 'finished'] as const)
+      .map((k) => `${k}:${g[k].map((r) => r.id).join(',')}`)
+      .join('|');
   }
 
   /** Runs by group, newest first (the index is already sorted by update time). */
@@ -80,7 +109,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'group') {
       const runs = this.groups()[node.group];
       const shown = node.group === 'finished' ? runs.slice(0, FINISHED_LIMIT) : runs;
-      const nodes: RunsNode[] = shown.map((run) => ({ kind: 'run', run }));
+      const nodes: RunsNode[] = shown.map((run) => {
+        const cached = this.#runNodes.get(run.id);
+        if (cached) {
+          cached.run = run;
+          return cached;
+        }
+        const node = { kind: 'run' as const, run };
+        this.#runNodes.set(run.id, node);
+        return node;
+      });
       if (shown.length < runs.length)
         nodes.push({ kind: 'more', hidden: runs.length - shown.length });
       return nodes;
