@@ -27,6 +27,7 @@ const COMMANDS: Record<string, Loader> = {
   run: async () => (await import('./commands/run.ts')).runCommand,
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   board: async () => (await import('./commands/board.ts')).boardCommand,
+  hook: async () => (await import('./commands/hook.ts')).hookCommand,
   ps: async () => (await import('./commands/background.ts')).psCommand,
   discover: async () => (await import('./commands/background.ts')).discoverCommand,
   attach: async () => (await import('./commands/background.ts')).attachCommand,

@@ -63,12 +63,12 @@ export function permissionRules(
     Exclude<GatedAction, 'shell'>,
     string[],
   ][]) {
-    // No interactive approval hook in print mode yet: an action that needs a person's
-    // approval is refused here (the model sees a permission denial) rather than run unasked.
-    const permitted =
-      permissions[ACTION_FLAG[action]] === true &&
-      !permissions.requires_approval_for.includes(action);
-    if (!permitted) for (const r of rules) disallowed.push(bash(r), bash(`${r} *`));
+    // An action that needs a person's approval is left to the PreToolUse hook, which asks core
+    // and waits; one neither permitted nor listed for approval is refused outright.
+    if (permissions.requires_approval_for.includes(action)) continue;
+    if (permissions[ACTION_FLAG[action]] !== true) {
+      for (const r of rules) disallowed.push(bash(r), bash(`${r} *`));
+    }
   }
   return { allowed, disallowed };
 }
@@ -107,6 +107,33 @@ export class ClaudeBackend implements Backend {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, input.systemPrompt);
       args.push('--append-system-prompt-file', file);
+    }
+    if (input.permissions.requires_approval_for.length > 0) {
+      // Gated actions go through `nexus hook claude-pre-tool-use`: the same policy as every
+      // backend, and a person's decision through core for anything in requires_approval_for.
+      const permsFile = `${input.transcriptPath}.permissions.json`;
+      const settingsFile = `${input.transcriptPath}.settings.json`;
+      mkdirSync(dirname(permsFile), { recursive: true });
+      writeFileSync(permsFile, JSON.stringify(input.permissions), { mode: 0o600 });
+      const waitSec = Number(env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900) + 60;
+      writeFileSync(
+        settingsFile,
+        JSON.stringify({
+          hooks: {
+            PreToolUse: [
+              {
+                matcher: 'Bash',
+                hooks: [
+                  { type: 'command', command: 'nexus hook claude-pre-tool-use', timeout: waitSec },
+                ],
+              },
+            ],
+          },
+        }),
+        { mode: 0o600 },
+      );
+      env.NEXUS_PERMISSIONS_FILE = permsFile;
+      args.push('--settings', settingsFile);
     }
     if (input.sessionId !== undefined) args.push('--resume', input.sessionId);
     args.push(...input.settings.args);

@@ -1,0 +1,103 @@
+/**
+ * `nexus hook claude-pre-tool-use`: Claude Code's PreToolUse hook for Bash. Claude Code calls it
+ * (from the runner's backend process) with the tool call as JSON on stdin; it applies the same
+ * policy the openai tool loop applies, and for a gated action asks core for a person's decision
+ * and waits for it. It answers with Claude Code's hook JSON (allow / deny + reason).
+ */
+import { readFile } from 'node:fs/promises';
+import { ExitCode, NexusError, toUserMessage } from '../../core/errors.ts';
+import { Permissions } from '../../core/domain/definitions.ts';
+import type { RunnerApi } from '../../core/api.ts';
+import type { CommandSpec } from '../command.ts';
+import { need } from '../command.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function answer(decision: 'allow' | 'deny', reason: string): string {
+  return JSON.stringify({
+    hookSpecificOutput: {
+      hookEventName: 'PreToolUse',
+      permissionDecision: decision,
+      permissionDecisionReason: reason,
+    },
+  });
+}
+
+export const hookCommand: CommandSpec = {
+  name: 'hook',
+  summary:
+    "Backend hooks (run by the agent CLIs, not by people): `claude-pre-tool-use` applies the agent's permissions to a Bash call and waits for approvals.",
+  usage:
+    'nexus hook claude-pre-tool-use   (tool call as JSON on stdin; NEXUS_RUN_ID and NEXUS_PERMISSIONS_FILE in the env)',
+  async run(ctx, args) {
+    const which = need(args, 0, 'the hook name', hookCommand);
+    if (which !== 'claude-pre-tool-use') throw new NexusError('USAGE', `unknown hook '${which}'`);
+    const runId = ctx.currentRun;
+    const permsFile = ctx.env.NEXUS_PERMISSIONS_FILE;
+    if (!runId || !permsFile)
+      throw new NexusError(
+        'USAGE',
+        'this hook runs inside a Nexus run (NEXUS_RUN_ID and NEXUS_PERMISSIONS_FILE unset)',
+      );
+    let call: { tool_name?: unknown; tool_input?: { command?: unknown } };
+    try {
+      call = JSON.parse(await readStdin()) as typeof call;
+    } catch {
+      ctx.io.out(answer('deny', 'Nexus could not read the tool call'));
+      return ExitCode.ok;
+    }
+    const command =
+      typeof call.tool_input?.command === 'string' ? call.tool_input.command : undefined;
+    if (call.tool_name !== 'Bash' || command === undefined) {
+      ctx.io.out(JSON.stringify({}));
+      return ExitCode.ok;
+    }
+    const permissions = Permissions.parse(JSON.parse(await readFile(permsFile, 'utf8')));
+    const { evaluateShell, splitCommands } = await import('../../core/policy.ts');
+    // The task tool itself is never gated: the agent must always be able to report.
+    if (splitCommands(command).every((c) => /^\s*nexus(\s|$)/.test(c))) {
+      ctx.io.out(answer('allow', 'the Nexus task tool'));
+      return ExitCode.ok;
+    }
+    const decision = evaluateShell(command, permissions);
+    if (decision.kind === 'allow') {
+      ctx.io.out(answer('allow', 'allowed by the agent permissions'));
+      return ExitCode.ok;
+    }
+    if (decision.kind === 'deny') {
+      ctx.io.out(answer('deny', `Nexus denied this command: ${decision.reason}`));
+      return ExitCode.ok;
+    }
+    // A gated action: a person decides, through core; the agent waits.
+    try {
+      const api = (await ctx.core()) as unknown as RunnerApi;
+      const timeoutSec = Number(ctx.env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900);
+      const a = await api.requestApproval(runId, {
+        action: decision.action,
+        detail: command,
+        timeoutSec,
+      });
+      if (a.status === 'approved')
+        ctx.io.out(answer('allow', `approved by ${a.decided_by ?? 'a person'}`));
+      else {
+        const why =
+          a.status === 'expired'
+            ? 'nobody decided in time'
+            : `denied by ${a.decided_by ?? 'a person'}`;
+        ctx.io.out(
+          answer(
+            'deny',
+            `Nexus: this ${decision.action} needs approval and was ${a.status} (${why})${a.reason ? `: ${a.reason}` : ''}`,
+          ),
+        );
+      }
+    } catch (err) {
+      ctx.io.out(answer('deny', `Nexus could not get an approval: ${toUserMessage(err)}`));
+    }
+    return ExitCode.ok;
+  },
+};
