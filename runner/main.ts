@@ -4,7 +4,7 @@
  */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { ExitCode, exitCodeOf, toUserMessage } from '../src/core/errors.ts';
 import type { GatedAction } from '../src/core/domain/definitions.ts';
 import { runAttemptLoop } from '../src/core/loop.ts';
@@ -17,7 +17,7 @@ import { createBackend } from './backends.ts';
 import { connectCore } from './connect.ts';
 import type { CoreConnection } from './connect.ts';
 import { loadPayload } from './payload.ts';
-import { writeNexusShim } from './shim.ts';
+import { writeGateShims, writeNexusShim } from './shim.ts';
 import { RunnerState } from './state.ts';
 import { prepareWorkspace } from './workspace.ts';
 import { LogBatcher } from './log-batcher.ts';
@@ -59,6 +59,12 @@ export async function runnerMain(
     await prepareWorkspace(payload, log);
     const backend = await createBackend(payload.backend, env);
     const shimBin = await writeNexusShim(runDir, env);
+    if (payload.backend === 'codex') {
+      // Codex has no hook to ask through: gate git/gh/rm on PATH with the same policy.
+      const permissionsFile = join(runDir, 'permissions.json');
+      await writeFile(permissionsFile, JSON.stringify(payload.permissions), { mode: 0o600 });
+      await writeGateShims(runDir, permissionsFile, env.PATH ?? '/usr/bin:/bin', env);
+    }
     const backendEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env))
       if (v !== undefined && !SECRET_ENV.test(k)) backendEnv[k] = v;

@@ -33,3 +33,34 @@ export async function writeNexusShim(
   await chmod(path, 0o755);
   return bin;
 }
+
+/** Commands whose gated actions the shell-level gate covers (see `nexus hook gate`). */
+const GATED_COMMANDS = ['git', 'gh', 'rm', 'rmdir', 'unlink'];
+
+/**
+ * For backends with no approval hook of their own (Codex runs its commands itself), put gate
+ * shims for git, gh and the delete commands first on PATH: each runs `nexus hook gate`, which
+ * applies the agent's permissions and waits for approvals, then runs the real program. Like
+ * the policy itself this is a guard rail on the commands an agent types, not a sandbox.
+ */
+export async function writeGateShims(
+  dir: string,
+  permissionsFile: string,
+  searchPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  for (const name of GATED_COMMANDS) {
+    const real = searchPath
+      .split(':')
+      .filter(Boolean)
+      .map((p) => join(p, name))
+      .find((p) => existsSync(p));
+    if (!real) continue;
+    const script =
+      `#!/bin/sh\nNEXUS_PERMISSIONS_FILE=${shQuote(permissionsFile)} exec ${shQuote(process.execPath)} ` +
+      `${shQuote(cliEntry(env))} hook gate ${shQuote(real)} "$@"\n`;
+    await writeFile(join(bin, name), script, { mode: 0o755 });
+  }
+}

@@ -13,6 +13,8 @@ export interface CommandSpec {
   usage: string;
   options?: OptionSpec;
   run(ctx: CliContext, args: ParsedArgs): Promise<number>;
+  /** Takes the arguments unparsed (commands that pass arguments through to another program). */
+  raw?: boolean;
 }
 
 export interface ParsedArgs {

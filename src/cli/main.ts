@@ -102,7 +102,7 @@ export async function main(
   const rest = argv.slice(key.split(' ').length);
   let ctx: CliContext | undefined;
   try {
-    const args = parseCommandArgs(spec, rest);
+    const args = spec.raw ? { positionals: rest, values: {} } : parseCommandArgs(spec, rest);
     if (args.values.help === true) {
       io.out(`${spec.summary}\n\nusage: ${spec.usage}`);
       return ExitCode.ok;

@@ -5,10 +5,12 @@
  * and waits for it. It answers with Claude Code's hook JSON (allow / deny + reason).
  */
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { ExitCode, NexusError, toUserMessage } from '../../core/errors.ts';
 import { Permissions } from '../../core/domain/definitions.ts';
 import type { RunnerApi } from '../../core/api.ts';
 import type { CommandSpec } from '../command.ts';
+import type { CliContext } from '../context.ts';
 import { need } from '../command.ts';
 
 async function readStdin(): Promise<string> {
@@ -32,9 +34,13 @@ export const hookCommand: CommandSpec = {
   summary:
     "Backend hooks (run by the agent CLIs, not by people): `claude-pre-tool-use` applies the agent's permissions to a Bash call and waits for approvals.",
   usage:
-    'nexus hook claude-pre-tool-use   (tool call as JSON on stdin; NEXUS_RUN_ID and NEXUS_PERMISSIONS_FILE in the env)',
+    'nexus hook claude-pre-tool-use   (tool call as JSON on stdin)\n' +
+    '       nexus hook gate <program> [args…]   (runs <program> if the policy and a person allow it)\n' +
+    '       both run inside a Nexus run: NEXUS_RUN_ID and NEXUS_PERMISSIONS_FILE in the env',
+  raw: true,
   async run(ctx, args) {
     const which = need(args, 0, 'the hook name', hookCommand);
+    if (which === 'gate') return gate(ctx, args.positionals.slice(1));
     if (which !== 'claude-pre-tool-use') throw new NexusError('USAGE', `unknown hook '${which}'`);
     const runId = ctx.currentRun;
     const permsFile = ctx.env.NEXUS_PERMISSIONS_FILE;
@@ -101,3 +107,50 @@ export const hookCommand: CommandSpec = {
     return ExitCode.ok;
   },
 };
+
+const quoteArg = (a: string): string =>
+  /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * `nexus hook gate <program> [args…]`: the PATH shim for git, gh and the delete commands in
+ * backends without an approval hook (Codex). Same policy, same approvals; then the real program.
+ */
+async function gate(ctx: CliContext, argv: string[]): Promise<number> {
+  const [real, ...args] = argv;
+  if (!real) throw new NexusError('USAGE', 'nexus hook gate needs the program to run');
+  const runId = ctx.currentRun;
+  const permsFile = ctx.env.NEXUS_PERMISSIONS_FILE;
+  const runReal = async (): Promise<number> => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(real, args, { stdio: 'inherit' });
+    return r.status ?? 1;
+  };
+  if (!runId || !permsFile) return runReal();
+  const command = [basename(real), ...args].map(quoteArg).join(' ');
+  const permissions = Permissions.parse(JSON.parse(await readFile(permsFile, 'utf8')));
+  const { evaluateShell } = await import('../../core/policy.ts');
+  const decision = evaluateShell(command, permissions);
+  if (decision.kind === 'allow') return runReal();
+  if (decision.kind === 'deny') {
+    ctx.io.err(`Nexus denied this command: ${decision.reason}`);
+    return 126;
+  }
+  try {
+    const api = (await ctx.core()) as unknown as RunnerApi;
+    const timeoutSec = Number(ctx.env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900);
+    const a = await api.requestApproval(runId, {
+      action: decision.action,
+      detail: command,
+      timeoutSec,
+    });
+    if (a.status === 'approved') return runReal();
+    const why =
+      a.status === 'expired' ? 'nobody decided in time' : `denied by ${a.decided_by ?? 'a person'}`;
+    ctx.io.err(
+      `Nexus: this ${decision.action} needs approval and was ${a.status} (${why})${a.reason ? `: ${a.reason}` : ''}`,
+    );
+  } catch (err) {
+    ctx.io.err(`Nexus could not get an approval: ${toUserMessage(err)}`);
+  }
+  return 126;
+}
