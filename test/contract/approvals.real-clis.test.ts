@@ -6,15 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, nexus, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
-import { startAnthropicServer } from '../servers/anthropic.ts';
-import { startResponsesServer } from '../servers/openai-responses.ts';
 import type { ModelRequest, ScriptedServer, Step } from '../servers/script.ts';
+import { FLAVOURS } from '../servers/flavours.ts';
+import type { Flavour } from '../servers/flavours.ts';
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: 'Nexus Test',
@@ -23,30 +22,8 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'test@example.invalid',
 };
 
-interface Flavour {
-  backend: 'claude' | 'codex';
-  start(steps: Step[]): Promise<ScriptedServer>;
-  env(server: ScriptedServer): Record<string, string>;
-}
-
-const FLAVOURS: Flavour[] = [
-  {
-    backend: 'claude',
-    start: startAnthropicServer,
-    env: (server) => ({
-      ANTHROPIC_BASE_URL: server.url,
-      ANTHROPIC_API_KEY: 'test-key',
-      CLAUDE_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'nexus-claude-')),
-      CLAUDE_CODE_MAX_RETRIES: '0',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    }),
-  },
-  {
-    backend: 'codex',
-    start: startResponsesServer,
-    env: (server) => ({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'test-key' }),
-  },
-];
+/** Backends that run a gated command through their own CLI (openai asks from its tool loop). */
+const CLI_FLAVOURS = FLAVOURS.filter((f) => f.backend !== 'openai');
 
 function setup(ws: TempWorkspace, backend: string): void {
   execFileSync('git', ['init', '-q'], { cwd: ws.dir });
@@ -130,7 +107,7 @@ function debugRun(ws: TempWorkspace): string {
 
 const lastResult = (req: ModelRequest): string => req.lastToolResult ?? '';
 
-for (const f of FLAVOURS) {
+for (const f of CLI_FLAVOURS) {
   void describe(`approvals with the real ${f.backend} CLI`, () => {
     void it('approved: the commit runs and the task verifies: exit 0', async () => {
       const r = await runWithApproval(

@@ -5,47 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
-import { startAnthropicServer } from '../servers/anthropic.ts';
-import { startChatServer } from '../servers/openai-chat.ts';
-import { startResponsesServer } from '../servers/openai-responses.ts';
 import { processesWith, uniqueSleep, until } from '../servers/harness.ts';
-import type { ScriptedServer, Step } from '../servers/script.ts';
-
-interface Flavour {
-  backend: 'claude' | 'codex' | 'openai';
-  start(steps: Step[]): Promise<ScriptedServer>;
-  env(server: ScriptedServer): Record<string, string>;
-}
-
-const FLAVOURS: Flavour[] = [
-  {
-    backend: 'claude',
-    start: startAnthropicServer,
-    env: (s) => ({
-      ANTHROPIC_BASE_URL: s.url,
-      ANTHROPIC_API_KEY: 'test-key',
-      CLAUDE_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'nexus-claude-')),
-      CLAUDE_CODE_MAX_RETRIES: '0',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    }),
-  },
-  {
-    backend: 'codex',
-    start: startResponsesServer,
-    env: (s) => ({ OPENAI_BASE_URL: `${s.url}/v1`, OPENAI_API_KEY: 'test-key' }),
-  },
-  {
-    backend: 'openai',
-    start: startChatServer,
-    env: (s) => ({ OPENAI_BASE_URL: `${s.url}/v1`, OPENAI_API_KEY: 'test-key' }),
-  },
-];
+import type { Step } from '../servers/script.ts';
+import { FLAVOURS } from '../servers/flavours.ts';
 
 function agent(ws: TempWorkspace, backend: string, maxAttempts = 3): void {
   ws.write(

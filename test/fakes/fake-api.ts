@@ -246,7 +246,7 @@ export class FakeApi implements NexusApi, RunnerApi {
     return {
       version: 'fake',
       workspace: '/work',
-      stateDir: '/work/.nexus/state',
+      stateDir: '/tmp/fake-workspace/.nexus/state',
       mode: 'embedded',
       bridgeUrl: undefined,
       definitions: { agents: 1, assignments: 0, skills: 0 },
