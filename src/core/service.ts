@@ -109,15 +109,17 @@ export class CoreService implements NexusApi, RunnerApi {
     // Skills must exist before the run does: a typo fails now, not at dispatch.
     for (const s of agent.skills) await this.getSkill(s);
     const vars = resolveVars(assignment, req.vars ?? {});
+    const id = randomId();
     const manifest = newManifest({
-      id: randomId(),
+      id,
       agent,
       assignment,
       message: req.message,
       vars,
       kind: req.kind ?? 'interactive',
       runtime: req.runtime,
-      cwd: req.cwd ?? this.d.workspace,
+      // A run that clones a repository works in a fresh folder of its own.
+      cwd: req.cwd ?? (req.repo ? this.d.store.runFile(id, 'workspace') : this.d.workspace),
       repo: req.repo,
       now: this.now(),
     });

@@ -196,3 +196,45 @@ test('--resume continues the same run and session after it ran out of attempts',
   assert.equal(manifest.attempts.length, 2);
   assert.equal(prompts(dir, 2)[0], 'please finish');
 });
+
+test('--repo: the runner clones the repository with git and the agent works in the clone', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const repo = join(ws.dir, 'origin');
+  const git = (...args: string[]): void => {
+    execFileSync('git', args, {
+      cwd: repo,
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@example.invalid',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@example.invalid',
+      },
+    });
+  };
+  ws.write('origin/hello.txt', 'hello from the repository\n');
+  git('init', '-q');
+  git('add', '.');
+  git('commit', '-q', '-m', 'initial');
+  // The task is done only if the agent found the repository's file in its workspace.
+  scripted(ws, [
+    [
+      'test -f hello.txt && git log --oneline | grep -q initial && ls > files.txt',
+      'nexus task set create-file completed',
+      'nexus task set list-files completed',
+    ],
+  ]);
+  const r = await run(ws, ['--agent', 'scripted', '--assignment', 'hello-file', '--repo', repo]);
+  assert.equal(r.code, 0, r.out);
+  const { dir, manifest } = onlyRun(ws);
+  const clone = join(dir, 'workspace');
+  assert.equal(
+    (manifest as unknown as { workspace: { cwd: string; repo: string } }).workspace.cwd,
+    clone,
+  );
+  assert.equal(readFileSync(join(clone, 'hello.txt'), 'utf8'), 'hello from the repository\n');
+  assert.ok(
+    readFileSync(join(clone, 'files.txt'), 'utf8').includes('hello.txt'),
+    'the agent worked inside the clone',
+  );
+});

@@ -45,6 +45,8 @@ export class LocalLauncher implements RunLauncher {
     const dir = this.opts.runDir(runId);
     await mkdir(join(dir, 'runner'), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, 'attempts'), { recursive: true, mode: 0o700 });
+    // A run that clones starts from an empty folder (the runner clones into it).
+    await mkdir(payload.workspace.cwd, { recursive: true });
     const payloadPath = join(dir, 'runner', 'payload.json');
     await writeFile(payloadPath, JSON.stringify(payload), { mode: 0o600 });
     const logFile = await open(join(dir, 'runner', 'runner.log'), 'a', 0o600);

@@ -19,12 +19,13 @@ export const initCommand: CommandSpec = {
   summary:
     'Create a run from an agent and an optional assignment; it starts in state `initialized`.',
   usage:
-    'nexus init --agent <name|path> [--assignment <name|path>] [--var k=v]… [--kind interactive|bg|daemon|daemon-worker] [message…]',
+    'nexus init --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--kind interactive|bg|daemon|daemon-worker] [message…]',
   options: {
     agent: { type: 'string', short: 'a' },
     assignment: { type: 'string', short: 's' },
     var: { type: 'string', multiple: true },
     kind: { type: 'string' },
+    repo: { type: 'string' },
   },
   async run(ctx, args) {
     const agent = str(args, 'agent');
@@ -40,6 +41,7 @@ export const initCommand: CommandSpec = {
       message: args.positionals.join(' ') || undefined,
       vars: parseVars(list(args, 'var')),
       kind: kind?.data,
+      repo: str(args, 'repo'),
     });
     ctx.print(
       `created run ${shortId(run.id)} (${run.id}) · agent ${run.agent.name}${run.assignment ? ` · assignment ${run.assignment.name}` : ''} · ${run.tasks.length} tasks`,

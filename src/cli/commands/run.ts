@@ -19,7 +19,7 @@ export const runCommand: CommandSpec = {
   summary:
     'Run an agent (with an optional assignment) until every task is verified, blocked, or out of attempts.',
   usage:
-    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--bg] [--verbose] [message…]\n' +
+    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--bg] [--verbose] [message…]\n' +
     '       nexus run --resume <run> [--bg] [message…]',
   options: {
     agent: { type: 'string', short: 'a' },
@@ -28,6 +28,7 @@ export const runCommand: CommandSpec = {
     resume: { type: 'string', short: 'r' },
     bg: { type: 'boolean' },
     kind: { type: 'string' },
+    repo: { type: 'string' },
     verbose: { type: 'boolean' },
   },
   async run(ctx, args) {
@@ -59,6 +60,7 @@ export const runCommand: CommandSpec = {
         assignment: str(args, 'assignment'),
         message,
         vars: parseVars(list(args, 'var')),
+        repo: str(args, 'repo'),
         kind: kind.data,
       });
     }
