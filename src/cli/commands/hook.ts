@@ -62,48 +62,14 @@ export const hookCommand: CommandSpec = {
       ctx.io.out(JSON.stringify({}));
       return ExitCode.ok;
     }
-    const permissions = Permissions.parse(JSON.parse(await readFile(permsFile, 'utf8')));
-    const { evaluateShell, splitCommands } = await import('../../core/policy.ts');
+    const { splitCommands } = await import('../../core/policy.ts');
     // The task tool itself is never gated: the agent must always be able to report.
     if (splitCommands(command).every((c) => /^\s*nexus(\s|$)/.test(c))) {
       ctx.io.out(answer('allow', 'the Nexus task tool'));
       return ExitCode.ok;
     }
-    const decision = evaluateShell(command, permissions);
-    if (decision.kind === 'allow') {
-      ctx.io.out(answer('allow', 'allowed by the agent permissions'));
-      return ExitCode.ok;
-    }
-    if (decision.kind === 'deny') {
-      ctx.io.out(answer('deny', `Nexus denied this command: ${decision.reason}`));
-      return ExitCode.ok;
-    }
-    // A gated action: a person decides, through core; the agent waits.
-    try {
-      const api = (await ctx.core()) as unknown as RunnerApi;
-      const timeoutSec = Number(ctx.env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900);
-      const a = await api.requestApproval(runId, {
-        action: decision.action,
-        detail: command,
-        timeoutSec,
-      });
-      if (a.status === 'approved')
-        ctx.io.out(answer('allow', `approved by ${a.decided_by ?? 'a person'}`));
-      else {
-        const why =
-          a.status === 'expired'
-            ? 'nobody decided in time'
-            : `denied by ${a.decided_by ?? 'a person'}`;
-        ctx.io.out(
-          answer(
-            'deny',
-            `Nexus: this ${decision.action} needs approval and was ${a.status} (${why})${a.reason ? `: ${a.reason}` : ''}`,
-          ),
-        );
-      }
-    } catch (err) {
-      ctx.io.out(answer('deny', `Nexus could not get an approval: ${toUserMessage(err)}`));
-    }
+    const verdict = await decideCommand(ctx, runId, permsFile, command);
+    ctx.io.out(answer(verdict.allowed ? 'allow' : 'deny', verdict.reason));
     return ExitCode.ok;
   },
 };
@@ -127,13 +93,29 @@ async function gate(ctx: CliContext, argv: string[]): Promise<number> {
   };
   if (!runId || !permsFile) return runReal();
   const command = [basename(real), ...args].map(quoteArg).join(' ');
+  const verdict = await decideCommand(ctx, runId, permsFile, command);
+  if (verdict.allowed) return runReal();
+  ctx.io.err(verdict.reason);
+  return 126;
+}
+
+/**
+ * The decision both hooks make: the agent's permissions first (`src/core/policy.ts`); for a
+ * gated action, a person's decision through core, waited for here.
+ */
+async function decideCommand(
+  ctx: CliContext,
+  runId: string,
+  permsFile: string,
+  command: string,
+): Promise<{ allowed: boolean; reason: string }> {
   const permissions = Permissions.parse(JSON.parse(await readFile(permsFile, 'utf8')));
   const { evaluateShell } = await import('../../core/policy.ts');
   const decision = evaluateShell(command, permissions);
-  if (decision.kind === 'allow') return runReal();
+  if (decision.kind === 'allow')
+    return { allowed: true, reason: 'allowed by the agent permissions' };
   if (decision.kind === 'deny') {
-    ctx.io.err(`Nexus denied this command: ${decision.reason}`);
-    return 126;
+    return { allowed: false, reason: `Nexus denied this command: ${decision.reason}` };
   }
   try {
     const api = (await ctx.core()) as unknown as RunnerApi;
@@ -143,14 +125,15 @@ async function gate(ctx: CliContext, argv: string[]): Promise<number> {
       detail: command,
       timeoutSec,
     });
-    if (a.status === 'approved') return runReal();
+    if (a.status === 'approved')
+      return { allowed: true, reason: `approved by ${a.decided_by ?? 'a person'}` };
     const why =
       a.status === 'expired' ? 'nobody decided in time' : `denied by ${a.decided_by ?? 'a person'}`;
-    ctx.io.err(
-      `Nexus: this ${decision.action} needs approval and was ${a.status} (${why})${a.reason ? `: ${a.reason}` : ''}`,
-    );
+    return {
+      allowed: false,
+      reason: `Nexus: this ${decision.action} needs approval and was ${a.status} (${why})${a.reason ? `: ${a.reason}` : ''}`,
+    };
   } catch (err) {
-    ctx.io.err(`Nexus could not get an approval: ${toUserMessage(err)}`);
+    return { allowed: false, reason: `Nexus could not get an approval: ${toUserMessage(err)}` };
   }
-  return 126;
 }
