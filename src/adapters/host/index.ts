@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode, toUserMessage } from '../../core/errors.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
@@ -201,5 +200,3 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     },
   };
 }
-
-export const runDirOf = (stateDir: string, runId: string): string => join(stateDir, 'runs', runId);

@@ -10,8 +10,6 @@ export class RunQueue implements RunLauncher {
   private readonly waiting: Array<{ runId: string; payload: RunConfigPayload }> = [];
   private readonly active = new Set<string>();
   private cap: number;
-  /** The most runs ever active at once (for tests and diagnostics). */
-  peak = 0;
 
   private readonly onLaunchError: (runId: string, err: unknown) => void;
 
@@ -30,14 +28,6 @@ export class RunQueue implements RunLauncher {
     void this.pump();
   }
 
-  get activeCount(): number {
-    return this.active.size;
-  }
-
-  get queuedIds(): string[] {
-    return this.waiting.map((w) => w.runId);
-  }
-
   async launch(runId: string, payload: RunConfigPayload): Promise<void> {
     if (this.active.has(runId) || this.waiting.some((w) => w.runId === runId)) return;
     this.waiting.push({ runId, payload });
@@ -47,7 +37,6 @@ export class RunQueue implements RunLauncher {
   /** A runner we did not start ourselves (reattached after a restart) holds a slot too. */
   adopt(runId: string): void {
     this.active.add(runId);
-    this.peak = Math.max(this.peak, this.active.size);
   }
 
   /** Called when a run's runner is gone: frees its slot and starts the next waiting run. */
@@ -72,8 +61,7 @@ export class RunQueue implements RunLauncher {
         const next = this.waiting.shift();
         if (!next) break;
         this.active.add(next.runId);
-        this.peak = Math.max(this.peak, this.active.size);
-        try {
+            try {
           await this.inner.launch(next.runId, next.payload);
         } catch (err) {
           this.active.delete(next.runId);
