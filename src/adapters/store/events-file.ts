@@ -90,6 +90,9 @@ export async function readEventLines(
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (!line) continue;
+    // Followers poll from a cursor: skip what they already have without parsing it.
+    const seen = /^\{"seq":(\d+),/.exec(line);
+    if (seen && Number(seen[1]) <= after) continue;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
