@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openEmbeddedCore } from '../src/adapters/embedded.ts';
 import { parseAgent } from '../src/core/definitions/parse.ts';
-import { randomId } from '../src/core/ids.ts';
-import { newManifest } from '../src/core/run-factory.ts';
 import { measureBridgeEvents } from './bridge-events.ts';
-import { line } from './util.ts';
+import { benchManifest, line } from './util.ts';
 
 export async function benchBridge(_repo: string): Promise<void> {
   process.stdout.write('\n== bridge: runner → core (durable event log) → subscriber\n');
@@ -20,18 +18,7 @@ export async function benchBridge(_repo: string): Promise<void> {
   });
   try {
     const agent = parseAgent('---\nbackend: claude\n---\nbench', '/bench/agents/a.md');
-    const m = newManifest({
-      id: randomId(),
-      agent,
-      assignment: undefined,
-      message: 'x',
-      vars: {},
-      kind: 'bg',
-      runtime: 'local',
-      cwd: ws,
-      repo: undefined,
-      now: new Date().toISOString(),
-    });
+    const m = benchManifest({ agent, cwd: ws });
     await core.store.createRun(m, []);
     await measureBridgeEvents({ api: core.service, runId: m.id, events: 5_000, batch: 100 });
     const r = await measureBridgeEvents({

@@ -12,11 +12,10 @@ import { ShellCommandRunner } from '../src/adapters/exec/shell-runner.ts';
 import { ReportOutbox } from '../src/adapters/bridge/outbox.ts';
 import { writeFileAtomic } from '../src/adapters/store/atomic.ts';
 import { parseAgent, parseAssignment } from '../src/core/definitions/parse.ts';
-import { randomId } from '../src/core/ids.ts';
 import { runAttemptLoop } from '../src/core/loop.ts';
-import { buildPayload, newManifest } from '../src/core/run-factory.ts';
+import { buildPayload } from '../src/core/run-factory.ts';
 import { RunnerState } from '../runner/state.ts';
-import { line, median, ms, ratio } from './util.ts';
+import { benchManifest, line, median, ms, ratio } from './util.ts';
 
 export async function benchLoop(): Promise<void> {
   process.stdout.write('\n== attempt loop (scripted backend, real store and outbox)\n');
@@ -35,18 +34,7 @@ export async function benchLoop(): Promise<void> {
       '---\ntasks:\n  - id: never\n    title: Never done\n---\nb',
       '/bench/assignments/b.md',
     );
-    const m = newManifest({
-      id: randomId(),
-      agent,
-      assignment,
-      message: 'x',
-      vars: {},
-      kind: 'bg',
-      runtime: 'local',
-      cwd: ws,
-      repo: undefined,
-      now: new Date().toISOString(),
-    });
+    const m = benchManifest({ agent, assignment, cwd: ws });
     await core.store.createRun(m, []);
     const payload = buildPayload(m, agent, assignment, [], []);
     const outbox = await ReportOutbox.open(join(ws, 'outbox.jsonl'));

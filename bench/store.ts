@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { openEmbeddedCore } from '../src/adapters/embedded.ts';
 import { writeFileAtomic } from '../src/adapters/store/atomic.ts';
 import { parseAgent, parseAssignment } from '../src/core/definitions/parse.ts';
-import { randomId } from '../src/core/ids.ts';
-import { newManifest } from '../src/core/run-factory.ts';
-import { line, median, ms, ratio, timeProcess } from './util.ts';
+import { benchManifest, line, median, ms, ratio, timeProcess } from './util.ts';
 
 const AGENT = parseAgent('---\nbackend: passive\n---\nbench', '/bench/agents/bench.md');
 const ASSIGNMENT = parseAssignment(
@@ -28,18 +26,7 @@ export async function benchStore(): Promise<void> {
   try {
     const svc = core.service;
     const mk = async (): Promise<string> => {
-      const m = newManifest({
-        id: randomId(),
-        agent: AGENT,
-        assignment: ASSIGNMENT,
-        message: 'bench',
-        vars: {},
-        kind: 'bg',
-        runtime: 'local',
-        cwd: ws,
-        repo: undefined,
-        now: new Date().toISOString(),
-      });
+      const m = benchManifest({ agent: AGENT, assignment: ASSIGNMENT, cwd: ws });
       await core.store.createRun(m, [{ type: 'nexus.agent.run.created', data: {} }]);
       return m.id;
     };
@@ -100,17 +87,12 @@ export async function benchStore(): Promise<void> {
   const stateDir = join(ws2, 'state');
   const now = Date.now();
   for (let i = 0; i < 10_000; i++) {
-    const m = newManifest({
-      id: randomId(),
+    const m = benchManifest({
       agent: AGENT,
       assignment: ASSIGNMENT,
-      message: `run ${i}`,
-      vars: {},
-      kind: 'bg',
-      runtime: 'local',
       cwd: ws2,
-      repo: undefined,
-      now: new Date(now - i * 1000).toISOString(),
+      message: `run ${i}`,
+      now: new Date(now - i * 1000),
     });
     m.status = i % 7 === 0 ? 'running' : 'succeeded';
     mkdirSync(join(stateDir, 'runs', m.id, 'attempts'), { recursive: true });

@@ -1,5 +1,9 @@
 /** Small helpers for benchmarks: medians, percentiles, timing a fresh process. */
 import { spawnSync } from 'node:child_process';
+import type { AgentDefinition, AssignmentDefinition } from '../src/core/domain/definitions.ts';
+import type { RunManifest } from '../src/core/domain/run.ts';
+import { randomId } from '../src/core/ids.ts';
+import { newManifest } from '../src/core/run-factory.ts';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -36,3 +40,25 @@ export function line(name: string, value: string, note = ''): void {
 
 export const ms = (x: number): string => `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 export const ratio = (x: number): string => `${x.toFixed(2)}x`;
+
+/** A run's manifest for benchmarks, built the way core builds one (no definitions files). */
+export function benchManifest(opts: {
+  agent: AgentDefinition;
+  assignment?: AssignmentDefinition;
+  cwd: string;
+  message?: string;
+  now?: Date;
+}): RunManifest {
+  return newManifest({
+    id: randomId(),
+    agent: opts.agent,
+    assignment: opts.assignment,
+    message: opts.message ?? 'bench',
+    vars: {},
+    kind: 'bg',
+    runtime: 'local',
+    cwd: opts.cwd,
+    repo: undefined,
+    now: (opts.now ?? new Date()).toISOString(),
+  });
+}

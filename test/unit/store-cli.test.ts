@@ -1,9 +1,30 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
+import type { TempWorkspace } from '../builders/workspace.ts';
+
+/** A real process that takes the state lock (with a long lease) and keeps it until killed. */
+async function holdLockElsewhere(ws: TempWorkspace, owner: string): Promise<ChildProcess> {
+  const holder = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { StateLock } from ${JSON.stringify(join(process.cwd(), 'src/adapters/store/lock.ts'))};
+       const l = new StateLock(${JSON.stringify(join(ws.stateDir, 'lock'))});
+       await l.acquire({ owner: ${JSON.stringify(owner)}, leaseMs: 600000 });
+       console.log('locked');
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  return holder;
+}
 
 const manifestPath = (stateDir: string, id: string): string =>
   join(stateDir, 'runs', id, 'run.json');
@@ -145,20 +166,7 @@ test('a lock left by a killed process is recovered automatically', async () => {
   const ws = tempWorkspace({ withExamples: true });
   const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
   // A real process takes the lock and is killed while holding it.
-  const holder = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import { StateLock } from ${JSON.stringify(join(process.cwd(), 'src/adapters/store/lock.ts'))};
-       const l = new StateLock(${JSON.stringify(join(ws.stateDir, 'lock'))});
-       await l.acquire({ owner: 'victim', leaseMs: 600000 });
-       console.log('locked');
-       setInterval(() => {}, 1000);`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  const holder = await holdLockElsewhere(ws, 'victim');
   holder.kill('SIGKILL');
   await new Promise((r) => holder.once('close', r));
   const lock = JSON.parse(readFileSync(join(ws.stateDir, 'lock'), 'utf8')) as {
@@ -174,21 +182,8 @@ test('a lock left by a killed process is recovered automatically', async () => {
 test('a live holder makes a writer wait, then fail with exit 3 naming the holder', async () => {
   const ws = tempWorkspace({ withExamples: true });
   const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
-  const holder = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `import { StateLock } from ${JSON.stringify(join(process.cwd(), 'src/adapters/store/lock.ts'))};
-       const l = new StateLock(${JSON.stringify(join(ws.stateDir, 'lock'))});
-       await l.acquire({ owner: 'busy-editor', leaseMs: 600000 });
-       console.log('locked');
-       setInterval(() => {}, 1000);`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const holder = await holdLockElsewhere(ws, 'busy-editor');
   try {
-    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
     const before = readFileSync(manifestPath(ws.stateDir, id), 'utf8');
     const r = await nexus(ws, ['task', 'set', id, 'create-file', 'in_progress'], {
       NEXUS_LOCK_WAIT_MS: '300',
