@@ -1,17 +1,24 @@
 /**
  * Atomic file writes: a reader sees the old content or the new, never half of either.
- * Temp file in the same directory, fsync, rename.
+ * Temp file in the same directory (created with `mode`, 0600 unless told: the result replaces
+ * whatever mode the old file had), fsync, rename.
  */
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string,
+  mode = 0o600,
+  /** false skips the fsync, for derived data that is rebuilt if lost (the index). */
+  durable = true,
+): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data, 'utf8');
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     await fh.close();
     await unlink(tmp).catch(() => undefined);

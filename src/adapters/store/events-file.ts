@@ -6,6 +6,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
 import { RunEvent as RunEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
+import { FILE_MODE, tightenHandle } from './modes.ts';
 
 const TAIL_BYTES = 64 * 1024;
 
@@ -64,8 +65,10 @@ export async function appendEventLines(path: string, events: RunEvent[]): Promis
       JSON.stringify({ seq: e.seq, time: e.time, run_id: e.run_id, type: e.type, data: e.data }),
     )
     .join('\n');
-  const fh = await open(path, 'a', 0o600);
+  const fh = await open(path, 'a', FILE_MODE);
   try {
+    // The mode above applies only to a new file; one found wider is tightened.
+    await tightenHandle(fh);
     await fh.write(`${text}\n`);
     await fh.datasync();
   } finally {

@@ -10,6 +10,10 @@
  * Every mutation runs under the state lock (held per operation, or for the lifetime of a core
  * that called `holdLock`), reads the manifest, applies the change, writes it atomically and
  * appends the events. A manifest that does not parse is never overwritten.
+ *
+ * Modes: directories 0700, files 0600 (see modes.ts). The state dir itself and `runs/` are
+ * tightened when the store is opened, a run's directories when that run is first written by this
+ * store; files get their mode as they are written.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
@@ -25,6 +29,7 @@ import { appendEventLines, lastSeq, readEventLines, stampEvents } from './events
 import { RunIndex } from './run-index.ts';
 import { StateLock, withLock } from './lock.ts';
 import type { AcquireOptions } from './lock.ts';
+import { DIR_MODE, tighten, tightenSync } from './modes.ts';
 import { Serializer } from './serial.ts';
 
 export const RUN_ID_PATTERN = /^[0-9a-z]{1,32}$/;
@@ -48,6 +53,8 @@ export class FsRunStore implements RunStore {
   /** Last seq per run; only trusted while this process holds the lock for its lifetime. */
   private readonly seqCache = new Map<string, number>();
   private heldForLife = false;
+  /** Runs whose directories were checked for wider modes by this store. */
+  private readonly tightenedRuns = new Set<string>();
 
   constructor(root: string, opts: FsRunStoreOptions) {
     this.root = root;
@@ -57,11 +64,15 @@ export class FsRunStore implements RunStore {
     this.clock = opts.clock;
     this.lockOpts = opts.lock ?? {};
     this.onEvents = opts.onEvents;
+    // A state dir found wider (made by `mkdir -p`, a checkout, an older tool) is tightened now,
+    // before anything is read or written through it. A missing one is created 0700 on first write.
+    tightenSync(this.root, DIR_MODE);
+    tightenSync(this.runsDir, DIR_MODE);
   }
 
   /** Takes the lock for the lifetime of this process (a core serving others). */
   async holdLock(owner: string): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    await this.ensureRoot();
     await this.lock.acquire({ ...this.lockOpts, owner });
     this.lock.keepAlive();
     this.heldForLife = true;
@@ -83,7 +94,8 @@ export class FsRunStore implements RunStore {
   async createRun(manifest: RunManifest, events: NewEvent[]): Promise<Mutation> {
     return this.write(async () => {
       const dir = this.runDir(manifest.id);
-      await mkdir(join(dir, 'attempts'), { recursive: true, mode: 0o700 });
+      await mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
+      await this.tightenRun(manifest.id);
       await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(manifest, null, 1));
       const stamped = await this.appendLocked(manifest.id, events);
       await this.index.upsert(indexEntryOf(manifest));
@@ -151,6 +163,7 @@ export class FsRunStore implements RunStore {
   ): Promise<Mutation> {
     return this.write(async () => {
       const before = await this.readRun(id);
+      await this.tightenRun(id);
       const { manifest, events } = await fn(structuredClone(before));
       manifest.updated_at = this.clock.now().toISOString();
       await writeFileAtomic(join(this.runDir(id), 'run.json'), JSON.stringify(manifest, null, 1));
@@ -165,6 +178,7 @@ export class FsRunStore implements RunStore {
 
   async appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]> {
     return this.write(async () => {
+      await this.tightenRun(id);
       const stamped = await this.appendLocked(id, events);
       this.publish(stamped);
       return stamped;
@@ -182,9 +196,22 @@ export class FsRunStore implements RunStore {
 
   private write<T>(fn: () => Promise<T>): Promise<T> {
     return this.serial.run(async () => {
-      if (!this.heldForLife) await mkdir(this.root, { recursive: true, mode: 0o700 });
+      if (!this.heldForLife) await this.ensureRoot();
       return withLock(this.lock, { ...this.lockOpts, owner: this.lockOpts.owner ?? 'cli' }, fn);
     });
+  }
+
+  /** Creates the state dir (0700) if missing; the constructor tightened an existing one. */
+  private async ensureRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+  }
+
+  /** A run's directory and `attempts/` found wider are tightened (first write in this store). */
+  private async tightenRun(id: string): Promise<void> {
+    if (this.tightenedRuns.has(id)) return;
+    await tighten(this.runDir(id), DIR_MODE);
+    await tighten(join(this.runDir(id), 'attempts'), DIR_MODE);
+    this.tightenedRuns.add(id);
   }
 
   private async appendLocked(id: string, events: NewEvent[]): Promise<RunEvent[]> {

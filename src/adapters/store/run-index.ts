@@ -1,13 +1,17 @@
 /**
  * The lowdb index of runs: one small entry per run so that listing 10,000 runs reads one file.
  * It is derived data: if it is missing or unreadable it is rebuilt from the run directories.
- * lowdb is loaded on first use: most task updates never touch the index.
+ * lowdb is loaded on first use: most task updates never touch the index. It is written through
+ * `writeFileAtomic` (mode 0600) rather than lowdb's own file adapter, whose temp file and result
+ * take the umask's mode (0644 under the usual 022).
  */
-import { readdir } from 'node:fs/promises';
-import type { Low } from 'lowdb';
+import { readdir, readFile } from 'node:fs/promises';
+import type { Adapter, Low } from 'lowdb';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { indexEntryOf } from '../../core/domain/run.ts';
+import { writeFileAtomic } from './atomic.ts';
 import { readManifestFile } from './manifest-file.ts';
+import { FILE_MODE } from './modes.ts';
 
 interface IndexData {
   version: 1;
@@ -57,9 +61,8 @@ export class RunIndex {
   }
 
   private db(): Promise<Low<IndexData>> {
-    this.dbPromise ??= Promise.all([import('lowdb'), import('lowdb/node')]).then(
-      ([{ Low }, { JSONFile }]) =>
-        new Low<IndexData>(new JSONFile<IndexData>(this.path), { version: 1, runs: {} }),
+    this.dbPromise ??= import('lowdb').then(
+      ({ Low }) => new Low<IndexData>(new PrivateJsonFile(this.path), { version: 1, runs: {} }),
     );
     return this.dbPromise;
   }
@@ -76,5 +79,30 @@ export class RunIndex {
       await this.rebuild((id) => readManifestFile(this.runsDir, id));
     }
     return db;
+  }
+}
+
+/** lowdb's JSONFile, but written atomically with mode 0600. */
+class PrivateJsonFile implements Adapter<IndexData> {
+  readonly #path: string;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async read(): Promise<IndexData | null> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return JSON.parse(text) as IndexData;
+  }
+
+  async write(data: IndexData): Promise<void> {
+    // Derived data: no fsync, as with lowdb's adapter (a lost index is rebuilt).
+    await writeFileAtomic(this.#path, JSON.stringify(data, null, 2), FILE_MODE, false);
   }
 }

@@ -1,0 +1,38 @@
+/**
+ * Modes for everything Nexus keeps in the state dir: directories 0700, files 0600, whatever the
+ * umask. Modes given at creation only apply to new entries, so what is found wider (a state dir
+ * made by `mkdir -p` or a checkout, a file restored from a backup) is tightened here. Best
+ * effort: an entry owned by someone else (EPERM) or gone (ENOENT) is left as it is.
+ */
+import { chmodSync, statSync } from 'node:fs';
+import { chmod, stat, type FileHandle } from 'node:fs/promises';
+
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+/** Sets `path`'s permission bits to `mode` if they differ. */
+export async function tighten(path: string, mode: number): Promise<void> {
+  try {
+    if (((await stat(path)).mode & 0o777) !== mode) await chmod(path, mode);
+  } catch {
+    // Not ours to change, or not there: nothing to do.
+  }
+}
+
+/** The same, synchronously (for a constructor). */
+export function tightenSync(path: string, mode: number): void {
+  try {
+    if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
+  } catch {
+    // As above.
+  }
+}
+
+/** The same for an open file. */
+export async function tightenHandle(fh: FileHandle, mode: number = FILE_MODE): Promise<void> {
+  try {
+    if (((await fh.stat()).mode & 0o777) !== mode) await fh.chmod(mode);
+  } catch {
+    // As above.
+  }
+}
