@@ -3,6 +3,7 @@
  * everything real but the model (a backend that returns at once): reports through the durable
  * outbox into the store, the checklist read back, the nudge built.
  */
+import { NO_SANDBOX } from '../src/adapters/sandbox/bubblewrap.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,8 @@ export async function benchLoop(): Promise<void> {
         clock: systemClock,
         approvals: { request: async () => ({ approved: false, reason: 'bench' }) },
         env: {},
+        checkEnv: {},
+        sandbox: NO_SANDBOX,
         transcriptFor: (n) => ({
           absolute: join(ws, `${n}.jsonl`),
           relative: `attempts/${n}.jsonl`,

@@ -9,6 +9,7 @@ import { benchCli } from './cli.ts';
 import { benchStore } from './store.ts';
 import { benchLoop } from './loop.ts';
 import { benchBridge } from './bridge.ts';
+import { benchSandbox } from './sandbox.ts';
 
 const repo = join(import.meta.dirname, '..');
 process.stdout.write(`nexus bench · node ${process.version} · ${new Date().toISOString()}\n\n`);
@@ -21,6 +22,7 @@ await benchCli(repo);
 await benchStore();
 await benchLoop();
 await benchBridge(repo);
+await benchSandbox();
 
 const vsix = join(repo, 'dist', 'nexus.vsix');
 if (existsSync(vsix))

@@ -17,12 +17,20 @@ import { createBackend } from './backends.ts';
 import { connectCore } from './connect.ts';
 import type { CoreConnection } from './connect.ts';
 import { loadPayload } from './payload.ts';
-import { writeGateShims, writeNexusShim } from './shim.ts';
+import { cliEntry, writeGateShims, writeNexusShim } from './shim.ts';
+import { buildSandboxes } from './sandbox.ts';
+import { checkEnvironment, makeRedactor, secretValues } from '../src/core/check-env.ts';
+import { fsProtectedFiles } from '../src/adapters/workspace/protected-files.ts';
 import { RunnerState } from './state.ts';
 import { prepareWorkspace } from './workspace.ts';
 import { LogBatcher } from './log-batcher.ts';
 
-const SECRET_ENV = /^(NEXUS_RUN_CONFIG|NEXUS_RUN_CONFIG_FILE|NEXUS_USER_TOKEN)$/;
+/**
+ * What the runner has and the agent must not: its credentials, the payload, where the state
+ * is. Other NEXUS_ settings (timeouts, test hooks, binaries) pass through.
+ */
+const RUNNER_ONLY_ENV =
+  /^NEXUS_(RUN_CONFIG|RUN_CONFIG_FILE|USER_TOKEN|TOKEN|TOKEN_FILE|AGENT_TOKEN|CONNECT|STATE_DIR|WORKSPACE|RUNNER_DIR|ATTEMPTS_DIR|CONFIG_DIR|PLANE_API_KEY)$/;
 
 export async function runnerMain(
   argv: string[],
@@ -49,33 +57,59 @@ export async function runnerMain(
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
     payload = await loadPayload(argv, env);
-    core = await connectCore(payload.workspace.cwd, env);
+    core = await connectCore(payload.workspace.cwd, payload.run_id, env, log);
     const runDir = env.NEXUS_RUNNER_DIR ?? join(tmpdir(), `nexus-runner-${payload.run_id}`);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const outbox = await ReportOutbox.open(join(runDir, 'outbox.jsonl'));
     const manifest = await core.api.getRun(payload.run_id);
     state = new RunnerState(core.api, payload.run_id, outbox, manifest.applied_op, log);
-    await state.report({ type: 'run.started', pid: process.pid, host: hostname() });
+    // Everything the agent may see of ours lives here (shims, its permissions), read-only.
+    const agentDir = join(runDir, 'agent');
+    const sandboxes = await buildSandboxes({
+      setting: payload.sandbox,
+      workspace: payload.workspace.cwd,
+      stateDir: core.stateDir,
+      runnerDir: runDir,
+      agentDir,
+      cliEntry: cliEntry(env),
+      userConfigDir: core.userConfigDir,
+      env,
+    }).catch(async (err: unknown) => {
+      await state?.report({ type: 'run.started', pid: process.pid, host: hostname() });
+      throw err;
+    });
+    await state.report({
+      type: 'run.started',
+      pid: process.pid,
+      host: hostname(),
+      sandbox: sandboxes.state,
+    });
+    if (sandboxes.state.kind === 'none')
+      log(`unsandboxed: ${sandboxes.state.reason ?? 'no sandbox'}`);
     await prepareWorkspace(payload, log);
     const backend = await createBackend(payload.backend, env);
-    const shimBin = await writeNexusShim(runDir, env);
+    const shimBin = await writeNexusShim(agentDir, env);
     if (payload.backend === 'codex') {
       // Codex has no hook to ask through: gate git/gh/rm on PATH with the same policy.
-      const permissionsFile = join(runDir, 'permissions.json');
+      const permissionsFile = join(agentDir, 'permissions.json');
       await writeFile(permissionsFile, JSON.stringify(payload.permissions), { mode: 0o600 });
-      await writeGateShims(runDir, permissionsFile, env.PATH ?? '/usr/bin:/bin', env);
+      await writeGateShims(agentDir, permissionsFile, env.PATH ?? '/usr/bin:/bin', env);
     }
     const backendEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env))
-      if (v !== undefined && !SECRET_ENV.test(k)) backendEnv[k] = v;
-    Object.assign(backendEnv, payload.backend_settings.env, core.env, {
+      if (v !== undefined && !RUNNER_ONLY_ENV.test(k)) backendEnv[k] = v;
+    Object.assign(backendEnv, payload.backend_settings.env, await core.agentEnv(), {
       NEXUS_RUN_ID: payload.run_id,
       PATH: `${shimBin}:${env.PATH ?? '/usr/bin:/bin'}`,
     });
+    const checkEnv = checkEnvironment(env, [...sandboxes.agentWritable, agentDir]);
+    const redact = makeRedactor(
+      secretValues(env, payload.backend_settings.env, { NEXUS_TOKEN: backendEnv.NEXUS_TOKEN }),
+    );
     const attemptsDir = env.NEXUS_ATTEMPTS_DIR ?? join(runDir, 'attempts');
     await mkdir(attemptsDir, { recursive: true });
     const logs = new LogBatcher(
-      (attempt, lines) => void state?.report({ type: 'log', attempt, lines }),
+      (attempt, lines) => void state?.report({ type: 'log', attempt, lines: lines.map(redact) }),
     );
     const api = core.api;
     const runId = payload.run_id;
@@ -85,9 +119,13 @@ export async function runnerMain(
       {
         backend,
         state,
-        commands: new ShellCommandRunner(),
+        commands: new ShellCommandRunner({ sandboxFor: () => sandboxes.checks }),
         clock: systemClock,
         env: backendEnv,
+        checkEnv,
+        sandbox: sandboxes.agent,
+        protectedFiles: fsProtectedFiles,
+        redact,
         approvals: {
           async request(action: GatedAction, detail: string, signal?: AbortSignal) {
             const a = await api.requestApproval(runId, { action, detail, timeoutSec }, signal);

@@ -24,7 +24,7 @@ for _var in $(compgen -e | grep '^npm_package_' || true); do unset "$_var"; done
 
 # --- 1. Debian packages ---------------------------------------------------------------------
 # libkrb5-dev: code-server's native `kerberos` module; chromium: /usr/bin/chromium for Playwright.
-_setup_apt_packages=(build-essential python3 libkrb5-dev chromium git)
+_setup_apt_packages=(build-essential python3 libkrb5-dev chromium git bubblewrap)
 _setup_missing=()
 for _pkg in "${_setup_apt_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$_pkg" 2>/dev/null | grep -q 'install ok installed'; then

@@ -4,7 +4,10 @@
  */
 import type { DefinitionSummary } from '../core/api.ts';
 import type { DefinitionKind } from '../core/domain/definitions.ts';
+import { join } from 'node:path';
+import { checkEnvironment, makeRedactor, secretValues } from '../core/check-env.ts';
 import { EventHub } from '../core/hub.ts';
+import type { ProtectedFiles } from '../core/protect.ts';
 import type { Clock, CommandRunner, RunLauncher } from '../core/ports.ts';
 import { CoreService } from '../core/service.ts';
 import type { DefinitionSource } from '../core/service.ts';
@@ -46,16 +49,44 @@ function lazyDefinitions(workspace: string, userConfigDir: string): DefinitionSo
   };
 }
 
-/** Checks run rarely from the CLI; load child_process only when one does. */
-function lazyCommands(): CommandRunner {
+/**
+ * Checks run rarely from the CLI (passive runs): load child_process and probe for the sandbox
+ * only when one does. Checks run in their own sandbox over the workspace where one can start.
+ */
+function lazyCommands(stateDir: string): CommandRunner {
   let real: Promise<CommandRunner> | undefined;
+  const load = async (): Promise<CommandRunner> => {
+    const [{ ShellCommandRunner }, sb] = await Promise.all([
+      import('./exec/shell-runner.ts'),
+      import('./sandbox/bubblewrap.ts'),
+    ]);
+    const probe = await sb.probeBubblewrap();
+    if (!probe.ok) return new ShellCommandRunner();
+    return new ShellCommandRunner({
+      sandboxFor: (cwd) =>
+        new sb.BubblewrapSandbox(probe.bin, {
+          workspace: cwd,
+          hidden: [stateDir, ...sb.secretPaths()],
+          readOnly: [join(cwd, '.nexus')],
+          writable: [],
+        }),
+    });
+  };
   return {
     run: async (command, opts) => {
-      real ??= import('./exec/shell-runner.ts').then((m) => new m.ShellCommandRunner());
+      real ??= load();
       return (await real).run(command, opts);
     },
   };
 }
+
+/** Protected files are read rarely from the CLI (passive runs only): load the glob lazily. */
+const lazyProtectedFiles: ProtectedFiles = {
+  snapshot: async (cwd, globs) =>
+    (await import('./workspace/protected-files.ts')).fsProtectedFiles.snapshot(cwd, globs),
+  gitHead: async (cwd) =>
+    (await import('./workspace/protected-files.ts')).fsProtectedFiles.gitHead(cwd),
+};
 
 export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<EmbeddedCore> {
   const hub = new EventHub();
@@ -71,7 +102,10 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     definitions: lazyDefinitions(opts.workspace, opts.userConfigDir),
     clock,
     hub,
-    commands: lazyCommands(),
+    commands: lazyCommands(opts.stateDir),
+    protectedFiles: lazyProtectedFiles,
+    checkEnv: checkEnvironment(process.env, []),
+    redact: makeRedactor(secretValues(process.env)),
     launcher: opts.launcher,
     workspace: opts.workspace,
     version: NEXUS_VERSION,

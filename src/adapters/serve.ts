@@ -24,17 +24,24 @@ export interface ServeOptions {
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
+/** Core records refused calls of run-scoped principals in their run's audit. */
+export interface RefusalRecorder {
+  recordRefusal(role: { kind: 'runner' | 'agent'; runId: string }, method: string): Promise<void>;
+}
+
 export interface ServedCore {
   /** `ws://host:port` clients connect to. */
   readonly url: string;
   /** A token valid for one run only: what a launcher hands to that run's runner. */
   runnerToken(runId: string): string;
+  /** The agent's token for one run: the runner passes it to the agent's processes. */
+  agentToken(runId: string): string;
   /** Removes the discovery file (when it is still ours) and stops the server. */
   close(): Promise<void>;
 }
 
 export async function serveCore(
-  core: { service: NexusApi & RunnerApi },
+  core: { service: NexusApi & RunnerApi & Partial<RefusalRecorder> },
   opts: ServeOptions,
 ): Promise<ServedCore> {
   const userToken = await ensureUserToken(tokenPath(opts.stateDir));
@@ -48,6 +55,7 @@ export async function serveCore(
     version: NEXUS_VERSION,
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.httpHandler ? { httpHandler: opts.httpHandler } : {}),
+    onRefused: (role, method) => void core.service.recordRefusal?.(role, method),
   });
   const url = await server.listen();
   const publish = opts.publish ?? true;
@@ -68,6 +76,7 @@ export async function serveCore(
   return {
     url,
     runnerToken: (runId) => auth.mintRunnerToken(runId),
+    agentToken: (runId) => auth.mintAgentToken(runId),
     async close() {
       if (closed) return;
       closed = true;

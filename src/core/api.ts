@@ -13,6 +13,8 @@ import type {
 import type { RunEvent } from './domain/events.ts';
 import type {
   Approval,
+  Baseline,
+  SandboxState,
   AttemptSummary,
   CheckResult,
   RunIndexEntry,
@@ -151,7 +153,15 @@ export interface NexusApi {
  * increasing, so reports replayed after a lost connection are applied once.
  */
 export type RunnerReport =
-  | { op: number; type: 'run.started'; pid: number; host: string }
+  | {
+      op: number;
+      type: 'run.started';
+      pid: number;
+      host: string;
+      /** Where the agent's processes run this time. */
+      sandbox?: SandboxState | undefined;
+    }
+  | { op: number; type: 'baseline'; baseline: Baseline }
   | { op: number; type: 'attempt.started'; attempt: number; transcript: string }
   | { op: number; type: 'attempt.finished'; summary: AttemptSummary }
   | {

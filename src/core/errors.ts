@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'BRIDGE_PROTOCOL'
   | 'APPROVAL_NOT_FOUND'
   | 'APPROVAL_FORBIDDEN'
+  | 'SANDBOX_UNAVAILABLE'
   | 'BACKEND_FAILURE'
   | 'CANCELLED'
   | 'INTERNAL';
@@ -52,10 +53,14 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   BRIDGE_PROTOCOL: ExitCode.badInput,
   APPROVAL_NOT_FOUND: ExitCode.badInput,
   APPROVAL_FORBIDDEN: ExitCode.badInput,
+  SANDBOX_UNAVAILABLE: ExitCode.badInput,
   BACKEND_FAILURE: ExitCode.backendFailure,
   CANCELLED: ExitCode.cancelled,
   INTERNAL: ExitCode.backendFailure,
 };
+
+/** Every error code, from the one table above (the bridge knows exactly these). */
+export const ERROR_CODES: readonly ErrorCode[] = Object.keys(exitCodeFor) as ErrorCode[];
 
 export class NexusError extends Error {
   readonly code: ErrorCode;

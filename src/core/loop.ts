@@ -16,7 +16,10 @@ import type {
   Clock,
   CommandRunner,
   ApprovalGate,
+  Sandbox,
 } from './ports.ts';
+import type { ProtectedFiles } from './protect.ts';
+import { protectedChanges, protectionFailure, takeBaseline } from './protect.ts';
 import type { RunConfigPayload } from '../protocol/payload.ts';
 import { buildNudge } from './prompt.ts';
 import { judge, runChecks, tasksAwaitingVerification } from './verify.ts';
@@ -36,8 +39,16 @@ export interface LoopDeps {
   commands: CommandRunner;
   clock: Clock;
   approvals: ApprovalGate;
-  /** Environment for the backend process and the checks. */
+  /** Environment for the backend process (the agent's; it never reaches the checks). */
   env: Record<string, string>;
+  /** Environment for the checks: no keys, no tokens, no PATH entry the agent could write. */
+  checkEnv: Record<string, string>;
+  /** Where the agent's processes run. */
+  sandbox: Sandbox;
+  /** Reads protected files for the baseline and the comparison before each verdict. */
+  protectedFiles?: ProtectedFiles;
+  /** Cuts known secret values from check output before it is recorded. */
+  redact?: (text: string) => string;
   /** Absolute path for an attempt's transcript, and the same path relative to the run dir. */
   transcriptFor(attempt: number): { absolute: string; relative: string };
   onEvent?: (attempt: number, event: BackendEvent) => void;
@@ -81,6 +92,17 @@ export async function runAttemptLoop(
     return outcome;
   };
 
+  if (!initial.baseline && deps.protectedFiles) {
+    // What the checks stand on is recorded before the agent first runs (once per run).
+    const baseline = await takeBaseline(
+      initial.tasks,
+      payload.workspace.cwd,
+      deps.protectedFiles,
+      clock.now().toISOString(),
+    );
+    if (baseline) await state.report({ type: 'baseline', baseline });
+  }
+
   while (attempt < maxAttempts) {
     if (signal.aborted)
       return finish({ status: 'cancelled', exitCode: ExitCode.cancelled, reason: 'cancelled' });
@@ -114,6 +136,7 @@ export async function runAttemptLoop(
       signal,
       onEvent: (e) => deps.onEvent?.(n, e),
       approvals: deps.approvals,
+      sandbox: deps.sandbox,
     });
     if (result.sessionId) sessionId = result.sessionId;
     const cancelled = signal.aborted || result.failure?.kind === 'cancelled';
@@ -179,12 +202,21 @@ export async function runAttemptLoop(
     let m = await state.read();
     for (const task of tasksAwaitingVerification(m)) {
       if (signal.aborted) break;
-      const verdict = await runChecks(task, deps.commands, {
-        cwd: payload.workspace.cwd,
-        defaultTimeoutSec: payload.limits.verify_timeout_sec,
-        env: deps.env,
-        signal,
-      });
+      const changes = deps.protectedFiles
+        ? await protectedChanges(task, m, deps.protectedFiles)
+        : task.protect.length > 0
+          ? 'no-baseline'
+          : [];
+      const verdict =
+        changes === 'no-baseline' || changes.length > 0
+          ? { task: task.id, passed: false, results: [protectionFailure(task, changes)] }
+          : await runChecks(task, deps.commands, {
+              cwd: payload.workspace.cwd,
+              defaultTimeoutSec: payload.limits.verify_timeout_sec,
+              env: deps.checkEnv,
+              signal,
+              ...(deps.redact ? { redact: deps.redact } : {}),
+            });
       await state.report({
         type: 'task.verified',
         task: task.id,

@@ -85,6 +85,25 @@ export interface AttemptInput {
   onEvent: (event: BackendEvent) => void;
   /** Gated actions the backend's tool loop or permission hook must clear first. */
   approvals: ApprovalGate;
+  /** Where every process the backend starts for the agent must run (its whole tree). */
+  sandbox: Sandbox;
+}
+
+/** Paths one sandboxed command needs beyond the run's policy (a backend's own home). */
+export interface SandboxExtra {
+  readable?: readonly string[];
+  writable?: readonly string[];
+}
+
+/**
+ * Confines a command: the agent's process tree (and each check) sees the workspace writable,
+ * the state dir, tokens and the person's secrets not at all, and dies with the runner.
+ * `none` runs commands as they are; runs that use it are marked `unsandboxed`.
+ */
+export interface Sandbox {
+  readonly kind: 'bubblewrap' | 'none';
+  /** The command line that runs `bin args` inside the sandbox. */
+  wrap(bin: string, args: readonly string[], extra?: SandboxExtra): { bin: string; args: string[] };
 }
 
 export interface BackendFailure {

@@ -35,9 +35,29 @@ export function applyReports(
         delete m.outcome;
         delete m.ended_at;
         m.runner = { pid: r.pid, host: r.host, started_at: now };
+        if (r.sandbox) m.sandbox = r.sandbox;
         events.push({
           type: 'nexus.agent.run.started',
-          data: { pid: r.pid, host: r.host, previous },
+          data: {
+            pid: r.pid,
+            host: r.host,
+            previous,
+            ...(r.sandbox ? { sandbox: r.sandbox.kind } : {}),
+            ...(r.sandbox?.reason ? { unsandboxed: r.sandbox.reason } : {}),
+          },
+        });
+        break;
+      }
+      case 'baseline': {
+        // Set once: what the checks stand on is fixed at the run's start.
+        if (m.baseline) break;
+        m.baseline = r.baseline;
+        events.push({
+          type: 'nexus.run.baseline',
+          data: {
+            files: Object.keys(r.baseline.files).length,
+            ...(r.baseline.git_head ? { git_head: r.baseline.git_head } : {}),
+          },
         });
         break;
       }

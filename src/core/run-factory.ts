@@ -41,7 +41,11 @@ export function newManifest(opts: {
     created_at: now,
     updated_at: now,
     workspace: { cwd: opts.cwd, ...(opts.repo ? { repo: opts.repo } : {}) },
-    limits: { max_attempts: agent.limits.max_attempts, wall_time_sec: agent.limits.wall_time_sec },
+    limits: {
+      max_attempts: agent.limits.max_attempts,
+      wall_time_sec: agent.limits.wall_time_sec,
+      verify_timeout_sec: agent.limits.verify_timeout_sec,
+    },
     attempts: [],
     tasks: (assignment?.tasks ?? []).map((t) =>
       taskFromTemplate(
@@ -50,6 +54,7 @@ export function newManifest(opts: {
           title: substituteVars(t.title, opts.vars),
           ...(t.description ? { description: substituteVars(t.description, opts.vars) } : {}),
           verify: t.verify.map((v) => ({ ...v, run: substituteVars(v.run, opts.vars) })),
+          protect: [...new Set([...(assignment?.protect ?? []), ...t.protect])],
         },
         now,
       ),
@@ -75,6 +80,7 @@ export function buildPayload(
     memory: [...memory],
     tools: agent.tools,
     permissions: agent.permissions,
+    sandbox: agent.sandbox,
     version: 1,
     prompt: buildFirstPrompt(m, assignment),
     backend: agent.backend,

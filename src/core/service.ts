@@ -39,6 +39,8 @@ import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } fro
 import { applyVerdict, judge, runChecks, tasksAwaitingVerification } from './verify.ts';
 import type { TaskVerdict } from './verify.ts';
 import { ApprovalService } from './approvals.ts';
+import type { ProtectedFiles } from './protect.ts';
+import { protectedChanges, protectionFailure, takeBaseline } from './protect.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
 export interface DefinitionSource {
@@ -62,6 +64,12 @@ export interface CoreDeps {
   bridgeUrl?: string | undefined;
   /** Backend binaries for `status`. */
   probeBackends?: () => Promise<EnvironmentStatus['backends']>;
+  /** Reads protected files: passive runs' baseline at creation and before each verdict. */
+  protectedFiles?: ProtectedFiles | undefined;
+  /** Environment for the checks core runs (passive runs): no keys, no tokens. */
+  checkEnv?: Record<string, string> | undefined;
+  /** Cuts known secret values from check output. */
+  redact?: ((text: string) => string) | undefined;
 }
 
 export class CoreService implements NexusApi, RunnerApi {
@@ -123,6 +131,16 @@ export class CoreService implements NexusApi, RunnerApi {
       repo: req.repo,
       now: this.now(),
     });
+    // A passive run has no runner: its baseline (what its checks stand on) is taken now.
+    if (agent.backend === 'passive' && this.d.protectedFiles) {
+      const baseline = await takeBaseline(
+        manifest.tasks,
+        manifest.workspace.cwd,
+        this.d.protectedFiles,
+        this.now(),
+      );
+      if (baseline) manifest.baseline = baseline;
+    }
     const { manifest: created } = await this.d.store.createRun(manifest, [
       {
         type: 'nexus.agent.run.created',
@@ -292,8 +310,22 @@ export class CoreService implements NexusApi, RunnerApi {
     const pending = tasksAwaitingVerification(m);
     const verdicts: TaskVerdict[] = [];
     for (const t of pending) {
+      const changes = this.d.protectedFiles
+        ? await protectedChanges(t, m, this.d.protectedFiles)
+        : t.protect.length > 0
+          ? 'no-baseline'
+          : [];
+      if (changes === 'no-baseline' || changes.length > 0) {
+        verdicts.push({ task: t.id, passed: false, results: [protectionFailure(t, changes)] });
+        continue;
+      }
       verdicts.push(
-        await runChecks(t, this.d.commands, { cwd: m.workspace.cwd, defaultTimeoutSec: 300 }),
+        await runChecks(t, this.d.commands, {
+          cwd: m.workspace.cwd,
+          defaultTimeoutSec: m.limits.verify_timeout_sec ?? 300,
+          ...(this.d.checkEnv ? { env: this.d.checkEnv } : {}),
+          ...(this.d.redact ? { redact: this.d.redact } : {}),
+        }),
       );
     }
     ({ manifest: m } = await this.d.store.mutateRun(id, (cur) => {
@@ -326,6 +358,21 @@ export class CoreService implements NexusApi, RunnerApi {
     signal?: AbortSignal,
   ): Promise<Approval> {
     return this.approvals.request(runId, req, signal);
+  }
+
+  /**
+   * A run-scoped principal tried a call outside its scope (an agent deciding an approval,
+   * reporting a verdict, touching another run): refused by the bridge, recorded in its run.
+   */
+  async recordRefusal(
+    role: { kind: 'runner' | 'agent'; runId: string },
+    method: string,
+  ): Promise<void> {
+    await this.d.store
+      .appendEvents(role.runId, [
+        { type: 'nexus.security.refused', data: { principal: role.kind, method } },
+      ])
+      .catch(() => undefined);
   }
 
   // --- runner reports ---

@@ -67,6 +67,7 @@ export function taskFromTemplate(
     notes: [],
     updated_at: now,
     source,
+    protect: t.protect,
   };
 }
 
@@ -143,6 +144,7 @@ export function addTask(
       title: spec.title.trim(),
       ...(spec.description ? { description: spec.description } : {}),
       verify,
+      protect: [],
     },
     now,
     'added',

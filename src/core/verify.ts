@@ -30,6 +30,8 @@ export async function runChecks(
     defaultTimeoutSec: number;
     env?: Record<string, string>;
     signal?: AbortSignal;
+    /** Cuts secret values out of what a check printed before it is recorded. */
+    redact?: (text: string) => string;
   },
 ): Promise<TaskVerdict> {
   const results: CheckResult[] = [];
@@ -40,8 +42,8 @@ export async function runChecks(
       ...(opts.env ? { env: opts.env } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    const output =
-      r.output.length > MAX_CHECK_OUTPUT ? `…${r.output.slice(-MAX_CHECK_OUTPUT)}` : r.output;
+    const clean = opts.redact ? opts.redact(r.output) : r.output;
+    const output = clean.length > MAX_CHECK_OUTPUT ? `…${clean.slice(-MAX_CHECK_OUTPUT)}` : clean;
     const passed = r.exitCode === 0 && !r.timedOut;
     results.push({
       name: check.name ?? check.run,

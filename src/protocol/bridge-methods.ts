@@ -11,11 +11,13 @@ import {
   Approval,
   ApprovalStatus,
   AttemptSummary,
+  Baseline,
   CheckResult,
   RunIndexEntry,
   RunManifest,
   RunOutcome,
   RunStatus,
+  SandboxState,
   SessionKind,
   TaskState,
   TaskStatus,
@@ -64,8 +66,8 @@ export const HelloParams = z.strictObject({
 export const HelloResult = z.object({
   protocol: z.int(),
   server: z.object({ name: z.string(), version: z.string() }),
-  role: z.enum(['user', 'runner']),
-  /** For the runner role: the one run it may act on. */
+  role: z.enum(['user', 'runner', 'agent']),
+  /** For the runner and agent roles: the one run it may act on. */
   run: z.optional(z.string()),
 });
 export type HelloResult = z.infer<typeof HelloResult>;
@@ -87,6 +89,12 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     type: z.literal('run.started'),
     pid: z.int(),
     host: z.string(),
+    sandbox: z.optional(SandboxState),
+  }),
+  z.strictObject({
+    op: int(1),
+    type: z.literal('baseline'),
+    baseline: Baseline,
   }),
   z.strictObject({
     op: int(1),

@@ -10,6 +10,7 @@ import {
   Limits,
   Permissions,
   RuntimeKind,
+  SandboxSetting,
   VerifyCheck,
 } from '../core/domain/definitions.ts';
 import { SessionKind } from '../core/domain/run.ts';
@@ -27,6 +28,7 @@ export const RunConfigPayload = z.strictObject({
   tools: z._default(z.array(z.string()), []),
   permissions: Permissions,
   // --- beyond the seeds' shape ---
+  sandbox: z._default(SandboxSetting, () => SandboxSetting.parse({})),
   version: z._default(z.literal(PAYLOAD_VERSION), PAYLOAD_VERSION),
   /** The first user message of the run (brief + message); later attempts get nudges. */
   prompt: z.string(),

@@ -31,6 +31,7 @@ export interface CoreConnectionOptions {
 export interface BridgeEndpoint {
   url: string;
   runnerToken(runId: string): string;
+  agentToken(runId: string): string;
 }
 
 export interface CoreHandle {
@@ -131,7 +132,11 @@ async function embed(opts: CoreConnectionOptions): Promise<CoreHandle> {
       runner: host.core.service,
       mode: 'embedded',
       url: served.url,
-      bridge: { url: served.url, runnerToken: (id) => served.runnerToken(id) },
+      bridge: {
+        url: served.url,
+        runnerToken: (id) => served.runnerToken(id),
+        agentToken: (id) => served.agentToken(id),
+      },
       setMaxConcurrent: (n) => host.queue.setCap(n),
       close: () => host.close(),
     };

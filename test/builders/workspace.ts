@@ -9,6 +9,14 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const CLI = join(REPO, 'src', 'cli', 'bin.ts');
 export const EXAMPLES = join(REPO, 'examples', 'workspace');
 
+/** A git identity for commits made in tests. */
+export const GIT_ENV = {
+  GIT_AUTHOR_NAME: 'Nexus Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Nexus Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+};
+
 export interface TempWorkspace {
   dir: string;
   stateDir: string;

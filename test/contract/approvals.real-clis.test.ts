@@ -9,18 +9,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CLI, nexus, tempWorkspace } from '../builders/workspace.ts';
+import { CLI, GIT_ENV, nexus, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 import type { ModelRequest, ScriptedServer, Step } from '../servers/script.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
 import type { Flavour } from '../servers/flavours.ts';
 
-const GIT_ENV = {
-  GIT_AUTHOR_NAME: 'Nexus Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Nexus Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-};
 
 /** Backends that run a gated command through their own CLI (openai asks from its tool loop). */
 const CLI_FLAVOURS = FLAVOURS.filter((f) => f.backend !== 'openai');

@@ -57,6 +57,7 @@ export function fakeTask(id: string): TaskState {
     verify: [],
     verification: { state: 'none', results: [] },
     notes: [],
+    protect: [],
     updated_at: NOW,
     source: 'assignment',
   };

@@ -2,6 +2,7 @@
  * Test helpers for driving a backend against a scripted server: temp dirs, an `AttemptInput`
  * builder that records events, and process checks for "nothing left running".
  */
+import { NO_SANDBOX } from '../../src/adapters/sandbox/bubblewrap.ts';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,7 @@ export function attemptInput(
       },
     },
     ...rest,
+    sandbox: rest.sandbox ?? NO_SANDBOX,
     permissions: Permissions.parse(permissions ?? {}),
     settings: BackendSettings.parse(settings ?? {}),
   };

@@ -163,17 +163,13 @@ void describe('runner role', () => {
     await bridge.close();
   });
 
-  void it('may act on its own run, attributed to the agent whatever it claims', async () => {
+  void it('reads and reports for its own run, but does not work the checklist', async () => {
     assert.equal((await runner.getRun('r1')).id, 'r1');
     assert.equal((await runner.call('runs.get', { ref: 'r1' })).id, 'r1');
-    const task = await runner.setTask({
-      run: 'r1',
-      task: 't1',
-      status: 'in_progress',
-      note: 'on it',
-      by: 'user',
-    });
-    assert.equal(task.notes.at(-1)?.by, 'agent');
+    await assert.rejects(
+      runner.setTask({ run: 'r1', task: 't1', status: 'in_progress' }),
+      isCode('BRIDGE_UNAUTHORIZED', -32003),
+    );
     assert.equal(
       (await runner.report('r1', [{ op: 1, type: 'log', attempt: 1, lines: ['hi'] }])).appliedOp,
       1,
@@ -187,7 +183,6 @@ void describe('runner role', () => {
   void it('may not touch another run, list everything, or subscribe to all', async () => {
     const forbidden = isCode('BRIDGE_UNAUTHORIZED', -32003);
     await assert.rejects(runner.listTasks('r2'), forbidden);
-    await assert.rejects(runner.setTask({ run: 'r2', task: 't1', status: 'completed' }), forbidden);
     await assert.rejects(runner.call('runs.get', { ref: 'r2' }), forbidden);
     await assert.rejects(runner.call('runner.getRun', { run: 'r2' }), forbidden);
     await assert.rejects(
@@ -225,5 +220,87 @@ void describe('runner role', () => {
     const decided = await pending;
     assert.equal(decided.status, 'approved');
     assert.equal(decided.decided_by, 'user');
+  });
+});
+
+void describe('agent role', () => {
+  let api: FakeApi;
+  let bridge: Bridge;
+  let agent: BridgeClient;
+  let user: BridgeClient;
+  const forbidden = isCode('BRIDGE_UNAUTHORIZED', -32003);
+
+  before(async () => {
+    api = new FakeApi();
+    api.addRun('r1');
+    api.addRun('r2');
+    bridge = await startBridge(api);
+    agent = await BridgeClient.connect(bridge.url, bridge.auth.mintAgentToken('r1'));
+    user = await BridgeClient.connect(bridge.url, USER_TOKEN);
+  });
+  after(async () => {
+    await agent.close();
+    await user.close();
+    await bridge.close();
+  });
+
+  void it('works its own checklist, attributed to the agent whatever it claims', async () => {
+    assert.equal((await agent.getRun('r1')).id, 'r1');
+    const task = await agent.setTask({
+      run: 'r1',
+      task: 't1',
+      status: 'in_progress',
+      note: 'on it',
+      by: 'user',
+    });
+    assert.equal(task.notes.at(-1)?.by, 'agent');
+    const noted = await agent.appendNotes('r1', 't1', 'still on it', 'verify');
+    assert.equal(noted.notes.at(-1)?.by, 'agent');
+  });
+
+  void it('cannot report a verdict or a finish, decide, cancel, or reach another run', async () => {
+    await assert.rejects(
+      agent.report('r1', [
+        {
+          op: 1_000_000,
+          type: 'run.finished',
+          status: 'succeeded',
+          outcome: { exit_code: 0, reason: 'all verified' },
+        },
+      ]),
+      forbidden,
+    );
+    assert.equal(api.runs.get('r1')?.applied.length, 0);
+    await assert.rejects(agent.cancelRun('r1'), forbidden);
+    await assert.rejects(agent.cancelRun('r2'), forbidden);
+    await assert.rejects(agent.setTask({ run: 'r2', task: 't1', status: 'completed' }), forbidden);
+    await assert.rejects(agent.listRuns(), forbidden);
+    await assert.rejects(agent.listApprovals(), forbidden);
+    await assert.rejects(
+      agent.subscribe({ all: true }, () => undefined),
+      forbidden,
+    );
+  });
+
+  void it('may request an approval but never decide it', async () => {
+    const pending = agent.requestApproval('r1', {
+      action: 'commit',
+      detail: 'git commit -m x',
+      timeoutSec: 60,
+    });
+    await until(() => api.approvals.size === 1);
+    const [approval] = await user.listApprovals({ run: 'r1', status: 'pending' });
+    assert.ok(approval);
+    await assert.rejects(agent.decideApproval({ id: approval.id, approve: true }), forbidden);
+    await user.decideApproval({ id: approval.id, approve: false, reason: 'no' });
+    assert.equal((await pending).status, 'denied');
+  });
+
+  void it('a forged agent token (wrong run, wrong MAC, runner prefix) is refused', async () => {
+    const real = bridge.auth.mintAgentToken('r1');
+    assert.equal(bridge.auth.authenticate(real.replace('a1.r1.', 'a1.r2.')), undefined);
+    assert.equal(bridge.auth.authenticate(real.replace('a1.', 'r1.')), undefined);
+    assert.equal(bridge.auth.authenticate(`${real.slice(0, -2)}xx`), undefined);
+    assert.deepEqual(bridge.auth.authenticate(real), { kind: 'agent', runId: 'r1' });
   });
 });

@@ -5,7 +5,8 @@
  * rules (as root the skip-permissions flag is refused, and rules are the narrower grant anyway).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { GatedAction, Permissions } from '../../core/domain/definitions.ts';
 import type { Usage } from '../../core/domain/run.ts';
 import type { AttemptInput, AttemptResult, Backend } from '../../core/ports.ts';
@@ -142,9 +143,17 @@ export class ClaudeBackend implements Backend {
     let result: Record<string, unknown> | undefined;
     let lastText: string | undefined;
     let apiError: string | undefined;
+    // The CLI reads its settings and system prompt next to the transcript, and keeps its own
+    // state in its config dir: those it may reach from inside the sandbox, nothing else of ours.
+    const configDir = env.CLAUDE_CONFIG_DIR;
+    const home = env.HOME ?? homedir();
+    const wrapped = input.sandbox.wrap(bin, args, {
+      readable: [dirname(input.transcriptPath)],
+      writable: configDir ? [configDir] : [join(home, '.claude'), join(home, '.claude.json')],
+    });
     const outcome = await runStreamed({
-      bin,
-      args,
+      bin: wrapped.bin,
+      args: wrapped.args,
       cwd: input.cwd,
       env,
       stdin: input.prompt,

@@ -6,7 +6,7 @@
  * `developer_instructions` (a file, so no argument-size limit).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Usage } from '../../core/domain/run.ts';
 import type { AttemptInput, AttemptResult, Backend } from '../../core/ports.ts';
 import { classifyFailure } from './classify.ts';
@@ -128,9 +128,14 @@ export class CodexBackend implements Backend {
     let finalText: string | undefined;
     const errors: string[] = [];
     let turnCompleted = false;
+    // Codex keeps its sessions and config in CODEX_HOME: writable; the transcripts dir readable.
+    const wrapped = input.sandbox.wrap(bin, args, {
+      readable: [dirname(input.transcriptPath)],
+      writable: [home],
+    });
     const outcome = await runStreamed({
-      bin,
-      args,
+      bin: wrapped.bin,
+      args: wrapped.args,
       cwd: input.cwd,
       env,
       stdin: prompt,

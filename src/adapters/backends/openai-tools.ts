@@ -186,11 +186,14 @@ async function insideCwd(ctx: ToolContext, path: string): Promise<string> {
     }
   };
   check(abs);
+  refuseNexusDir(root, abs, path);
   // The nearest existing ancestor decides where a symlink really leads.
   let probe = abs;
   for (;;) {
     try {
-      check(await realpath(probe));
+      const real = await realpath(probe);
+      check(real);
+      refuseNexusDir(root, real, path);
       break;
     } catch (err) {
       if (err instanceof ToolError) throw err;
@@ -200,6 +203,19 @@ async function insideCwd(ctx: ToolContext, path: string): Promise<string> {
     }
   }
   return abs;
+}
+
+/**
+ * The file tools run in the runner's own process, outside the sandbox: they must not reach
+ * Nexus's own files in the workspace (`.nexus/`: definitions and the run state).
+ */
+function refuseNexusDir(root: string, abs: string, shown: string): void {
+  const rel = relative(root, abs);
+  if (rel === '.nexus' || rel.startsWith(`.nexus${sep}`)) {
+    throw new ToolError(
+      `'${shown}' is inside .nexus/, which holds Nexus's own state; leave it alone`,
+    );
+  }
 }
 
 async function editFile(ctx: ToolContext, path: string, from: string, to: string): Promise<string> {
@@ -237,9 +253,10 @@ async function shell(
       output = output.slice(0, OUTPUT_LIMIT) + output.slice(-OUTPUT_LIMIT * 2);
   };
   const timeoutMs = (timeoutSec ?? DEFAULT_SHELL_TIMEOUT_SEC) * 1000;
+  const wrapped = ctx.input.sandbox.wrap('bash', ['-c', command]);
   const outcome = await runStreamed({
-    bin: 'bash',
-    args: ['-c', command],
+    bin: wrapped.bin,
+    args: wrapped.args,
     cwd: ctx.input.cwd,
     env: ctx.env,
     stdin: undefined,
@@ -269,9 +286,10 @@ export function trimOutput(text: string, limit = OUTPUT_LIMIT): string {
 
 async function nexus(ctx: ToolContext, args: string[]): Promise<string> {
   const outcomeLines: string[] = [];
+  const wrapped = ctx.input.sandbox.wrap('nexus', args);
   const outcome = await runStreamed({
-    bin: 'nexus',
-    args,
+    bin: wrapped.bin,
+    args: wrapped.args,
     cwd: ctx.input.cwd,
     env: ctx.env,
     stdin: undefined,

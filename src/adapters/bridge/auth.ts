@@ -1,7 +1,9 @@
 /**
- * Bridge credentials. One user token (32 random bytes, base64url) lives in a 0600 file in the
- * state dir; runner tokens are derived from it per run (`r1.<runId>.<HMAC-SHA256>`), so core
- * never stores them and a runner's token is worthless for any other run.
+ * Bridge credentials: three principals, told apart by the token alone. One user token (32
+ * random bytes, base64url) lives in a 0600 file in the state dir; per run, core derives a
+ * runner token (`r1.<runId>.<HMAC>`, held by the runner process only: the judge) and an agent
+ * token (`a1.<runId>.<HMAC>`, the only one the agent's processes ever see), so core stores
+ * neither and each is worthless for any other run or any other principal.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
@@ -9,7 +11,8 @@ import { dirname } from 'node:path';
 import { NexusError } from '../../core/errors.ts';
 
 /** Who is on the other end of a connection. */
-export type BridgeRole = { kind: 'user' } | { kind: 'runner'; runId: string };
+export type BridgeRole =
+  { kind: 'user' } | { kind: 'runner'; runId: string } | { kind: 'agent'; runId: string };
 
 /** Decides what a token is worth. Core supplies one; tests may supply their own. */
 export interface TokenAuthority {
@@ -18,6 +21,7 @@ export interface TokenAuthority {
 }
 
 const RUNNER_PREFIX = 'r1.';
+const AGENT_PREFIX = 'a1.';
 
 /** The default authority: one user token, runner tokens derived from it by HMAC. */
 export class HmacTokenAuthority implements TokenAuthority {
@@ -30,28 +34,66 @@ export class HmacTokenAuthority implements TokenAuthority {
     this.#userDigest = sha256(userToken);
   }
 
-  /** `r1.<runId>.<base64url HMAC-SHA256(userToken, runId)>`: valid for that run only. */
+  /** `r1.<runId>.<base64url HMAC-SHA256(userToken, runId)>`: the judge, for that run only. */
   mintRunnerToken(runId: string): string {
     return `${RUNNER_PREFIX}${runId}.${this.#mac(runId)}`;
   }
 
+  /** `a1.<runId>.<HMAC over "agent\0" + runId>`: what the agent's processes get. */
+  mintAgentToken(runId: string): string {
+    return `${AGENT_PREFIX}${runId}.${this.#mac(`agent\0${runId}`)}`;
+  }
+
   authenticate(token: string): BridgeRole | undefined {
     if (token.startsWith(RUNNER_PREFIX)) {
-      const dot = token.lastIndexOf('.');
-      const runId = token.slice(RUNNER_PREFIX.length, dot);
-      if (dot <= RUNNER_PREFIX.length || runId.length === 0) return undefined;
-      // Compare digests, not the strings: equal lengths for timingSafeEqual, no early exit.
-      const given = sha256(token.slice(dot + 1));
-      return timingSafeEqual(given, sha256(this.#mac(runId)))
-        ? { kind: 'runner', runId }
-        : undefined;
+      const runId = scopedRun(token, RUNNER_PREFIX, (id) => this.#mac(id));
+      return runId === undefined ? undefined : { kind: 'runner', runId };
+    }
+    if (token.startsWith(AGENT_PREFIX)) {
+      const runId = scopedRun(token, AGENT_PREFIX, (id) => this.#mac(`agent\0${id}`));
+      return runId === undefined ? undefined : { kind: 'agent', runId };
     }
     return timingSafeEqual(sha256(token), this.#userDigest) ? { kind: 'user' } : undefined;
   }
 
-  #mac(runId: string): string {
-    return createHmac('sha256', this.#userToken).update(runId).digest('base64url');
+  #mac(text: string): string {
+    return createHmac('sha256', this.#userToken).update(text).digest('base64url');
   }
+}
+
+/**
+ * The authority of a runner that embeds core (no core serving): it accepts exactly one agent
+ * token, random per runner process and never written anywhere, and nothing else.
+ */
+export class AgentOnlyAuthority implements TokenAuthority {
+  readonly token: string;
+  readonly #runId: string;
+  readonly #digest: Buffer;
+
+  constructor(runId: string) {
+    this.#runId = runId;
+    this.token = `${AGENT_PREFIX}${runId}.${randomBytes(32).toString('base64url')}`;
+    this.#digest = sha256(this.token);
+  }
+
+  authenticate(token: string): BridgeRole | undefined {
+    return timingSafeEqual(sha256(token), this.#digest)
+      ? { kind: 'agent', runId: this.#runId }
+      : undefined;
+  }
+}
+
+/** The run a `<prefix><runId>.<mac>` token is for, when its MAC is right. */
+function scopedRun(
+  token: string,
+  prefix: string,
+  mac: (runId: string) => string,
+): string | undefined {
+  const dot = token.lastIndexOf('.');
+  const runId = token.slice(prefix.length, dot);
+  if (dot <= prefix.length || runId.length === 0) return undefined;
+  // Compare digests, not the strings: equal lengths for timingSafeEqual, no early exit.
+  return timingSafeEqual(sha256(token.slice(dot + 1)), sha256(mac(runId))) ? runId : undefined;
 }
 
 function sha256(text: string): Buffer {

@@ -34,6 +34,8 @@ export interface ConnectionDeps {
   maxBufferedBytes: number;
   helloTimeoutMs: number;
   log: (message: string) => void;
+  /** A run-scoped principal tried something outside its scope: recorded in its run's audit. */
+  onRefused?: ((role: Exclude<BridgeRole, { kind: 'user' }>, method: string) => void) | undefined;
 }
 
 interface ServerSubscription {
@@ -154,7 +156,7 @@ export class BridgeConnection {
       protocol: BRIDGE_PROTOCOL_VERSION,
       server: { name: 'nexus', version: this.#deps.version },
       role: role.kind,
-      ...(role.kind === 'runner' ? { run: role.runId } : {}),
+      ...(role.kind !== 'user' ? { run: role.runId } : {}),
     };
     this.#send({ jsonrpc: '2.0', id, result });
   }
@@ -183,7 +185,12 @@ export class BridgeConnection {
           { method, path: firstIssuePath(parsed.error) },
         );
       }
-      authorize(role, method, parsed.data);
+      try {
+        authorize(role, method, parsed.data);
+      } catch (err) {
+        if (role.kind !== 'user') this.#deps.onRefused?.(role, method);
+        throw err;
+      }
       const handler = this.#deps.handlers[method as Exclude<MethodName, 'hello'>] as (
         p: unknown,
         ctx: CallContext,

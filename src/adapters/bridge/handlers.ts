@@ -26,11 +26,14 @@ type Handler<M extends MethodName> = (
 ) => Promise<MethodResult<M>>;
 export type Handlers = { [M in Exclude<MethodName, 'hello'>]: Handler<M> };
 
-/** Who a task mutation is attributed to: fixed from the credentials, never the agent's say. */
-const RUNNER_ACTORS: ReadonlySet<string> = new Set(['agent', 'runner', 'verify']);
+/**
+ * Who a mutation is attributed to: fixed from the credentials, never from what the caller says.
+ * A person may name who they act for (`by`), except the names of the other principals.
+ */
+const PRINCIPAL_NAMES: ReadonlySet<string> = new Set(['agent', 'runner', 'verify']);
 function actor(role: BridgeRole, by: string | undefined): string {
-  if (role.kind === 'user') return by ?? 'user';
-  return by !== undefined && RUNNER_ACTORS.has(by) ? by : 'agent';
+  if (role.kind === 'user') return by !== undefined && !PRINCIPAL_NAMES.has(by) ? by : 'user';
+  return role.kind;
 }
 
 export function createHandlers(api: NexusApi, runner: RunnerApi): Handlers {
@@ -75,23 +78,42 @@ export function createHandlers(api: NexusApi, runner: RunnerApi): Handlers {
   };
 }
 
-/** The run a runner-role call targets, per method; methods absent here are user-only. */
-const RUNNER_SCOPE: Partial<Record<MethodName, (params: Record<string, unknown>) => unknown>> = {
+type Scope = Partial<Record<MethodName, (params: Record<string, unknown>) => unknown>>;
+
+/** Reading one's own run: both run-scoped principals may. */
+const READ_OWN_RUN: Scope = {
   'runner.getRun': (p) => p.run,
-  'runner.report': (p) => p.run,
-  'runner.requestApproval': (p) => p.run,
   'tasks.list': (p) => p.run,
   'tasks.get': (p) => p.run,
-  'tasks.set': (p) => p.run,
-  'tasks.notes': (p) => p.run,
-  'tasks.add': (p) => p.run,
   'runs.get': (p) => p.ref,
   'runs.events': (p) => p.ref,
 };
 
 /**
- * Throws `forbidden` unless the role may make this call. A runner acts on its own run only,
- * named by its full id (a prefix could resolve elsewhere), and may never decide approvals.
+ * What each run-scoped principal may call, and which run the call targets; a method absent
+ * here is the person's alone. The runner (the judge) reports attempts and verdicts; the agent
+ * works its checklist and asks for approvals — it can never report a verdict, decide an
+ * approval, cancel, or touch another run.
+ */
+const SCOPES: Record<'runner' | 'agent', Scope> = {
+  runner: {
+    ...READ_OWN_RUN,
+    'runner.report': (p) => p.run,
+    'runner.requestApproval': (p) => p.run,
+  },
+  agent: {
+    ...READ_OWN_RUN,
+    'runs.brief': (p) => p.ref,
+    'tasks.set': (p) => p.run,
+    'tasks.notes': (p) => p.run,
+    'tasks.add': (p) => p.run,
+    'runner.requestApproval': (p) => p.run,
+  },
+};
+
+/**
+ * Throws `forbidden` unless the role may make this call. A run-scoped principal acts on its
+ * own run only, named by its full id (a prefix could resolve elsewhere).
  */
 export function authorize(role: BridgeRole, method: MethodName, params: unknown): void {
   if (role.kind === 'user') return;
@@ -100,17 +122,19 @@ export function authorize(role: BridgeRole, method: MethodName, params: unknown)
   if (method === 'events.subscribe') {
     const runs = Object.keys(p.runs ?? {});
     if (p.all !== true && runs.every((r) => r === role.runId)) return;
-    throw forbidden(method, role.runId);
+    throw forbidden(role, method);
   }
-  const scope = RUNNER_SCOPE[method];
+  const scope = SCOPES[role.kind][method];
   if (scope !== undefined && scope(p) === role.runId) return;
-  throw forbidden(method, role.runId);
+  throw forbidden(role, method);
 }
 
-function forbidden(method: string, runId: string): RpcFault {
+function forbidden(role: Exclude<BridgeRole, { kind: 'user' }>, method: string): RpcFault {
   return new RpcFault(
     RpcErrorCode.forbidden,
-    `a runner token for run ${runId} may not call ${method} here`,
+    role.kind === 'agent'
+      ? `an agent token for run ${role.runId} may not call ${method}: an agent may read its own run, set its tasks and notes, add tasks and request approvals; everything else is a person's`
+      : `a runner token for run ${role.runId} may not call ${method} here`,
     { method },
   );
 }

@@ -3,7 +3,7 @@
  * object; the client turns it back into a NexusError with the same code, so a caller cannot
  * tell an embedded core from a connected one.
  */
-import { NexusError, type ErrorCode } from '../../core/errors.ts';
+import { ERROR_CODES, NexusError, type ErrorCode } from '../../core/errors.ts';
 import { ApplicationErrorData, RpcErrorCode, type RpcError } from '../../protocol/bridge.ts';
 
 /** An error the server answers with as-is (protocol-level, not from core). */
@@ -19,27 +19,7 @@ export class RpcFault extends Error {
   }
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'DEFINITION_INVALID',
-  'DEFINITION_NOT_FOUND',
-  'RUN_NOT_FOUND',
-  'RUN_AMBIGUOUS',
-  'TASK_NOT_FOUND',
-  'TASK_INVALID',
-  'STATE_CORRUPT',
-  'STATE_LOCKED',
-  'RUN_STATE_CONFLICT',
-  'USAGE',
-  'PAYLOAD_INVALID',
-  'BRIDGE_UNAVAILABLE',
-  'BRIDGE_UNAUTHORIZED',
-  'BRIDGE_PROTOCOL',
-  'APPROVAL_NOT_FOUND',
-  'APPROVAL_FORBIDDEN',
-  'BACKEND_FAILURE',
-  'CANCELLED',
-  'INTERNAL',
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>(ERROR_CODES);
 
 /** Server side: anything thrown by a handler becomes an error object. */
 export function toRpcError(err: unknown): RpcError {

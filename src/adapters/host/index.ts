@@ -113,6 +113,7 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
       ...(opts.runnerEnv ? await opts.runnerEnv(payload.backend) : {}),
       NEXUS_CONNECT: served.url,
       NEXUS_TOKEN: served.runnerToken(runId),
+      NEXUS_AGENT_TOKEN: served.agentToken(runId),
       NEXUS_STATE_DIR: opts.stateDir,
       NEXUS_WORKSPACE: opts.workspace,
     }),

@@ -15,6 +15,13 @@ export function renderRun(m: RunManifest): string {
     `  agent     ${m.agent.name} (${m.agent.backend}${m.agent.model ? ` · ${m.agent.model}` : ''})`,
     ...(m.assignment ? [`  assignment ${m.assignment.name}`] : []),
     `  kind      ${m.kind} · runtime ${m.runtime} · workspace ${m.workspace.cwd}`,
+    ...(m.sandbox
+      ? [
+          m.sandbox.kind === 'none'
+            ? `  sandbox   unsandboxed: ${m.sandbox.reason ?? 'no sandbox'}`
+            : `  sandbox   ${m.sandbox.kind}`,
+        ]
+      : []),
     `  progress  ${p.verified}/${p.total} verified · ${m.attempts.length}/${m.limits.max_attempts} attempts`,
     ...(m.backend_session_id ? [`  session   ${m.backend_session_id}`] : []),
     `  created   ${m.created_at}${m.ended_at ? ` · ended ${m.ended_at}` : ''}`,

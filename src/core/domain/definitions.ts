@@ -85,6 +85,19 @@ export const BackendSettings = z.strictObject({
 });
 export type BackendSettings = z.infer<typeof BackendSettings>;
 
+/**
+ * Where the agent's processes run. `auto`: in the sandbox where one can start, else marked
+ * `unsandboxed`; `required`: refuse to start without one; `off`: never (marked `unsandboxed`).
+ */
+export const SandboxSetting = z.strictObject({
+  mode: z._default(z.enum(['auto', 'required', 'off']), 'auto'),
+  /** Extra paths the agent may read that are hidden by default (`~/` = the person's home). */
+  allow_read: z._default(z.array(nonEmpty), []),
+  /** Extra paths the agent may write besides the workspace and its backend's home. */
+  allow_write: z._default(z.array(nonEmpty), []),
+});
+export type SandboxSetting = z.infer<typeof SandboxSetting>;
+
 export const AgentFrontmatter = z.strictObject({
   name: z.optional(name),
   description: z.optional(z.string()),
@@ -98,6 +111,7 @@ export const AgentFrontmatter = z.strictObject({
   runtime: z._default(RuntimeKind, 'local'),
   limits: z._default(Limits, () => Limits.parse({})),
   backend_settings: z._default(BackendSettings, () => BackendSettings.parse({})),
+  sandbox: z._default(SandboxSetting, () => SandboxSetting.parse({})),
 });
 export type AgentFrontmatter = z.infer<typeof AgentFrontmatter>;
 
@@ -156,6 +170,11 @@ export const TaskTemplate = z.strictObject({
   title: nonEmpty,
   description: z.optional(z.string()),
   verify: z._default(z.array(VerifyCheck), []),
+  /**
+   * Paths (globs, relative to the workspace) the agent must leave as they were when the run
+   * started: the tests and scripts this task's checks stand on. A change fails verification.
+   */
+  protect: z._default(z.array(nonEmpty), []),
 });
 export type TaskTemplate = z.infer<typeof TaskTemplate>;
 
@@ -176,6 +195,8 @@ export const AssignmentFrontmatter = z
       {},
     ),
     tasks: z.array(TaskTemplate).check(z.minLength(1, 'an assignment needs at least one task')),
+    /** Protected paths (globs) for every task of the assignment; see `TaskTemplate.protect`. */
+    protect: z._default(z.array(nonEmpty), []),
   })
   .check(
     z.superRefine((value, ctx) => {

@@ -19,6 +19,10 @@ export const EventType = z.enum([
   'nexus.approval.requested',
   'nexus.approval.decided',
   'nexus.log',
+  /** A run-scoped principal (the agent) tried a call outside its scope: refused, recorded. */
+  'nexus.security.refused',
+  /** The protected files were recorded (the run's baseline). */
+  'nexus.run.baseline',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

@@ -84,6 +84,8 @@ export const TaskState = z.object({
   updated_at: z.string(),
   /** Where the task came from: the assignment, or added during the run. */
   source: z._default(z.enum(['assignment', 'added']), 'assignment'),
+  /** Protected paths (globs): changed since the run's baseline → verification fails. */
+  protect: z._default(z.array(z.string()), []),
 });
 export type TaskState = z.infer<typeof TaskState>;
 
@@ -144,6 +146,24 @@ export const RunOutcome = z.object({
 });
 export type RunOutcome = z.infer<typeof RunOutcome>;
 
+/** The protected files at the run's start: path (relative) → sha256, and which task sees which. */
+export const Baseline = z.object({
+  taken_at: z.string(),
+  /** The workspace's git commit then, when it is a repository (for reference). */
+  git_head: z.optional(z.string()),
+  files: z.record(z.string(), z.string()),
+  /** Per task id: the protected paths that existed at the baseline. */
+  tasks: z.record(z.string(), z.array(z.string())),
+});
+export type Baseline = z.infer<typeof Baseline>;
+
+export const SandboxState = z.object({
+  kind: z.enum(['bubblewrap', 'none']),
+  /** Why there is none (not installed, no user namespaces, turned off). */
+  reason: z.optional(z.string()),
+});
+export type SandboxState = z.infer<typeof SandboxState>;
+
 export const RunManifest = z.object({
   schema: z.literal(1),
   id: z.string(),
@@ -172,6 +192,8 @@ export const RunManifest = z.object({
   limits: z.object({
     max_attempts: z.number().check(z.int()),
     wall_time_sec: z.number().check(z.int()),
+    /** Default time limit of a check (used by core for passive runs), seconds. */
+    verify_timeout_sec: z.optional(z.number().check(z.int())),
   }),
   backend_session_id: z.optional(z.string()),
   attempts: z._default(z.array(AttemptSummary), []),
@@ -179,6 +201,10 @@ export const RunManifest = z.object({
   approvals: z._default(z.array(Approval), []),
   /** The highest runner report `op` applied (replays at or below it are ignored). */
   applied_op: z._default(z.number().check(z.int()), 0),
+  /** The protected files as they were when the run started (set once; the agent cannot). */
+  baseline: z.optional(Baseline),
+  /** Where the agent's processes ran: `none` shows as `unsandboxed`, with the reason. */
+  sandbox: z.optional(SandboxState),
   /** The runner process driving the run, when local. */
   runner: z.optional(
     z.object({ pid: z.number().check(z.int()), host: z.string(), started_at: z.string() }),
