@@ -327,7 +327,10 @@ void describe('where no sandbox can start', () => {
     assert.equal(r.code, 1, r.stderr);
     const runs = JSON.parse((await nexus(ws, ['list', 'runs', '--json'])).stdout) as Array<{
       id: string;
+      unsandboxed?: string;
     }>;
+    // The index (what the Runs tree and the board show) carries it too.
+    assert.equal(runs[0]?.unsandboxed, 'disabled by NEXUS_BWRAP=none');
     const m = JSON.parse(
       (await nexus(ws, ['run', 'status', runs[0]?.id ?? '', '--json'])).stdout,
     ) as RunManifest;
@@ -354,7 +357,7 @@ void describe('where no sandbox can start', () => {
 });
 
 void describe('nothing the agent starts outlives its run', () => {
-  for (const f of FLAVOURS.filter((x) => x.backend !== 'codex')) {
+  for (const f of FLAVOURS) {
     for (const stop of ['kill -9 of the runner', 'Ctrl-C of nexus run'] as const) {
       void it(`${f.backend}: ${stop} takes setsid and double-forked helpers with it`, async (t) => {
         const marker = newMarker();

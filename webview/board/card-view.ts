@@ -81,7 +81,9 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
     card.pendingApprovals > 0 ? `${card.pendingApprovals} approval pending` : card.status,
   );
   setText(who.children[1] as HTMLElement, card.id.slice(0, 8));
-  setText(who.children[2] as HTMLElement, card.runtime);
+  const where = who.children[2] as HTMLElement;
+  setText(where, card.unsandboxed !== undefined ? `${card.runtime} · unsandboxed` : card.runtime);
+  where.title = card.unsandboxed !== undefined ? `unsandboxed: ${card.unsandboxed}` : '';
   const fill = foot.children[0]!.children[0] as HTMLElement;
   const pct = card.total === 0 ? 0 : Math.round((100 * card.verified) / card.total);
   fill.style.width = `${pct}%`;

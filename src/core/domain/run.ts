@@ -228,6 +228,8 @@ export const RunIndexEntry = z.object({
   tasks_verified: z.number().check(z.int()),
   attempts: z.number().check(z.int()),
   exit_code: z.optional(z.number().check(z.int())),
+  /** Set when the agent ran without a sandbox: why (shown as `unsandboxed`). */
+  unsandboxed: z.optional(z.string()),
 });
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 
@@ -259,6 +261,7 @@ export function indexEntryOf(m: RunManifest): RunIndexEntry {
     tasks_verified: p.verified,
     attempts: m.attempts.length,
     ...(m.outcome ? { exit_code: m.outcome.exit_code } : {}),
+    ...(m.sandbox?.kind === 'none' ? { unsandboxed: m.sandbox.reason ?? 'no sandbox' } : {}),
   };
 }
 

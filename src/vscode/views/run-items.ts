@@ -25,7 +25,8 @@ export function runIcon(status: RunStatus, awaitingApproval: boolean): vscode.Th
 /** "n/m verified · attempt k", the line a person scans to see where a run stands. */
 export function runDescription(r: RunIndexEntry): string {
   const progress = `${r.tasks_verified}/${r.tasks_total} verified`;
-  return r.attempts > 0 ? `${progress} · attempt ${r.attempts}` : `${progress} · ${r.status}`;
+  const text = r.attempts > 0 ? `${progress} · attempt ${r.attempts}` : `${progress} · ${r.status}`;
+  return r.unsandboxed !== undefined ? `${text} · unsandboxed` : text;
 }
 
 export function runTooltip(r: RunIndexEntry, approvals: number): vscode.MarkdownString {
@@ -39,6 +40,8 @@ export function runTooltip(r: RunIndexEntry, approvals: number): vscode.Markdown
     `\n\n${r.tasks_verified}/${r.tasks_total} tasks verified · ${r.attempts} attempts`,
   );
   if (approvals > 0) md.appendMarkdown(`\n\n**${approvals} approval(s) waiting**`);
+  if (r.unsandboxed !== undefined)
+    md.appendMarkdown(`\n\n**unsandboxed**: ${escape(r.unsandboxed)}`);
   return md;
 }
 
