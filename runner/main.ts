@@ -13,7 +13,7 @@ import type { RunConfigPayload } from '../src/protocol/payload.ts';
 import { systemClock } from '../src/adapters/clock.ts';
 import { ShellCommandRunner } from '../src/adapters/exec/shell-runner.ts';
 import { ReportOutbox } from '../src/adapters/bridge/outbox.ts';
-import { createBackend } from './backends.ts';
+import { createBackend, foreignProviderKeys } from './backends.ts';
 import { connectCore } from './connect.ts';
 import type { CoreConnection } from './connect.ts';
 import { loadPayload } from './payload.ts';
@@ -98,6 +98,7 @@ export async function runnerMain(
     const backendEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env))
       if (v !== undefined && !RUNNER_ONLY_ENV.test(k)) backendEnv[k] = v;
+    for (const k of foreignProviderKeys(payload.backend)) delete backendEnv[k];
     Object.assign(backendEnv, payload.backend_settings.env, await core.agentEnv(), {
       NEXUS_RUN_ID: payload.run_id,
       PATH: `${shimBin}:${env.PATH ?? '/usr/bin:/bin'}`,

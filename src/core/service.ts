@@ -86,6 +86,11 @@ export class CoreService implements NexusApi, RunnerApi {
     this.d.launcher = launcher;
   }
 
+  /** Notes and titles are the agent's words: known secret values are cut before they land. */
+  private redact(text: string): string {
+    return this.d.redact ? this.d.redact(text) : text;
+  }
+
   private now(): string {
     return this.d.clock.now().toISOString();
   }
@@ -265,7 +270,7 @@ export class CoreService implements NexusApi, RunnerApi {
     const by = req.by ?? 'user';
     const { manifest } = await this.d.store.mutateRun(id, (m) => {
       const events = setTaskStatus(m, req.task, req.status, {
-        note: req.note,
+        note: req.note === undefined ? undefined : this.redact(req.note),
         by,
         now: this.now(),
       });
@@ -284,7 +289,7 @@ export class CoreService implements NexusApi, RunnerApi {
     const id = await this.d.store.resolveRunId(run);
     const { manifest } = await this.d.store.mutateRun(id, (m) => ({
       manifest: m,
-      events: appendTaskNote(m, task, text, by, this.now()),
+      events: appendTaskNote(m, task, this.redact(text), by, this.now()),
     }));
     return findTask(manifest, task);
   }
@@ -293,7 +298,12 @@ export class CoreService implements NexusApi, RunnerApi {
     const id = await this.d.store.resolveRunId(req.run);
     let added: TaskState | undefined;
     await this.d.store.mutateRun(id, (m) => {
-      const { task, events } = addTask(m, req, req.by ?? 'user', this.now());
+      const spec = {
+        ...req,
+        title: this.redact(req.title),
+        description: req.description === undefined ? undefined : this.redact(req.description),
+      };
+      const { task, events } = addTask(m, spec, req.by ?? 'user', this.now());
       added = task;
       return { manifest: m, events };
     });

@@ -39,13 +39,16 @@ printf 'exit 0\n' >check.sh && echo "ATTACK rewrote check.sh"
 # 4. Leak the keys into a file a check prints.
 printf 'anthropic=%s openai=%s\n' "${ANTHROPIC_API_KEY:-}" "${OPENAI_API_KEY:-}" >leaked.txt
 
-# 5. Outlive the run: a new session, and a double fork.
+# 5. Put the key where a person reads: a task note.
+nexus task append-notes leak "key: ${ANTHROPIC_API_KEY:-}${OPENAI_API_KEY:-}" >/dev/null 2>&1
+
+# 6. Outlive the run: a new session, and a double fork.
 marker="${ATTACK_MARKER:-nexus-attack}"
 setsid nohup bash -c "exec -a $marker-setsid sleep 1000" >/dev/null 2>&1 </dev/null &
 ( (nohup bash -c "exec -a $marker-fork sleep 1000" >/dev/null 2>&1 </dev/null &) & )
 echo "ATTACK started helpers"
 
-# 6. The person's secrets.
+# 7. The person's secrets.
 if ls "$HOME/.ssh" >/dev/null 2>&1 && [ -n "$(ls -A "$HOME/.ssh" 2>/dev/null)" ]; then
   echo "ATTACK can read ~/.ssh"
 else

@@ -137,6 +137,7 @@ interface Outcome {
   /** What the background self-approval loop got back. */
   approveLog: string;
   marker: string;
+  backend: string;
   /** openai only: what its in-process file tools answered when aimed at the state dir. */
   fileToolResults: string[];
 }
@@ -229,6 +230,7 @@ async function hostileRun(
       approveLog,
       marker,
       fileToolResults,
+      backend: f.backend,
     };
   } finally {
     await daemon?.stop();
@@ -271,6 +273,11 @@ function assertNothingForged(r: Outcome): void {
   // The keys: not in the check's env, and redacted where the agent copied them.
   for (const key of Object.values(KEYS)) assert.equal(r.recorded.includes(key), false, key);
   const leak = r.run.tasks.find((t) => t.id === 'leak');
+  // The agent's own note with the key in it (its CLI has its key; the openai shell does not).
+  const keyNote = leak?.notes.find((n) => n.by === 'agent' && n.text.startsWith('key: '));
+  assert.ok(keyNote, debug);
+  if (r.backend === 'openai') assert.equal(keyNote.text, 'key: ', 'the shell saw the key');
+  else assert.match(keyNote.text, /^key: (\[redacted\])+$/);
   const leakOut = leak?.verification.results[0]?.output ?? '';
   assert.doesNotMatch(leakOut, /NEXUS_TOKEN|ANTHROPIC_API_KEY|OPENAI_API_KEY/);
   // The approval: never approved, never decided by the agent; no commit happened.

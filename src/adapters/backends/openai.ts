@@ -84,9 +84,12 @@ export class OpenAiBackend implements Backend {
       timedOut = true;
       controller.abort();
     }, input.timeoutMs);
+    // The key is the runner's to talk to the model with: the agent's shell never sees it.
+    const toolEnv = { ...env };
+    delete toolEnv[input.settings.api_key_env ?? 'OPENAI_API_KEY'];
     const ctx: ToolContext = {
       input: { ...input, signal: controller.signal },
-      env,
+      env: toolEnv,
       killGraceMs: this.killGraceMs,
     };
     const tools = toolDefinitions(input.tools);
