@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NexusApi, RunnerApi } from '../core/api.ts';
 import { HmacTokenAuthority, ensureUserToken } from './bridge/auth.ts';
-import { removeCoreInfo, tokenPath, writeCoreInfo } from './bridge/discovery.ts';
+import { rememberPort, removeCoreInfo, tokenPath, writeCoreInfo } from './bridge/discovery.ts';
 import { BridgeServer } from './bridge/server.ts';
 import { NEXUS_VERSION } from './embedded.ts';
 
@@ -61,6 +61,7 @@ export async function serveCore(
   const publish = opts.publish ?? true;
   try {
     if (publish) {
+      await rememberPort(opts.stateDir, Number(new URL(url).port));
       await writeCoreInfo(opts.stateDir, {
         url,
         pid: process.pid,

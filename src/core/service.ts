@@ -122,6 +122,14 @@ export class CoreService implements NexusApi, RunnerApi {
     // Skills must exist before the run does: a typo fails now, not at dispatch.
     for (const s of agent.skills) await this.getSkill(s);
     const vars = resolveVars(assignment, req.vars ?? {});
+    // A runtime that cannot start the run refuses before anything is created.
+    if ((req.runtime ?? agent.runtime) === 'kubernetes') {
+      throw new NexusError(
+        'USAGE',
+        `agent ${agent.name} asks for the kubernetes runtime, which this version of Nexus does not have yet (see docs/deployment.md); use runtime: local`,
+        { runtime: 'kubernetes' },
+      );
+    }
     const id = randomId();
     const manifest = newManifest({
       id,
@@ -251,6 +259,13 @@ export class CoreService implements NexusApi, RunnerApi {
       cur.outcome = { exit_code: exitCode, reason };
       delete cur.runner;
       for (const a of cur.approvals) if (a.status === 'pending') a.status = 'expired';
+      // An attempt the runner never finished ends with the run, not `running` forever.
+      for (const a of cur.attempts) {
+        if (a.result !== 'running') continue;
+        a.result = status === 'cancelled' ? 'cancelled' : 'failed';
+        a.ended_at = this.now();
+        if (status !== 'cancelled') a.failure = { kind: 'fatal', message: reason };
+      }
       return { manifest: cur, events: [finishedEvent(cur)] };
     });
     return manifest;

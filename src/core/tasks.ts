@@ -46,6 +46,19 @@ export function trimNote(text: string): string {
   return `[… ${text.length - keep} characters trimmed …]\n${text.slice(text.length - keep)}`;
 }
 
+/**
+ * A note a person or the agent writes is kept whole or refused: never cut to a fraction of
+ * itself. (Check output, which Nexus writes, keeps its tail with a marker instead.)
+ */
+export function assertNoteFits(text: string): void {
+  if (text.length <= MAX_NOTE_CHARS) return;
+  throw new NexusError(
+    'TASK_INVALID',
+    `a note is at most ${MAX_NOTE_CHARS} characters and this one has ${text.length}: put long output in a file in the workspace and name the file in the note`,
+    { limit: MAX_NOTE_CHARS, length: text.length },
+  );
+}
+
 function pushNote(task: TaskState, note: NoteEntry): void {
   task.notes.push(note);
   if (task.notes.length > MAX_NOTES_PER_TASK)
@@ -92,7 +105,8 @@ export function setTaskStatus(
     { type: 'nexus.task.updated', data: { task: taskId, status, previous, by: opts.by } },
   ];
   if (opts.note) {
-    const text = trimNote(opts.note);
+    assertNoteFits(opts.note);
+    const text = opts.note;
     pushNote(task, { at: opts.now, by: opts.by, text });
     events.push({ type: 'nexus.task.notes', data: { task: taskId, text, by: opts.by } });
   }
@@ -107,8 +121,9 @@ export function appendTaskNote(
   now: string,
 ): NewEvent[] {
   if (!text.trim()) throw new NexusError('TASK_INVALID', 'a note cannot be empty');
+  assertNoteFits(text);
   const task = findTask(m, taskId);
-  const trimmed = trimNote(text);
+  const trimmed = text;
   pushNote(task, { at: now, by, text: trimmed });
   task.updated_at = now;
   return [{ type: 'nexus.task.notes', data: { task: taskId, text: trimmed, by } }];

@@ -41,6 +41,19 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_00
   }
 }
 
+/** Waits for the run to succeed; its event seqs must run 1..n without a gap or a repeat. */
+async function succeededWithContiguousLog(ws: TempWorkspace, id: string): Promise<Ev[]> {
+  const end = await waitForEnd(ws, id);
+  assert.equal(end.status, 'succeeded');
+  const evs = await events(ws, id);
+  assert.deepEqual(
+    evs.map((e) => e.seq),
+    evs.map((_, i) => i + 1),
+    'seqs run 1..n without a gap or a repeat',
+  );
+  return evs;
+}
+
 const FINISH = [
   'echo hello > hello.txt',
   'ls > files.txt',
@@ -91,14 +104,7 @@ test('kill -9 core mid-run, start it again: the run completes and no event is mi
   d = await startDaemon(ws);
   try {
     assert.match(d.output(), new RegExp(`run ${id}: reattached`));
-    const end = await waitForEnd(ws, id);
-    assert.equal(end.status, 'succeeded');
-    const evs = await events(ws, id);
-    assert.deepEqual(
-      evs.map((e) => e.seq),
-      evs.map((_, i) => i + 1),
-      'seqs run 1..n without a gap or a repeat',
-    );
+    const evs = await succeededWithContiguousLog(ws, id);
     const types = evs.map((e) => e.type);
     for (const t of [
       'nexus.agent.run.started',
@@ -118,6 +124,29 @@ test('kill -9 core mid-run, start it again: the run completes and no event is mi
     await d.stop();
   }
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} to nexus serve mid-run, start it again: the same address, the run finishes`, async () => {
+    const ws = tempWorkspace({ withExamples: true });
+    scriptAgent(ws, [['nexus task set create-file in_progress', 'sleep 3', ...FINISH]]);
+    let d = await startDaemon(ws);
+    const before = d.url;
+    const id = await startBg(ws);
+    await until('the agent to start', async () =>
+      (await events(ws, id)).some((e) => e.type === 'nexus.task.updated'),
+    );
+    d.child.kill(signal);
+    await new Promise((r) => d.child.once('close', r));
+    d = await startDaemon(ws);
+    try {
+      assert.equal(d.url, before, 'a clean stop keeps the address for the next core');
+      const evs = await succeededWithContiguousLog(ws, id);
+      assert.equal(evs.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
+    } finally {
+      await d.stop();
+    }
+  });
+}
 
 test('50 background runs with a cap of 4: all complete, never more than 4 at once, no task update lost', async () => {
   const ws = tempWorkspace({ withExamples: true });

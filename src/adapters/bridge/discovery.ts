@@ -5,7 +5,7 @@
  * e.g. for a core on another port or inside a container.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { NexusError } from '../../core/errors.ts';
@@ -47,6 +47,29 @@ export async function writeCoreInfo(stateDir: string, info: CoreInfo): Promise<v
     await handle.close();
   }
   await rename(temp, target);
+}
+
+/**
+ * The port the last core of this state served on: kept after a clean shutdown (unlike
+ * `core.json`), so the next core listens there again and runners that outlived the stop
+ * reconnect to the address they know.
+ */
+export const LAST_PORT_FILE = 'core.port';
+
+export async function rememberPort(stateDir: string, port: number): Promise<void> {
+  const target = join(stateDir, LAST_PORT_FILE);
+  const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${port}\n`, { mode: 0o600 });
+  await rename(temp, target);
+}
+
+export async function lastPort(stateDir: string): Promise<number | undefined> {
+  try {
+    const n = Number((await readFile(join(stateDir, LAST_PORT_FILE), 'utf8')).trim());
+    return Number.isInteger(n) && n > 0 && n < 65536 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Core: on clean shutdown. Only removes the file when it still names this process. */

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode, toUserMessage } from '../../core/errors.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
 import type { BackendName } from '../../core/domain/definitions.ts';
-import { readCoreInfo } from '../bridge/discovery.ts';
+import { lastPort, readCoreInfo } from '../bridge/discovery.ts';
 import { openEmbeddedCore } from '../embedded.ts';
 import type { EmbeddedCore } from '../embedded.ts';
 import { LocalLauncher, killGroup } from '../runtime/local.ts';
@@ -67,7 +67,9 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
   });
   const { service, store } = core;
   // Reuse the previous port so runners that outlived a restart reconnect to the same URL.
-  const previousPort = previous ? Number(new URL(previous.url).port) : 0;
+  const previousPort = previous
+    ? Number(new URL(previous.url).port)
+    : ((await lastPort(opts.stateDir)) ?? 0);
   let served: ServedCore;
   const serveOn = (port: number): Promise<ServedCore> =>
     serveCore(

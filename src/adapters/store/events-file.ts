@@ -41,6 +41,57 @@ export async function lastSeq(path: string): Promise<number> {
   }
 }
 
+/**
+ * Before appending: a torn last line (a crash mid-append: no closing newline) is cut off, so the
+ * next event starts on a line of its own, and the seq continues after both the last complete
+ * event and the torn one, so no seq is ever used twice. Returns what was cut, if anything.
+ */
+export async function cutTornTail(
+  path: string,
+): Promise<{ after: number; cut?: { bytes: number; seq?: number } }> {
+  let fh;
+  try {
+    fh = await open(path, 'r+');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { after: 0 };
+    throw err;
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return { after: 0 };
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return { after: await lastSeq(path) };
+    // Find where the torn line starts: after the last newline.
+    let start = 0;
+    let len = Math.min(size, TAIL_BYTES);
+    for (;;) {
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, size - len);
+      const nl = buf.lastIndexOf(0x0a);
+      if (nl >= 0) {
+        start = size - len + nl + 1;
+        break;
+      }
+      if (len >= size) break;
+      len = Math.min(size, len * 4);
+    }
+    const torn = Buffer.alloc(Math.min(size - start, 64));
+    await fh.read(torn, 0, torn.length, start);
+    const seqMatch = /^\{"seq":(\d+)/.exec(torn.toString('utf8'));
+    await fh.truncate(start);
+    await fh.sync();
+    const complete = await lastSeq(path);
+    const tornSeq = seqMatch ? Number(seqMatch[1]) : undefined;
+    return {
+      after: Math.max(complete, tornSeq ?? 0),
+      cut: { bytes: size - start, ...(tornSeq !== undefined ? { seq: tornSeq } : {}) },
+    };
+  } finally {
+    await fh.close();
+  }
+}
+
 export function stampEvents(
   runId: string,
   after: number,

@@ -25,7 +25,7 @@ import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
 import type { Clock, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { appendEventLines, lastSeq, readEventLines, stampEvents } from './events-file.ts';
+import { appendEventLines, cutTornTail, readEventLines, stampEvents } from './events-file.ts';
 import { RunIndex } from './run-index.ts';
 import { StateLock, withLock } from './lock.ts';
 import type { AcquireOptions } from './lock.ts';
@@ -218,7 +218,25 @@ export class FsRunStore implements RunStore {
     if (events.length === 0) return [];
     const path = join(this.runDir(id), 'events.jsonl');
     const cached = this.heldForLife ? this.seqCache.get(id) : undefined;
-    const after = cached ?? (await lastSeq(path));
+    let after = cached;
+    if (after === undefined) {
+      const tail = await cutTornTail(path);
+      after = tail.after;
+      // The repair is part of the audit: what was cut, and that no seq is reused.
+      if (tail.cut) {
+        events = [
+          {
+            type: 'nexus.state.repaired',
+            data: {
+              file: 'events.jsonl',
+              cut_bytes: tail.cut.bytes,
+              ...(tail.cut.seq !== undefined ? { torn_seq: tail.cut.seq } : {}),
+            },
+          },
+          ...events,
+        ];
+      }
+    }
     const stamped = stampEvents(id, after, events, this.clock.now());
     await appendEventLines(path, stamped);
     this.seqCache.set(id, after + stamped.length);

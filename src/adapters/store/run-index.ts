@@ -45,6 +45,10 @@ export class RunIndex {
       ids = await readdir(this.runsDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // No runs yet (perhaps no state dir at all): nothing to rebuild, nothing to write.
+      const db = await this.db();
+      db.data = { version: 1, runs: {} };
+      return 0;
     }
     const runs: Record<string, RunIndexEntry> = {};
     for (const id of ids) {
@@ -71,6 +75,9 @@ export class RunIndex {
     const db = await this.db();
     try {
       await db.read();
+      // A missing index (deleted, or never written by an older version) is rebuilt too: the
+      // run directories are the record, the index only a listing of them.
+      if ((db.adapter as PrivateJsonFile).missing) throw new Error('no index');
       if (typeof db.data !== 'object' || typeof db.data.runs !== 'object') {
         throw new Error('bad index');
       }
@@ -90,14 +97,19 @@ class PrivateJsonFile implements Adapter<IndexData> {
     this.#path = path;
   }
 
+  /** The last read found no file. */
+  missing = false;
+
   async read(): Promise<IndexData | null> {
     let text: string;
     try {
       text = await readFile(this.#path, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      this.missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (this.missing) return null;
       throw err;
     }
+    this.missing = false;
     return JSON.parse(text) as IndexData;
   }
 

@@ -3,7 +3,9 @@
  * with the run's exit code. Ctrl-C cancels: the backend gets SIGINT, then SIGKILL after a grace
  * period, and the run ends `cancelled` (130). With `--bg` it returns the run id at once.
  */
+import { hostname } from 'node:os';
 import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
+import { isPidAlive } from '../../adapters/pid.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
 import type { NexusApi } from '../../core/api.ts';
 import { ExitCode, NexusError, isNexusError, usageError } from '../../core/errors.ts';
@@ -48,6 +50,15 @@ export const runCommand: CommandSpec = {
     let run: RunManifest;
     if (resume) {
       run = await api.getRun(resume);
+      if (embedded && run.status === 'running' && runnerIsGone(run)) {
+        // Its runner died without a word (kill -9, a crash): settle it, then resume.
+        run = await embedded.service.finishRun(
+          run.id,
+          'failed',
+          ExitCode.backendFailure,
+          'runner lost: its process is gone',
+        );
+      }
       if (run.status === 'running' || run.status === 'queued') {
         throw new NexusError(
           'RUN_STATE_CONFLICT',
@@ -115,9 +126,24 @@ export const runCommand: CommandSpec = {
       ctx.io.out(
         `run ${shortId(run.id)} · agent ${run.agent.name}${run.assignment ? ` · ${run.assignment.name}` : ''} · Ctrl-C cancels`,
       );
-    return follow(ctx, api, run.id, { cancel, wait, verbose: flag(args, 'verbose'), after });
+    const settle = embedded
+      ? async (reason: string): Promise<void> =>
+          void (await embedded.service.finishRun(run.id, 'failed', ExitCode.backendFailure, reason))
+      : undefined;
+    return follow(ctx, api, run.id, {
+      cancel,
+      wait,
+      verbose: flag(args, 'verbose'),
+      after,
+      ...(settle ? { settle } : {}),
+    });
   },
 };
+
+/** The run's runner was on this machine and its process no longer exists. */
+function runnerIsGone(run: RunManifest): boolean {
+  return run.runner !== undefined && run.runner.host === hostname() && !isPidAlive(run.runner.pid);
+}
 
 /** Prints progress until the run ends; returns its exit code. Ctrl-C runs `cancel` once. */
 export async function follow(
@@ -133,6 +159,8 @@ export async function follow(
     onInterrupt?: () => void;
     /** Stop following (the run goes on). */
     signal?: AbortSignal;
+    /** Ends a run whose runner is gone without finishing it (`failed`, with the reason). */
+    settle?: (reason: string) => Promise<void>;
   },
 ): Promise<number> {
   let cancelling: Promise<void> | undefined;
@@ -180,10 +208,10 @@ export async function follow(
         if (await drain()) break;
         const m = await api.getRun(runId);
         if (!isTerminalRunStatus(m.status)) {
-          throw new NexusError(
-            'INTERNAL',
-            `the runner for ${shortId(runId)} exited without finishing the run (see runner/runner.log in its run directory)`,
-          );
+          const why = `runner lost: it exited without finishing the run (see runner/runner.log in its run directory); resume with 'nexus run --resume ${shortId(runId)}'`;
+          // Whoever finds the runner gone settles the run, so it never stays `running`.
+          await opts.settle?.(why);
+          throw new NexusError('BACKEND_FAILURE', why);
         }
         break;
       }

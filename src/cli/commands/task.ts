@@ -99,11 +99,14 @@ export const taskNotesCommand: CommandSpec = {
   usage: 'nexus task append-notes [<run>] <task> <text…>',
   async run(ctx, args) {
     const p = args.positionals;
-    // Text may be several words: with NEXUS_RUN_ID set and the first word not a run, it is <task> <text…>.
+    // Text may be several words. Inside a run the first word names a run only when it is this
+    // run's id (or a prefix of it): a short task id that happens to prefix another run's id
+    // must never send the note there.
     let run: string;
     let rest: string[];
     const api = await ctx.core();
-    if (ctx.currentRun && p.length >= 2 && !(await looksLikeRun(api, p[0] as string))) {
+    const current = ctx.currentRun;
+    if (current && p.length >= 2 && !current.startsWith(p[0] as string)) {
       run = ctx.currentRun;
       rest = p;
     } else {
@@ -117,18 +120,6 @@ export const taskNotesCommand: CommandSpec = {
     return ExitCode.ok;
   },
 };
-
-async function looksLikeRun(
-  api: Awaited<ReturnType<CliContext['core']>>,
-  ref: string,
-): Promise<boolean> {
-  try {
-    await api.getRun(ref);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const taskAddCommand: CommandSpec = {
   name: 'task add',

@@ -23,6 +23,8 @@ export const EventType = z.enum([
   'nexus.security.refused',
   /** The protected files were recorded (the run's baseline). */
   'nexus.run.baseline',
+  /** The store repaired a file after a crash (a torn event-log tail cut off). */
+  'nexus.state.repaired',
 ]);
 export type EventType = z.infer<typeof EventType>;
 
