@@ -83,6 +83,7 @@ export async function runnerMain(
       pid: process.pid,
       host: hostname(),
       sandbox: sandboxes.state,
+      via: core.mode,
     });
     if (sandboxes.state.kind === 'none')
       log(`unsandboxed: ${sandboxes.state.reason ?? 'no sandbox'}`);

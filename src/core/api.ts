@@ -160,6 +160,8 @@ export type RunnerReport =
       host: string;
       /** Where the agent's processes run this time. */
       sandbox?: SandboxState | undefined;
+      /** How the runner reaches core. */
+      via?: 'bridge' | 'embedded' | undefined;
     }
   | { op: number; type: 'baseline'; baseline: Baseline }
   | { op: number; type: 'attempt.started'; attempt: number; transcript: string }

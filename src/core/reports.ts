@@ -34,7 +34,7 @@ export function applyReports(
         // A resumed run starts over from its outcome.
         delete m.outcome;
         delete m.ended_at;
-        m.runner = { pid: r.pid, host: r.host, started_at: now };
+        m.runner = { pid: r.pid, host: r.host, started_at: now, ...(r.via ? { via: r.via } : {}) };
         if (r.sandbox) m.sandbox = r.sandbox;
         events.push({
           type: 'nexus.agent.run.started',

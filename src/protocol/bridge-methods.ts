@@ -90,6 +90,7 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     pid: z.int(),
     host: z.string(),
     sandbox: z.optional(SandboxState),
+    via: z.optional(z.enum(['bridge', 'embedded'])),
   }),
   z.strictObject({
     op: int(1),

@@ -148,6 +148,42 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+test('nexus serve started while a terminal nexus run works: that run finishes, through it', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  scriptAgent(ws, [['nexus task set create-file in_progress', 'sleep 3', ...FINISH]]);
+  const child = spawn(
+    process.execPath,
+    [CLI, 'run', '--agent', 'scripted', '--assignment', 'hello-file'],
+    { cwd: ws.dir, env: { ...ws.env, ...scriptedEnv(ws) }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  let id = '';
+  await until('the agent to start', async () => {
+    const runs = JSON.parse((await nexus(ws, ['list', 'runs', '--json'])).stdout || '[]') as Array<{
+      id: string;
+    }>;
+    id = runs[0]?.id ?? '';
+    return id !== '' && (await events(ws, id)).some((e) => e.type === 'nexus.task.updated');
+  });
+  const d = await startDaemon(ws);
+  try {
+    assert.equal(await exited, 0, out);
+    assert.match(d.output(), new RegExp(`run ${id}: a terminal nexus run works it`));
+    const evs = await succeededWithContiguousLog(ws, id);
+    assert.equal(evs.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
+    assert.equal(
+      evs.filter((e) => e.type === 'nexus.task.updated' && e.data.by === 'agent').length,
+      3,
+      'every task update the agent made, before and after the core appeared',
+    );
+  } finally {
+    await d.stop();
+  }
+});
+
 test('50 background runs with a cap of 4: all complete, never more than 4 at once, no task update lost', async () => {
   const ws = tempWorkspace({ withExamples: true });
   // 50 runs share one workspace: write files by atomic rename so no run sees another's half-written file.

@@ -166,7 +166,12 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     }
     const pid = m.runner?.pid;
     const alive = pid !== undefined && m.runner?.host === hostname() && (await isRunnerAlive(pid));
-    if (m.kind === 'interactive') {
+    if (m.kind === 'interactive' && m.runner?.via === 'embedded' && alive) {
+      // A terminal `nexus run` works it, and never depended on a core: its runner hands over
+      // to this one on its next write. Watch it, so a death is settled.
+      watch(m);
+      log(`run ${m.id}: a terminal nexus run works it (runner pid ${pid}); it reports here now`);
+    } else if (m.kind === 'interactive') {
       // Nobody is waiting on an interactive run any more: stop it rather than leave it unowned.
       if (alive && pid) await killGroup(pid, new Promise(() => undefined), 3000);
       await service.finishRun(

@@ -207,7 +207,16 @@ export const RunManifest = z.object({
   sandbox: z.optional(SandboxState),
   /** The runner process driving the run, when local. */
   runner: z.optional(
-    z.object({ pid: z.number().check(z.int()), host: z.string(), started_at: z.string() }),
+    z.object({
+      pid: z.number().check(z.int()),
+      host: z.string(),
+      started_at: z.string(),
+      /**
+       * How it reaches core: `bridge` (a core started it) or `embedded` (a terminal `nexus
+       * run` with no core; such a runner hands over to a core that starts later).
+       */
+      via: z.optional(z.enum(['bridge', 'embedded'])),
+    }),
   ),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
