@@ -18,6 +18,13 @@ const COMMANDS: Record<string, Loader> = {
   'run status': async () => (await import('./commands/run-info.ts')).runStatusCommand,
   'run brief': async () => (await import('./commands/run-info.ts')).runBriefCommand,
   'run audit': async () => (await import('./commands/run-info.ts')).runAuditCommand,
+  'run archive': async () => (await import('./commands/run-keep.ts')).runArchiveCommand,
+  'run unarchive': async () => (await import('./commands/run-keep.ts')).runUnarchiveCommand,
+  'run pin': async () => (await import('./commands/run-keep.ts')).runPinCommand,
+  'run set-name': async () => (await import('./commands/run-keep.ts')).runSetNameCommand,
+  'run note': async () => (await import('./commands/run-keep.ts')).runNoteCommand,
+  'run reset': async () => (await import('./commands/run-keep.ts')).runResetCommand,
+  'run delete': async () => (await import('./commands/run-keep.ts')).runDeleteCommand,
   'task list': async () => (await import('./commands/task.ts')).taskListCommand,
   'task show': async () => (await import('./commands/task.ts')).taskShowCommand,
   'task set': async () => (await import('./commands/task.ts')).taskSetCommand,
@@ -51,6 +58,7 @@ runs
   run --agent A [--assignment B] [msg]  run until every task is verified (--bg: in the background)
   run --resume <run> [msg]              continue a run in the same backend session
   run status|brief|audit <run>          a run's state, the brief its agent gets, its event log
+  run archive|unarchive|pin|set-name|note|reset|delete <run> …   keep runs tidy
 tasks (inside a run, <run> may be omitted: NEXUS_RUN_ID is used)
   task list|show|set|append-notes|add <run> …
 background runs and the service

@@ -78,6 +78,17 @@ export interface TaskAddRequest {
   by?: string | undefined;
 }
 
+/** How a person keeps a run: every field optional; only the given ones change. */
+export interface RunUpdateRequest {
+  ref: string;
+  /** A name shown instead of the generated title; empty clears it. */
+  name?: string | undefined;
+  pinned?: boolean | undefined;
+  archived?: boolean | undefined;
+  /** Appended to the run's notes. */
+  note?: string | undefined;
+}
+
 export interface ApprovalDecision {
   id: string;
   approve: boolean;
@@ -141,6 +152,12 @@ export interface NexusApi {
   /** Starts a run (created now, or one in `initialized`) on its runtime; returns at once. */
   startRun(req: StartRunRequest): Promise<RunManifest>;
   cancelRun(ref: string): Promise<RunManifest>;
+  /** Name, pin, archive, note a run (archive is refused while it is active). */
+  updateRun(req: RunUpdateRequest): Promise<RunManifest>;
+  /** Tasks back to pending, verification and outcome cleared; the event log is kept. */
+  resetRun(ref: string): Promise<RunManifest>;
+  /** Removes the run and its files; refused while it is active. */
+  deleteRun(ref: string): Promise<{ deleted: string }>;
 
   status(): Promise<EnvironmentStatus>;
 

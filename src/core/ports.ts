@@ -22,6 +22,8 @@ export interface RunFilter {
   /** Only these statuses. */
   status?: readonly RunManifest['status'][];
   kind?: readonly RunManifest['kind'][];
+  /** Archived runs: hidden by default from core's listings; `only` lists just them. */
+  archived?: 'hide' | 'include' | 'only';
 }
 
 /** The result of a mutation: the new manifest and the events it appended (with seqs). */
@@ -50,6 +52,8 @@ export interface RunStore {
       | { manifest: RunManifest; events: NewEvent[] }
       | Promise<{ manifest: RunManifest; events: NewEvent[] }>,
   ): Promise<Mutation>;
+  /** Removes a run's directory and its index entry. */
+  deleteRun(id: string): Promise<void>;
   /** Appends events without touching the manifest (logs, progress). */
   appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]>;
   /** Events with `seq > after`, oldest first, at most `limit`. */

@@ -15,6 +15,7 @@ import type {
   StartRunRequest,
   SubscribeRequest,
   Subscription,
+  RunUpdateRequest,
   TaskAddRequest,
   TaskSetRequest,
 } from './api.ts';
@@ -35,7 +36,14 @@ import type { Clock, CommandRunner, RunFilter, RunLauncher, RunStore } from './p
 import { buildFirstPrompt, buildSystemPrompt, resolveVars } from './prompt.ts';
 import { applyReports, finishedEvent } from './reports.ts';
 import { buildPayload, newManifest } from './run-factory.ts';
-import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } from './tasks.ts';
+import {
+  addTask,
+  appendTaskNote,
+  allTasksSettled,
+  assertNoteFits,
+  findTask,
+  setTaskStatus,
+} from './tasks.ts';
 import { applyVerdict, judge, runChecks, tasksAwaitingVerification } from './verify.ts';
 import type { TaskVerdict } from './verify.ts';
 import { ApprovalService } from './approvals.ts';
@@ -169,7 +177,8 @@ export class CoreService implements NexusApi, RunnerApi {
   }
 
   async listRuns(filter?: RunFilter): Promise<RunIndexEntry[]> {
-    return this.d.store.listRuns(filter);
+    // Archived runs stay out of every listing unless asked for.
+    return this.d.store.listRuns({ ...filter, archived: filter?.archived ?? 'hide' });
   }
 
   async getRun(ref: string): Promise<RunManifest> {
@@ -243,6 +252,97 @@ export class CoreService implements NexusApi, RunnerApi {
     if (isTerminalRunStatus(m.status)) return m;
     await this.d.launcher?.cancel(id);
     return this.finishRun(id, 'cancelled', 130, 'cancelled by user');
+  }
+
+  async updateRun(req: RunUpdateRequest): Promise<RunManifest> {
+    const id = await this.d.store.resolveRunId(req.ref);
+    const { manifest } = await this.d.store.mutateRun(id, (m) => {
+      const changed: Record<string, unknown> = {};
+      if (req.archived !== undefined && req.archived !== (m.archived === true)) {
+        if (req.archived && !isTerminalRunStatus(m.status) && m.status !== 'initialized') {
+          throw new NexusError(
+            'RUN_STATE_CONFLICT',
+            `run ${m.id} is ${m.status}: archive it once it has ended (or cancel it first)`,
+            { status: m.status },
+          );
+        }
+        if (req.archived) m.archived = true;
+        else delete m.archived;
+        changed.archived = req.archived;
+      }
+      if (req.pinned !== undefined && req.pinned !== (m.pinned === true)) {
+        if (req.pinned) m.pinned = true;
+        else delete m.pinned;
+        changed.pinned = req.pinned;
+      }
+      if (req.name !== undefined) {
+        const name = req.name.trim();
+        if (name.length > 200) {
+          throw new NexusError('USAGE', `a run name is at most 200 characters (${name.length})`);
+        }
+        if (name) m.name = name;
+        else delete m.name;
+        changed.name = name || null;
+      }
+      if (req.note !== undefined) {
+        if (!req.note.trim()) throw new NexusError('USAGE', 'a note cannot be empty');
+        assertNoteFits(req.note);
+        m.notes = [...(m.notes ?? []), { at: this.now(), by: 'user', text: this.redact(req.note) }];
+        changed.note = true;
+      }
+      const events =
+        Object.keys(changed).length > 0
+          ? [{ type: 'nexus.agent.run.updated' as const, data: changed }]
+          : [];
+      return { manifest: m, events };
+    });
+    return manifest;
+  }
+
+  async resetRun(ref: string): Promise<RunManifest> {
+    const id = await this.d.store.resolveRunId(ref);
+    const { manifest } = await this.d.store.mutateRun(id, (m) => {
+      if (m.status === 'running' || m.status === 'queued') {
+        throw new NexusError(
+          'RUN_STATE_CONFLICT',
+          `run ${m.id} is ${m.status}: cancel it before resetting it`,
+          { status: m.status },
+        );
+      }
+      const now = this.now();
+      const previous = m.status;
+      m.status = 'initialized';
+      delete m.outcome;
+      delete m.ended_at;
+      delete m.started_at;
+      delete m.backend_session_id;
+      // A new start takes a new baseline of the protected files.
+      delete m.baseline;
+      for (const t of m.tasks) {
+        t.status = 'pending';
+        t.verification = { state: t.verify.length > 0 ? 'pending' : 'none', results: [] };
+        t.updated_at = now;
+      }
+      return {
+        manifest: m,
+        events: [{ type: 'nexus.agent.run.reset', data: { previous, tasks: m.tasks.length } }],
+      };
+    });
+    return manifest;
+  }
+
+  async deleteRun(ref: string): Promise<{ deleted: string }> {
+    const id = await this.d.store.resolveRunId(ref);
+    const m = await this.d.store.readRun(id);
+    if (m.status === 'running' || m.status === 'queued') {
+      throw new NexusError(
+        'RUN_STATE_CONFLICT',
+        `run ${m.id} is ${m.status}: cancel it before deleting it`,
+        { status: m.status },
+      );
+    }
+    await this.d.store.deleteRun(id);
+    return { deleted: id };
   }
 
   /** Ends a run from core's side (cancel, lost runner); a runner's own finish comes as a report. */

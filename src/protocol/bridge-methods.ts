@@ -166,6 +166,7 @@ export const BRIDGE_METHODS = {
       z.strictObject({
         status: z.optional(z.array(RunStatus)),
         kind: z.optional(z.array(SessionKind)),
+        archived: z.optional(z.enum(['hide', 'include', 'only'])),
       }),
     ),
     result: z.array(RunIndexEntry),
@@ -192,6 +193,18 @@ export const BRIDGE_METHODS = {
     result: RunManifest,
   },
   'runs.cancel': { params: z.strictObject({ ref }), result: RunManifest },
+  'runs.update': {
+    params: z.strictObject({
+      ref,
+      name: z.optional(z.string().check(z.maxLength(200))),
+      pinned: z.optional(z.boolean()),
+      archived: z.optional(z.boolean()),
+      note: z.optional(z.string()),
+    }),
+    result: RunManifest,
+  },
+  'runs.reset': { params: z.strictObject({ ref }), result: RunManifest },
+  'runs.delete': { params: z.strictObject({ ref }), result: z.object({ deleted: z.string() }) },
 
   'tasks.list': { params: z.strictObject({ run: ref }), result: z.array(TaskState) },
   'tasks.get': { params: z.strictObject({ run: ref, task: nonEmpty }), result: TaskState },

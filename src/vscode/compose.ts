@@ -18,6 +18,7 @@ import type { CommandContext } from './commands/command-kit.ts';
 import { registerDefinitionCommands } from './commands/definition-commands.ts';
 import { registerInspectCommands } from './commands/inspect-commands.ts';
 import { registerRunCommands } from './commands/run-commands.ts';
+import { registerKeepCommands } from './commands/keep-commands.ts';
 import { registerSettingsCommands } from './commands/settings-commands.ts';
 import { openCoreConnection, type CoreHandle } from './core-connection.ts';
 import { BackendSecrets } from './secrets.ts';
@@ -149,6 +150,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
   disposables.push(
     attacher,
     ...registerRunCommands(ctx, attacher),
+    ...registerKeepCommands(ctx),
     ...registerInspectCommands(ctx),
     ...registerApprovalCommands(ctx),
     ...registerDefinitionCommands(ctx),

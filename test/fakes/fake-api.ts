@@ -17,6 +17,7 @@ import type {
   Subscription,
   TaskAddRequest,
   TaskSetRequest,
+  RunUpdateRequest,
 } from '../../src/core/api.ts';
 import type {
   AgentDefinition,
@@ -241,6 +242,23 @@ export class FakeApi implements NexusApi, RunnerApi {
     const run = this.#run(ref);
     run.manifest.status = 'cancelled';
     return run.manifest;
+  }
+  async updateRun(req: RunUpdateRequest): Promise<RunManifest> {
+    const run = this.#run(req.ref);
+    if (req.name !== undefined) run.manifest.name = req.name;
+    if (req.pinned !== undefined) run.manifest.pinned = req.pinned;
+    if (req.archived !== undefined) run.manifest.archived = req.archived;
+    return run.manifest;
+  }
+  async resetRun(ref: string): Promise<RunManifest> {
+    const run = this.#run(ref);
+    run.manifest.status = 'initialized';
+    return run.manifest;
+  }
+  async deleteRun(ref: string): Promise<{ deleted: string }> {
+    const id = this.#run(ref).manifest.id;
+    this.runs.delete(id);
+    return { deleted: id };
   }
 
   async status(): Promise<EnvironmentStatus> {

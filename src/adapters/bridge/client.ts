@@ -15,6 +15,7 @@ import type {
   NexusApi,
   RunnerApi,
   RunnerReport,
+  RunUpdateRequest,
   StartRunRequest,
   SubscribeRequest,
   Subscription,
@@ -105,6 +106,7 @@ export class BridgeClient implements NexusApi, RunnerApi {
       filter && {
         status: filter.status && [...filter.status],
         kind: filter.kind && [...filter.kind],
+        archived: filter.archived,
       },
     );
   }
@@ -146,6 +148,15 @@ export class BridgeClient implements NexusApi, RunnerApi {
   }
   cancelRun(ref: string): Promise<RunManifest> {
     return this.#t.call('runs.cancel', { ref });
+  }
+  updateRun(req: RunUpdateRequest): Promise<RunManifest> {
+    return this.#t.call('runs.update', req);
+  }
+  resetRun(ref: string): Promise<RunManifest> {
+    return this.#t.call('runs.reset', { ref });
+  }
+  deleteRun(ref: string): Promise<{ deleted: string }> {
+    return this.#t.call('runs.delete', { ref });
   }
   status(): Promise<EnvironmentStatus> {
     return this.#t.call('status', undefined);

@@ -52,6 +52,9 @@ export function createHandlers(api: NexusApi, runner: RunnerApi): Handlers {
     'runs.events': (p) => api.getEvents(p.ref, p.after, p.limit),
     'runs.start': (p) => api.startRun(p),
     'runs.cancel': (p) => api.cancelRun(p.ref),
+    'runs.update': (p) => api.updateRun(p),
+    'runs.reset': (p) => api.resetRun(p.ref),
+    'runs.delete': (p) => api.deleteRun(p.ref),
 
     'tasks.list': (p) => api.listTasks(p.run),
     'tasks.get': (p) => api.getTask(p.run, p.task),

@@ -16,7 +16,7 @@
  * store; files get their mode as they are written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
 import { indexEntryOf } from '../../core/domain/run.ts';
@@ -148,9 +148,24 @@ export class FsRunStore implements RunStore {
       .filter(
         (r) =>
           (!filter.status || filter.status.includes(r.status)) &&
-          (!filter.kind || filter.kind.includes(r.kind)),
+          (!filter.kind || filter.kind.includes(r.kind)) &&
+          (filter.archived === undefined ||
+            filter.archived === 'include' ||
+            (filter.archived === 'only') === (r.archived === true)),
       )
-      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+      .sort(
+        (a, b) =>
+          Number(b.pinned === true) - Number(a.pinned === true) ||
+          (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0),
+      );
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    await this.write(async () => {
+      await rm(this.runDir(id), { recursive: true, force: true });
+      await this.index.remove(id);
+      this.seqCache.delete(id);
+    });
   }
 
   async mutateRun(
@@ -259,6 +274,9 @@ function indexChanged(a: RunIndexEntry, b: RunIndexEntry): boolean {
     a.tasks_verified !== b.tasks_verified ||
     a.attempts !== b.attempts ||
     a.exit_code !== b.exit_code ||
-    a.title !== b.title
+    a.title !== b.title ||
+    a.unsandboxed !== b.unsandboxed ||
+    a.pinned !== b.pinned ||
+    a.archived !== b.archived
   );
 }

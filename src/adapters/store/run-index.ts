@@ -39,6 +39,12 @@ export class RunIndex {
     await db.write();
   }
 
+  async remove(id: string): Promise<void> {
+    const db = await this.load();
+    delete db.data.runs[id];
+    await db.write();
+  }
+
   async rebuild(read: (id: string) => Promise<RunManifest>): Promise<number> {
     let ids: string[] = [];
     try {

@@ -9,11 +9,14 @@ export const listCommand: CommandSpec = {
   name: 'list',
   summary:
     'List agents, assignments or skills (workspace first, then the user config dir), or runs.',
-  usage: 'nexus list agents|assignments|skills|runs [--status S]… [--limit N] [--json]',
+  usage:
+    'nexus list agents|assignments|skills|runs [--status S]… [--archived|--with-archived] [--limit N] [--all] [--json]',
   options: {
     status: { type: 'string', multiple: true },
     limit: { type: 'string' },
     all: { type: 'boolean' },
+    archived: { type: 'boolean' },
+    'with-archived': { type: 'boolean' },
   },
   async run(ctx, args) {
     const what = need(args, 0, 'what to list (agents, assignments, skills or runs)', listCommand);
@@ -24,7 +27,15 @@ export const listCommand: CommandSpec = {
         if (!RunStatus.safeParse(s).success)
           throw usageError(`unknown status '${s}' (one of ${RunStatus.options.join(', ')})`);
       }
-      let runs = await api.listRuns(statuses.length ? { status: statuses as RunStatus[] } : {});
+      const archived = flag(args, 'archived')
+        ? ('only' as const)
+        : flag(args, 'with-archived')
+          ? ('include' as const)
+          : ('hide' as const);
+      let runs = await api.listRuns({
+        ...(statuses.length ? { status: statuses as RunStatus[] } : {}),
+        archived,
+      });
       const limitRaw = args.values.limit;
       const limit =
         typeof limitRaw === 'string'

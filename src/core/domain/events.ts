@@ -25,6 +25,9 @@ export const EventType = z.enum([
   'nexus.run.baseline',
   /** The store repaired a file after a crash (a torn event-log tail cut off). */
   'nexus.state.repaired',
+  /** A person changed how the run is kept: name, pin, archive, a note; or reset its tasks. */
+  'nexus.agent.run.updated',
+  'nexus.agent.run.reset',
 ]);
 export type EventType = z.infer<typeof EventType>;
 

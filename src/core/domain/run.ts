@@ -201,6 +201,14 @@ export const RunManifest = z.object({
   approvals: z._default(z.array(Approval), []),
   /** The highest runner report `op` applied (replays at or below it are ignored). */
   applied_op: z._default(z.number().check(z.int()), 0),
+  /** A person's name for the run (shown instead of the generated title). */
+  name: z.optional(z.string()),
+  /** Pinned runs sort first in the lists. */
+  pinned: z.optional(z.boolean()),
+  /** Archived runs are hidden from the default lists, the tree and the board. */
+  archived: z.optional(z.boolean()),
+  /** A person's notes on the run as a whole (`nexus run note`). */
+  notes: z.optional(z.array(NoteEntry)),
   /** The protected files as they were when the run started (set once; the agent cannot). */
   baseline: z.optional(Baseline),
   /** Where the agent's processes ran: `none` shows as `unsandboxed`, with the reason. */
@@ -239,6 +247,8 @@ export const RunIndexEntry = z.object({
   exit_code: z.optional(z.number().check(z.int())),
   /** Set when the agent ran without a sandbox: why (shown as `unsandboxed`). */
   unsandboxed: z.optional(z.string()),
+  pinned: z.optional(z.boolean()),
+  archived: z.optional(z.boolean()),
 });
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 
@@ -271,10 +281,15 @@ export function indexEntryOf(m: RunManifest): RunIndexEntry {
     attempts: m.attempts.length,
     ...(m.outcome ? { exit_code: m.outcome.exit_code } : {}),
     ...(m.sandbox?.kind === 'none' ? { unsandboxed: m.sandbox.reason ?? 'no sandbox' } : {}),
+    ...(m.pinned ? { pinned: true } : {}),
+    ...(m.archived ? { archived: true } : {}),
   };
 }
 
-export function runTitle(m: Pick<RunManifest, 'agent' | 'assignment' | 'message'>): string {
+export function runTitle(
+  m: Pick<RunManifest, 'agent' | 'assignment' | 'message'> & { name?: string | undefined },
+): string {
+  if (m.name) return m.name;
   const base = m.assignment ? `${m.agent.name} · ${m.assignment.name}` : m.agent.name;
   const msg = m.message?.split('\n')[0]?.trim();
   return msg ? `${base}: ${msg.length > 60 ? `${msg.slice(0, 57)}...` : msg}` : base;

@@ -180,6 +180,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       isTerminalRunStatus(run.status) ? 'terminal' : 'active',
       run.backend === 'passive' ? 'passive' : 'agent',
       approvals > 0 ? 'approval' : '',
+      run.pinned ? 'pinned' : 'unpinned',
     ].filter(Boolean);
     item.contextValue = `run.${run.status}.${flags.join('.')}`;
     return item;
