@@ -156,7 +156,36 @@ export interface ApprovalGate {
   ): Promise<{ approved: boolean; reason: string | undefined }>;
 }
 
-/** Starts and stops runners for runs (local processes; Kubernetes Jobs later). */
+/** A runner as a runtime knows it (what the manifest records of it). */
+export interface RunnerRef {
+  pid: number;
+  host: string;
+}
+
+/**
+ * Where runners run: the seeds' runtime trait. A local process today, a Kubernetes Job next.
+ * The dispatcher owns a run's life; a runtime only starts, stops, checks and reads runners.
+ */
+export interface AgentRuntime {
+  readonly kind: 'local' | 'kubernetes';
+  /** Starts a runner for the payload; resolves once it is started. `onExit` when it ends. */
+  start(
+    payload: RunConfigPayload,
+    opts: {
+      /** How the runner reaches core (never given to the agent). */
+      env: Record<string, string>;
+      onExit?: (code: number | null, signal: string | null) => void;
+    },
+  ): Promise<RunnerRef>;
+  /** Stops the run's runner (and everything it started): SIGINT, then SIGKILL after a grace. */
+  cancel(runId: string, runner?: RunnerRef): Promise<void>;
+  /** Whether this runner still lives (reattach after a restart, watching a foreign runner). */
+  alive(runner: RunnerRef): Promise<boolean>;
+  /** The runner's own log from a byte offset, and the offset to continue from. */
+  logs(runId: string, from?: number): Promise<{ text: string; next: number }>;
+}
+
+/** Starts and stops runners for runs: the dispatcher, to core's run service. */
 export interface RunLauncher {
   /** Starts a runner for the run; resolves once it is started (not when it ends). */
   launch(runId: string, payload: RunConfigPayload): Promise<void>;

@@ -137,7 +137,7 @@ async function embed(opts: CoreConnectionOptions): Promise<CoreHandle> {
         runnerToken: (id) => served.runnerToken(id),
         agentToken: (id) => served.agentToken(id),
       },
-      setMaxConcurrent: (n) => host.queue.setCap(n),
+      setMaxConcurrent: (n) => host.dispatcher.setCap(n),
       close: () => host.close(),
     };
   }

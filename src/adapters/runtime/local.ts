@@ -1,48 +1,46 @@
 /**
  * The local runtime: one `nexus-runner` child process per run, in its own process group, with
  * the payload in a file only the user can read. Cancel sends SIGINT to the group, then SIGKILL
- * after a grace period, so nothing the agent started is left running.
+ * after a grace period; the agent's sandbox (a PID namespace that dies with the runner) takes
+ * whatever the agent started with it. Process groups, pids and `/proc` live here and only here.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { RunLauncher } from '../../core/ports.ts';
+import type { AgentRuntime, RunnerRef } from '../../core/ports.ts';
 import type { RunConfigPayload } from '../../protocol/payload.ts';
 import { runnerEntry } from './runner-entry.ts';
 import { isPidAlive as pidAlive } from '../pid.ts';
 
-export interface LocalLauncherOptions {
+export interface LocalRuntimeOptions {
   /** The run's directory in the state dir (payload, runner log, outbox, transcripts). */
   runDir: (runId: string) => string;
-  /** Env for the runner: how it reaches core (embedded state dir, or bridge URL + runner token). */
-  runnerEnv: (
-    runId: string,
-    payload: RunConfigPayload,
-  ) => Promise<Record<string, string>> | Record<string, string>;
   /** SIGINT → SIGKILL grace, ms. */
   graceMs?: number;
-  /** Called when a runner process exits. */
-  onExit?: (runId: string, code: number | null, signal: NodeJS.Signals | null) => void;
   /** Runner processes outlive this process (background runs). */
   detach?: boolean;
-  /** The runner pid of a run this launcher did not start (reattached, or from another process). */
-  pidOf?: (runId: string) => Promise<number | undefined>;
 }
 
-export class LocalLauncher implements RunLauncher {
-  private readonly opts: LocalLauncherOptions;
-  private readonly children = new Map<
-    string,
-    { child: ChildProcess; exited: Promise<number | null> }
-  >();
+export class LocalRuntime implements AgentRuntime {
+  readonly kind = 'local' as const;
+  readonly #opts: LocalRuntimeOptions;
+  readonly #children = new Map<string, { child: ChildProcess; exited: Promise<number | null> }>();
 
-  constructor(opts: LocalLauncherOptions) {
-    this.opts = opts;
+  constructor(opts: LocalRuntimeOptions) {
+    this.#opts = opts;
   }
 
-  async launch(runId: string, payload: RunConfigPayload): Promise<void> {
-    const dir = this.opts.runDir(runId);
+  async start(
+    payload: RunConfigPayload,
+    opts: {
+      env: Record<string, string>;
+      onExit?: (code: number | null, signal: string | null) => void;
+    },
+  ): Promise<RunnerRef> {
+    const runId = payload.run_id;
+    const dir = this.#opts.runDir(runId);
     await mkdir(join(dir, 'runner'), { recursive: true, mode: 0o700 });
     await mkdir(join(dir, 'attempts'), { recursive: true, mode: 0o700 });
     // A run that clones starts from an empty folder (the runner clones into it).
@@ -52,7 +50,7 @@ export class LocalLauncher implements RunLauncher {
     const logFile = await open(join(dir, 'runner', 'runner.log'), 'a', 0o600);
     const env = {
       ...process.env,
-      ...(await this.opts.runnerEnv(runId, payload)),
+      ...opts.env,
       // Inside a desktop VS Code, process.execPath is Electron: make it behave as plain Node.
       ELECTRON_RUN_AS_NODE: '1',
       NEXUS_RUNNER_DIR: join(dir, 'runner'),
@@ -67,40 +65,54 @@ export class LocalLauncher implements RunLauncher {
     await logFile.close();
     const exited = new Promise<number | null>((resolve) => {
       child.on('exit', (code, signal) => {
-        this.children.delete(runId);
-        this.opts.onExit?.(runId, code, signal);
+        this.#children.delete(runId);
+        opts.onExit?.(code, signal);
         resolve(
           code ?? (signal ? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGINT' ? 2 : 15) : null),
         );
       });
       child.on('error', () => resolve(null));
     });
-    if (this.opts.detach) child.unref();
-    this.children.set(runId, { child, exited });
+    if (this.#opts.detach) child.unref();
+    this.#children.set(runId, { child, exited });
+    return { pid: child.pid ?? 0, host: hostname() };
   }
 
-  pid(runId: string): number | undefined {
-    return this.children.get(runId)?.child.pid;
-  }
-
-  /** Resolves with the runner's exit code once it ends. */
+  /** Resolves with the runner's exit code once it ends (runners this process started). */
   wait(runId: string): Promise<number | null> {
-    return this.children.get(runId)?.exited ?? Promise.resolve(null);
+    return this.#children.get(runId)?.exited ?? Promise.resolve(null);
   }
 
-  async cancel(runId: string): Promise<void> {
-    const entry = this.children.get(runId);
+  async cancel(runId: string, runner?: RunnerRef): Promise<void> {
+    const grace = this.#opts.graceMs ?? 5000;
+    const entry = this.#children.get(runId);
     if (entry?.child.pid) {
-      await killGroup(entry.child.pid, entry.exited, this.opts.graceMs ?? 5000);
+      await killGroup(entry.child.pid, entry.exited, grace);
       return;
     }
-    const pid = await this.opts.pidOf?.(runId);
-    if (pid !== undefined && pidAlive(pid))
-      await killGroup(pid, untilDead(pid), this.opts.graceMs ?? 5000);
+    if (runner && runner.host === hostname() && (await this.alive(runner)))
+      await killGroup(runner.pid, untilDead(runner.pid), grace);
   }
 
-  async cancelAll(): Promise<void> {
-    await Promise.all([...this.children.keys()].map((id) => this.cancel(id)));
+  /** A pid on this host that is alive and still a nexus runner (pids are reused). */
+  async alive(runner: RunnerRef): Promise<boolean> {
+    if (runner.host !== hostname() || !pidAlive(runner.pid)) return false;
+    try {
+      const cmd = await readFile(`/proc/${runner.pid}/cmdline`, 'utf8');
+      return /runner/.test(cmd);
+    } catch {
+      return true;
+    }
+  }
+
+  async logs(runId: string, from = 0): Promise<{ text: string; next: number }> {
+    let body: Buffer;
+    try {
+      body = await readFile(join(this.#opts.runDir(runId), 'runner', 'runner.log'));
+    } catch {
+      return { text: '', next: from };
+    }
+    return { text: body.subarray(from).toString('utf8'), next: body.length };
   }
 }
 

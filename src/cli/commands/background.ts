@@ -144,22 +144,13 @@ export const cancelCommand: CommandSpec = {
       return ExitCode.ok;
     }
     if (embedded) {
-      // No core is serving: stop the runner ourselves, from the pid it recorded.
-      const { LocalLauncher } = await import('../../adapters/runtime/local.ts');
-      const launcher = new LocalLauncher({
-        runDir: (id) => embedded.store.runDir(id),
-        runnerEnv: () => ({}),
-        pidOf: async (id) => (await embedded.store.readRun(id)).runner?.pid,
+      // No core is serving: this process's core cancels through the same dispatcher.
+      const { embeddedDispatch } = await import('../dispatch.ts');
+      embeddedDispatch(embedded, {
+        workspace: ctx.workspace,
+        stateDir: ctx.stateDir,
+        detach: false,
       });
-      await launcher.cancel(m.id);
-      const after = await embedded.service.finishRun(
-        m.id,
-        'cancelled',
-        ExitCode.cancelled,
-        'cancelled by user',
-      );
-      ctx.print(`run ${shortId(m.id)} ${after.status}`, after);
-      return ExitCode.ok;
     }
     const after = await api.cancelRun(m.id);
     ctx.print(`run ${shortId(m.id)} ${after.status}`, after);

@@ -86,33 +86,19 @@ export const runCommand: CommandSpec = {
     // Follow only what this start adds (a resumed run already has an ending in its log).
     const after = resume ? ((await api.getEvents(run.id)).at(-1)?.seq ?? 0) : 0;
     let wait: (() => Promise<number | null>) | undefined;
-    let cancel: () => Promise<void>;
     if (embedded) {
-      // No core is serving this state: this process launches the runner, which reports to the
-      // state directly (taking the lock for each write).
-      const { LocalLauncher } = await import('../../adapters/runtime/local.ts');
-      const launcher = new LocalLauncher({
-        runDir: (id) => embedded.store.runDir(id),
-        runnerEnv: () => ({ NEXUS_STATE_DIR: ctx.stateDir, NEXUS_WORKSPACE: ctx.workspace }),
+      // No core is serving this state: this process's core starts the runner, through the same
+      // dispatcher a serving core uses; the runner reports to the state directly.
+      const { embeddedDispatch } = await import('../dispatch.ts');
+      const { runtime } = embeddedDispatch(embedded, {
+        workspace: ctx.workspace,
+        stateDir: ctx.stateDir,
         detach: bg,
       });
-      const payload = await embedded.service.payloadFor(run.id);
-      if (resume && message) payload.prompt = message;
-      await launcher.launch(run.id, payload);
-      wait = () => launcher.wait(run.id);
-      cancel = async () => {
-        await launcher.cancel(run.id);
-        await embedded.service.finishRun(
-          run.id,
-          'cancelled',
-          ExitCode.cancelled,
-          'cancelled by user',
-        );
-      };
-    } else {
-      run = await api.startRun({ run: run.id, ...(resume && message ? { message } : {}) });
-      cancel = async () => void (await api.cancelRun(run.id));
+      wait = () => runtime.wait(run.id);
     }
+    run = await api.startRun({ run: run.id, ...(resume && message ? { message } : {}) });
+    const cancel = async (): Promise<void> => void (await api.cancelRun(run.id));
     if (bg) {
       ctx.print(
         `started run ${shortId(run.id)} in the background (${run.id})\nfollow it with: nexus attach ${shortId(run.id)}`,
