@@ -126,22 +126,38 @@ test('kill -9 core mid-run, start it again: the run completes and no event is mi
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  test(`${signal} to nexus serve mid-run, start it again: the same address, the run finishes`, async () => {
+  test(`${signal} to nexus serve with 5 background runs, start it again: the same address, all finish`, async () => {
     const ws = tempWorkspace({ withExamples: true });
-    scriptAgent(ws, [['nexus task set create-file in_progress', 'sleep 3', ...FINISH]]);
-    let d = await startDaemon(ws);
+    // Five runs share the workspace: files are written by atomic rename.
+    const atomic = [
+      'echo hello > h.$NEXUS_RUN_ID && mv h.$NEXUS_RUN_ID hello.txt',
+      'ls > f.$NEXUS_RUN_ID && mv f.$NEXUS_RUN_ID files.txt',
+      'nexus task set create-file completed',
+      'nexus task set list-files completed',
+    ];
+    scriptAgent(ws, [['nexus task set create-file in_progress', 'sleep 3', ...atomic]]);
+    let d = await startDaemon(ws, ['--max-concurrent', '5']);
     const before = d.url;
-    const id = await startBg(ws);
-    await until('the agent to start', async () =>
-      (await events(ws, id)).some((e) => e.type === 'nexus.task.updated'),
-    );
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await startBg(ws));
+    for (const id of ids)
+      await until('every agent to start', async () =>
+        (await events(ws, id)).some((e) => e.type === 'nexus.task.updated'),
+      );
     d.child.kill(signal);
     await new Promise((r) => d.child.once('close', r));
-    d = await startDaemon(ws);
+    d = await startDaemon(ws, ['--max-concurrent', '5']);
     try {
       assert.equal(d.url, before, 'a clean stop keeps the address for the next core');
-      const evs = await succeededWithContiguousLog(ws, id);
-      assert.equal(evs.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
+      for (const id of ids) {
+        const evs = await succeededWithContiguousLog(ws, id);
+        assert.equal(evs.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
+        assert.equal(
+          evs.filter((e) => e.type === 'nexus.attempt.finished').length,
+          1,
+          'nothing applied twice',
+        );
+      }
     } finally {
       await d.stop();
     }

@@ -172,3 +172,37 @@ void describe('a runner killed -9 under a terminal nexus run', () => {
     assert.equal((await status(ws, m.id)).status, 'succeeded');
   });
 });
+
+void describe('kill -9 of the terminal nexus run itself', () => {
+  void it('its runner finishes the run on its own', async () => {
+    const ws = tempWorkspace();
+    ws.write(
+      '.nexus/assignments/one.md',
+      '---\ntasks:\n  - id: create-file\n    title: Create it\n    verify:\n      - test -f out.txt\n---\nx',
+    );
+    scriptAgent(ws, [['sleep 2', 'touch out.txt', 'nexus task set create-file completed']], 1);
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--agent', 'scripted', '--assignment', 'one'],
+      {
+        cwd: ws.dir,
+        env: { ...ws.env, ...scriptedEnv(ws) },
+        stdio: 'ignore',
+      },
+    );
+    let id = '';
+    for (let i = 0; i < 100 && !id; i++) {
+      id = (await listed(ws))[0] ?? '';
+      if (!id) await new Promise((r) => setTimeout(r, 100));
+    }
+    for (let i = 0; i < 100 && !(await status(ws, id)).runner; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGKILL');
+    let m = await status(ws, id);
+    for (let i = 0; i < 150 && !['succeeded', 'failed', 'exhausted'].includes(m.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      m = await status(ws, id);
+    }
+    assert.equal(m.status, 'succeeded');
+  });
+});
