@@ -2,6 +2,7 @@
 // server on 127.0.0.1: the runner is launched by the extension's own core, the scripted model
 // ticks the tasks through `nexus task` in its shell tool, and the tree shows each tick.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -116,6 +117,90 @@ void suite('a run started from the palette ticks its tasks in the tree', () => {
         throw new Error(`${(err as Error).message}\n${await diagnostics()}`);
       }
     });
+  });
+
+  void test('a background run survives a window reload: the new core reattaches it and it finishes', async () => {
+    const slow = await startChatServer([
+      async () => {
+        await sleep(6000);
+        return { shell: 'echo hello > hello.txt && nexus task set create-file completed' };
+      },
+      { shell: 'ls > files.txt && nexus task set list-files completed' },
+      { text: 'Done.' },
+    ]);
+    try {
+      await writeFile(
+        join(ui.workspace, '.nexus', 'agents', 'ui-reload.md'),
+        [
+          '---',
+          'backend: openai',
+          'model: test-model',
+          'backend_settings:',
+          `  base_url: ${slow.url}/v1`,
+          '---',
+          'Test agent.',
+        ].join('\n'),
+      );
+      const stateDir = join(ui.workspace, '.nexus', 'state');
+      // Started from a terminal, through the editor's core (found by its core.json).
+      const started = spawnSync(
+        process.execPath,
+        [
+          join(repoRoot, 'src', 'cli', 'bin.ts'),
+          'run',
+          '--bg',
+          '--json',
+          '--agent',
+          'ui-reload',
+          '--assignment',
+          'hello-file',
+        ],
+        {
+          cwd: ui.workspace,
+          env: { ...process.env, NEXUS_CONFIG_DIR: userConfig, NEXUS_STATE_DIR: stateDir },
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(started.status, 0, started.stderr);
+      const id = (JSON.parse(started.stdout) as { id: string }).id;
+      const manifest = (): { status: string } =>
+        JSON.parse(readFileSync(join(stateDir, 'runs', id, 'run.json'), 'utf8')) as {
+          status: string;
+        };
+      while (manifest().status !== 'running') await sleep(100);
+      const coreBefore = await readCoreInfo(stateDir);
+      await ui.page.reload();
+      await openContainer(ui.page, 'Nexus');
+      // A new extension host, hence a new core, serves the state now, on the same address.
+      let coreAfter = await readCoreInfo(stateDir);
+      while (!coreAfter || coreAfter.pid === coreBefore?.pid) {
+        await sleep(100);
+        coreAfter = await readCoreInfo(stateDir);
+      }
+      assert.equal(coreAfter.url, coreBefore?.url);
+      assert.equal(manifest().status, 'running', 'the reload came while the run worked');
+      const deadline = Date.now() + 90_000;
+      while (manifest().status === 'running' && Date.now() < deadline) await sleep(250);
+      assert.equal(manifest().status, 'succeeded', await diagnostics());
+      const seqs = readFileSync(join(stateDir, 'runs', id, 'events.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { seq: number }).seq);
+      assert.deepEqual(
+        seqs,
+        seqs.map((_, i) => i + 1),
+      );
+      const finished = row(ui.page, 'Runs', 'Finished');
+      if ((await finished.getAttribute('aria-expanded')) !== 'true') await finished.click();
+      await tree(ui.page, 'Runs')
+        .locator('.monaco-list-row')
+        .filter({ hasText: 'ui-reload' })
+        .filter({ hasText: '2/2 verified' })
+        .first()
+        .waitFor({ timeout: 30_000 });
+    } finally {
+      await slow.close();
+    }
   });
 
   async function startAndWatch(): Promise<void> {
