@@ -156,7 +156,11 @@ export function compose(context: vscode.ExtensionContext): Composition {
     ...registerDefinitionCommands(ctx),
     ...registerSettingsCommands(ctx, secrets, refreshDefinitions),
     state.onApprovalRequested((req) => showApprovalToast(ctx, req)),
-    registerBoard(context, api, (m) => log.warn(m)),
+    registerBoard(
+      context,
+      () => core.then((c) => ({ api: c.api, board: c.board })),
+      (m) => log.warn(m),
+    ),
   );
   disposables.push(
     vscode.workspace.onDidChangeConfiguration((e) => {

@@ -7,6 +7,7 @@
  */
 import type { BackendName } from '../core/domain/definitions.ts';
 import type { NexusApi, RunnerApi } from '../core/api.ts';
+import type { BoardService } from '../core/board/service.ts';
 import { NexusError } from '../core/errors.ts';
 import { discoverCore, tokenPath } from '../adapters/bridge/discovery.ts';
 import type { DiscoveredCore } from '../adapters/bridge/discovery.ts';
@@ -42,6 +43,8 @@ export interface CoreHandle {
   /** The bridge URL this core serves on, or the one connected to. */
   readonly url: string | undefined;
   readonly bridge: BridgeEndpoint | undefined;
+  /** The embedded core host's board service (connected: the serving core has its own). */
+  readonly board: BoardService | undefined;
   /** Changes the concurrency cap of an embedded core (the setting changed). */
   setMaxConcurrent(n: number): void;
   close(): Promise<void>;
@@ -103,6 +106,7 @@ async function connectTo(found: DiscoveredCore, opts: CoreConnectionOptions): Pr
     mode: 'connected',
     url: found.url,
     bridge: undefined,
+    board: undefined,
     setMaxConcurrent: () => undefined,
     close: () => client.close(),
   };
@@ -137,6 +141,7 @@ async function embed(opts: CoreConnectionOptions): Promise<CoreHandle> {
         runnerToken: (id) => served.runnerToken(id),
         agentToken: (id) => served.agentToken(id),
       },
+      board: host.board,
       setMaxConcurrent: (n) => host.dispatcher.setCap(n),
       close: () => host.close(),
     };
@@ -156,6 +161,7 @@ async function embed(opts: CoreConnectionOptions): Promise<CoreHandle> {
     mode: 'embedded',
     url: undefined,
     bridge: undefined,
+    board: undefined,
     setMaxConcurrent: () => undefined,
     close: () => core.close(),
   };

@@ -11,6 +11,8 @@ import { openEmbeddedCore } from '../embedded.ts';
 import type { EmbeddedCore } from '../embedded.ts';
 import { LocalRuntime } from '../runtime/local.ts';
 import { Dispatcher } from '../../core/dispatcher.ts';
+import { BoardService } from '../../core/board/service.ts';
+import { InternalBoardProvider } from '../../core/board/internal.ts';
 import { systemClock } from '../clock.ts';
 import { serveCore } from '../serve.ts';
 import type { ServedCore } from '../serve.ts';
@@ -37,6 +39,8 @@ export interface CoreHost {
   core: EmbeddedCore;
   served: ServedCore;
   dispatcher: Dispatcher;
+  /** The host's one board service (cards and provider projections), shared by every view. */
+  board: BoardService;
   close(opts?: { stopRunners?: boolean }): Promise<void>;
 }
 
@@ -100,12 +104,22 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
   });
   service.setLauncher(dispatcher);
   await dispatcher.reconcile();
+  // One board service per core host: its providers (the internal board; projections such as
+  // Plane next) hear each transition once, however many panels or browser tabs show it.
+  const board = new BoardService({
+    source: service,
+    providers: [new InternalBoardProvider()],
+    log,
+  });
+  await board.start();
 
   return {
     core,
     served,
     dispatcher,
+    board,
     async close(closeOpts = {}) {
+      board.close();
       dispatcher.close();
       if (closeOpts.stopRunners) await dispatcher.cancelAll();
       await served.close();

@@ -6,13 +6,18 @@
 import * as vscode from 'vscode';
 import type { NexusApi } from '../../core/api.ts';
 import { ACTION_LABELS, type BoardAction } from '../../core/board/actions.ts';
-import { InternalBoardProvider } from '../../core/board/internal.ts';
 import { BoardService } from '../../core/board/service.ts';
 import { BoardSession } from '../../core/board/session.ts';
 import { toUserMessage } from '../../core/errors.ts';
 import { newNonce, renderBoardPage } from '../../adapters/board-page.ts';
 
 export const BOARD_VIEW_TYPE = 'nexus.board';
+
+/** What a board panel needs of core: its API, and the host's board service if it has one. */
+export interface BoardCore {
+  api: NexusApi;
+  board: BoardService | undefined;
+}
 
 export class BoardPanel implements vscode.Disposable {
   readonly panel: vscode.WebviewPanel;
@@ -27,7 +32,7 @@ export class BoardPanel implements vscode.Disposable {
   constructor(
     panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
-    getApi: () => Promise<NexusApi>,
+    getApi: () => Promise<BoardCore>,
     log: (message: string) => void,
     onDispose: () => void,
   ) {
@@ -61,20 +66,18 @@ export class BoardPanel implements vscode.Disposable {
     for (const d of this.#disposables.splice(0)) d.dispose();
   }
 
-  async #connect(getApi: () => Promise<NexusApi>): Promise<void> {
+  async #connect(getApi: () => Promise<BoardCore>): Promise<void> {
     try {
-      const api = await getApi();
-      const service = new BoardService({
-        source: api,
-        providers: [new InternalBoardProvider()],
-        log: this.#log,
-      });
-      await service.start();
+      const { api, board } = await getApi();
+      // The core host's board service when this window embeds core (its providers run once,
+      // there); connected to another core, a view-only one (that core projects the board).
+      const service = board ?? new BoardService({ source: api, providers: [], log: this.#log });
+      if (!board) await service.start();
       if (this.#disposed) {
-        service.close();
+        if (!board) service.close();
         return;
       }
-      this.#service = service;
+      if (!board) this.#service = service;
       this.#session = new BoardSession(service, api, {
         post: (message) => void this.panel.webview.postMessage(message),
         confirm: confirmMove,

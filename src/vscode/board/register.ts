@@ -3,17 +3,16 @@
  * the serializer that restores the panel after a window reload.
  */
 import * as vscode from 'vscode';
-import type { NexusApi } from '../../core/api.ts';
-import { BOARD_VIEW_TYPE, BoardPanel } from './panel.ts';
+import { BOARD_VIEW_TYPE, BoardPanel, type BoardCore } from './panel.ts';
 
 export function registerBoard(
   context: vscode.ExtensionContext,
-  getApi: () => Promise<NexusApi>,
+  getCore: () => Promise<BoardCore>,
   log: (message: string) => void = () => undefined,
 ): vscode.Disposable {
   let current: BoardPanel | undefined;
   const adopt = (panel: vscode.WebviewPanel): BoardPanel => {
-    const board = new BoardPanel(panel, context.extensionUri, getApi, log, () => {
+    const board = new BoardPanel(panel, context.extensionUri, getCore, log, () => {
       if (current === board) current = undefined;
     });
     current = board;
