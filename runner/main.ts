@@ -100,11 +100,22 @@ export async function runnerMain(
     for (const [k, v] of Object.entries(env))
       if (v !== undefined && !RUNNER_ONLY_ENV.test(k)) backendEnv[k] = v;
     for (const k of foreignProviderKeys(payload.backend)) delete backendEnv[k];
+    if (sandboxes.state.kind === 'bubblewrap') {
+      // The person's agents' sockets are hidden in the sandbox: do not point at them.
+      if (!payload.sandbox.allow_read.some((p) => p.includes('.ssh')))
+        delete backendEnv.SSH_AUTH_SOCK;
+      delete backendEnv.GPG_AGENT_INFO;
+      delete backendEnv.DBUS_SESSION_BUS_ADDRESS;
+      // /tmp is private inside: a TMPDIR below the host's /tmp would not exist there.
+      if (backendEnv.TMPDIR?.startsWith('/tmp/')) backendEnv.TMPDIR = '/tmp';
+    }
     Object.assign(backendEnv, payload.backend_settings.env, await core.agentEnv(), {
       NEXUS_RUN_ID: payload.run_id,
       PATH: `${shimBin}:${env.PATH ?? '/usr/bin:/bin'}`,
     });
     const checkEnv = checkEnvironment(env, [...sandboxes.agentWritable, agentDir]);
+    if (sandboxes.state.kind === 'bubblewrap' && checkEnv.TMPDIR?.startsWith('/tmp/'))
+      checkEnv.TMPDIR = '/tmp';
     const redact = makeRedactor(
       secretValues(env, payload.backend_settings.env, { NEXUS_TOKEN: backendEnv.NEXUS_TOKEN }),
     );

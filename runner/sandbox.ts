@@ -57,7 +57,8 @@ export async function buildSandboxes(opts: {
   const home = opts.env.HOME ?? homedir();
   const allowRead = opts.setting.allow_read.map((p) => expandHome(p, home));
   const allowWrite = opts.setting.allow_write.map((p) => expandHome(p, home));
-  // Tool caches stay writable so `npm install` and friends work; they are not on checks' PATH.
+  // Tool caches: the agent gets empty private ones (npm install still works) — never the
+  // person's, whose binaries the person runs later (a planted one would outlive the sandbox).
   const caches = [join(home, '.npm'), join(home, '.cache')].filter((p) => existsSync(p));
   const agentWritable = [opts.workspace, opts.runnerDir, '/tmp', ...caches, ...allowWrite];
   if (opts.setting.mode === 'off') {
@@ -87,10 +88,15 @@ export async function buildSandboxes(opts: {
   const granted = (p: string): boolean =>
     allowRead.some((a) => p === a || p.startsWith(`${a}/`)) ||
     allowWrite.some((a) => p === a || p.startsWith(`${a}/`));
+  // The person's session sockets (ssh-agent, gpg-agent, D-Bus) live in the runtime dir.
+  const runtimeDir =
+    opts.env.XDG_RUNTIME_DIR ??
+    (typeof process.getuid === 'function' ? `/run/user/${process.getuid()}` : undefined);
   const hidden = [
     ...(opts.stateDir ? [opts.stateDir] : []),
     opts.runnerDir,
     ...secretPaths(home).filter((p) => !granted(p)),
+    ...(runtimeDir && !granted(runtimeDir) ? [runtimeDir] : []),
   ];
   const base: ConfinePolicy = {
     workspace: opts.workspace,
@@ -105,8 +111,9 @@ export async function buildSandboxes(opts: {
   };
   const agentPolicy: ConfinePolicy = {
     ...base,
+    hidden: [...hidden, ...caches],
     readOnly: [...base.readOnly, opts.agentDir, ...allowRead],
-    writable: [...caches, ...allowWrite],
+    writable: allowWrite,
   };
   return {
     agent: new BubblewrapSandbox(probe.bin, agentPolicy),

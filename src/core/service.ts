@@ -83,6 +83,7 @@ export interface CoreDeps {
 export class CoreService implements NexusApi, RunnerApi {
   readonly approvals: ApprovalService;
   private readonly d: CoreDeps;
+  private readonly refusalsSeen = new Map<string, number>();
 
   constructor(deps: CoreDeps) {
     this.d = deps;
@@ -493,6 +494,11 @@ export class CoreService implements NexusApi, RunnerApi {
     role: { kind: 'runner' | 'agent'; runId: string },
     method: string,
   ): Promise<void> {
+    // Once per run and method every 10 s: an agent hammering a refused call cannot bloat the log.
+    const key = `${role.runId}\0${method}`;
+    const now = this.d.clock.now().getTime();
+    if (now - (this.refusalsSeen.get(key) ?? -Infinity) < 10_000) return;
+    this.refusalsSeen.set(key, now);
     await this.d.store
       .appendEvents(role.runId, [
         { type: 'nexus.security.refused', data: { principal: role.kind, method } },

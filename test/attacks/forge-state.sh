@@ -48,7 +48,13 @@ setsid nohup bash -c "exec -a $marker-setsid sleep 1000" >/dev/null 2>&1 </dev/n
 ( (nohup bash -c "exec -a $marker-fork sleep 1000" >/dev/null 2>&1 </dev/null &) & )
 echo "ATTACK started helpers"
 
-# 7. The person's secrets.
+# 7. Plant something in the person's caches, which they run from later.
+mkdir -p "$HOME/.cache" 2>/dev/null
+if echo planted >"$HOME/.cache/${ATTACK_MARKER:-nexus-attack}-planted" 2>/dev/null; then
+  echo "ATTACK wrote into ~/.cache (inside the sandbox)"
+fi
+
+# 8. The person's secrets.
 if ls "$HOME/.ssh" >/dev/null 2>&1 && [ -n "$(ls -A "$HOME/.ssh" 2>/dev/null)" ]; then
   echo "ATTACK can read ~/.ssh"
 else

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REPO, CLI, GIT_ENV, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
@@ -289,6 +290,8 @@ function assertNothingForged(r: Outcome): void {
   // The other run: untouched.
   assert.equal(r.other.status, 'initialized');
   assert.equal(r.other.tasks[0]?.status, 'pending');
+  // The person's caches are untouched: the agent had an empty private one.
+  assert.equal(existsSync(join(homedir(), '.cache', `${r.marker}-planted`)), false);
   // Nothing the agent or a check started is still running.
   assert.deepEqual(processesWith(r.marker), [], 'a helper of the agent or a check outlived it');
   // The audit shows the refused calls (reports, approvals, another run).

@@ -147,9 +147,17 @@ export class ClaudeBackend implements Backend {
     // state in its config dir: those it may reach from inside the sandbox, nothing else of ours.
     const configDir = env.CLAUDE_CONFIG_DIR;
     const home = env.HOME ?? homedir();
+    const claudeHome = configDir ?? join(home, '.claude');
     const wrapped = input.sandbox.wrap(bin, args, {
-      readable: [dirname(input.transcriptPath)],
-      writable: configDir ? [configDir] : [join(home, '.claude'), join(home, '.claude.json')],
+      // Its settings, instructions and commands stay read-only: a hook the agent planted there
+      // would run in the person's own later sessions.
+      readable: [
+        dirname(input.transcriptPath),
+        ...['settings.json', 'settings.local.json', 'CLAUDE.md', 'commands', 'agents', 'hooks'].map(
+          (f) => join(claudeHome, f),
+        ),
+      ],
+      writable: configDir ? [configDir] : [claudeHome, join(home, '.claude.json')],
     });
     const outcome = await runStreamed({
       bin: wrapped.bin,

@@ -19,7 +19,10 @@ import type { Sandbox, SandboxExtra } from '../../core/ports.ts';
 export interface ConfinePolicy {
   /** The run's workspace: writable. */
   workspace: string;
-  /** Made invisible (an empty tmpfs over a directory, /dev/null over a file). */
+  /**
+   * Made invisible: an empty tmpfs over a directory (private and writable inside, gone after),
+   * /dev/null over a file.
+   */
   hidden: readonly string[];
   /** Visible read-only even inside a hidden or writable tree (the `nexus` shim, definitions). */
   readOnly: readonly string[];
@@ -117,7 +120,11 @@ export class BubblewrapSandbox implements Sandbox {
     this.#policy = policy;
   }
 
-  wrap(bin: string, args: readonly string[], extra?: SandboxExtra): { bin: string; args: string[] } {
+  wrap(
+    bin: string,
+    args: readonly string[],
+    extra?: SandboxExtra,
+  ): { bin: string; args: string[] } {
     const policy: ConfinePolicy = {
       ...this.#policy,
       readOnly: [...this.#policy.readOnly, ...(extra?.readable ?? [])],

@@ -17,7 +17,8 @@ export const fsProtectedFiles: ProtectedFiles = {
       onlyFiles: true,
       followSymbolicLinks: false,
       ignore: IGNORE,
-      expandDirectories: false,
+      // `protect: [test]` means the folder: every file under it.
+      expandDirectories: true,
     });
     const out: Record<string, string> = {};
     for (const path of paths.sort()) {
