@@ -2,46 +2,46 @@
 import type { RunEvent } from '../core/domain/events.ts';
 
 export function renderProgress(e: RunEvent, verbose = false): string | undefined {
-  const d = e.data;
-  const s = (k: string): string => {
-    const v = d[k];
-    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
-      ? String(v)
-      : '';
-  };
   switch (e.type) {
-    case 'nexus.agent.run.started':
-      return d.passive ? undefined : `▶ run started (runner pid ${s('pid')})`;
+    case 'nexus.agent.run.started': {
+      if (e.data.passive) return undefined;
+      const where = e.data.unsandboxed ? ` · unsandboxed: ${e.data.unsandboxed}` : '';
+      return `▶ run started (runner pid ${e.data.pid ?? '?'})${where}`;
+    }
     case 'nexus.attempt.started':
-      return `● attempt ${s('attempt')}`;
+      return `● attempt ${e.data.attempt}`;
     case 'nexus.attempt.finished': {
-      const f = d.failure as { kind: string; message: string } | undefined;
+      const f = e.data.failure;
       return f
-        ? `  attempt ${s('attempt')} ${s('result')}: ${f.kind}: ${f.message}`
-        : `  attempt ${s('attempt')} finished`;
+        ? `  attempt ${e.data.attempt} ${e.data.result ?? ''}: ${f.kind}: ${f.message}`
+        : `  attempt ${e.data.attempt} finished`;
     }
-    case 'nexus.task.updated':
+    case 'nexus.task.updated': {
+      const d = e.data;
       if (d.by === 'verify') return undefined;
-      return `  ${d.status === 'completed' ? '☐→' : d.status === 'blocked' ? '⊘' : '~'} ${s('task')} ${s('status')} (${s('by')})`;
-    case 'nexus.task.added':
-      return `  + ${s('task')}: ${s('title')}`;
-    case 'nexus.task.verified': {
-      const checks =
-        (d.checks as Array<{ name: string; passed: boolean; exit_code: number | null }>) ?? [];
-      const failed = checks.find((c) => !c.passed);
-      return d.passed
-        ? `  ✓ ${s('task')} verified`
-        : `  ✗ ${s('task')} check failed: ${failed?.name ?? '?'} (exit ${failed?.exit_code ?? '-'})`;
+      return `  ${d.status === 'completed' ? '☐→' : d.status === 'blocked' ? '⊘' : '~'} ${d.task} ${d.status} (${d.by ?? ''})`;
     }
-    case 'nexus.approval.requested':
-      return `  ⏸ approval ${s('approval')} waiting: ${s('action')} — ${s('detail')}\n    decide with: nexus approvals approve ${s('approval')}  |  nexus approvals deny ${s('approval')}`;
+    case 'nexus.task.added':
+      return `  + ${e.data.task}: ${e.data.title ?? ''}`;
+    case 'nexus.task.verified': {
+      const failed = (e.data.checks ?? []).find((c) => !c.passed);
+      return e.data.passed
+        ? `  ✓ ${e.data.task} verified`
+        : `  ✗ ${e.data.task} check failed: ${failed?.name ?? '?'} (exit ${failed?.exit_code ?? '-'})`;
+    }
+    case 'nexus.approval.requested': {
+      const id = e.data.approval;
+      return `  ⏸ approval ${id} waiting: ${e.data.action} — ${e.data.detail ?? ''}\n    decide with: nexus approvals approve ${id}  |  nexus approvals deny ${id}`;
+    }
     case 'nexus.approval.decided':
-      return `  approval ${s('approval')} ${s('status')} by ${s('by')}`;
+      return `  approval ${e.data.approval} ${e.data.status} by ${e.data.by ?? '?'}`;
     case 'nexus.log':
-      return verbose ? (d.lines as string[]).map((l) => `    │ ${l}`).join('\n') : undefined;
+      return verbose ? e.data.lines.map((l) => `    │ ${l}`).join('\n') : undefined;
+    case 'nexus.security.refused':
+      return `  ⛔ refused: the ${e.data.principal} tried ${e.data.method}`;
     case 'nexus.agent.run.completed':
     case 'nexus.agent.run.failed':
-      return `■ run ${s('status')} (exit ${s('exit_code')}): ${s('reason')}`;
+      return `■ run ${e.data.status} (exit ${e.data.exit_code ?? ''}): ${e.data.reason ?? ''}`;
     default:
       return undefined;
   }

@@ -61,8 +61,6 @@ export class RunAttacher implements vscode.Disposable {
 export function formatEvent(e: RunEvent): string {
   const time = e.time.slice(11, 19);
   const type = e.type.replace(/^nexus\./, '');
-  if (e.type === 'nexus.log' && Array.isArray(e.data['lines'])) {
-    return (e.data['lines'] as unknown[]).map((l) => `${time} ${String(l)}`).join('\n');
-  }
+  if (e.type === 'nexus.log') return e.data.lines.map((l) => `${time} ${l}`).join('\n');
   return `${time} [${type}] ${JSON.stringify(e.data)}`;
 }

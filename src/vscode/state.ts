@@ -118,10 +118,10 @@ export class NexusState implements vscode.Disposable {
       this.#dirty.approvals = true;
     if (e.type === 'nexus.approval.requested') {
       this.#approvalRequested.fire({
-        approvalId: text(e.data['approval']),
+        approvalId: e.data.approval,
         runId: e.run_id,
-        action: text(e.data['action']),
-        detail: text(e.data['detail']),
+        action: e.data.action,
+        detail: e.data.detail ?? '',
       });
     }
     this.#schedule();
@@ -188,8 +188,4 @@ const ATTENTION: ReadonlySet<RunIndexEntry['status']> = new Set([
 /** Blocked, failed, out of attempts, lost, or waiting for a person's decision. */
 export function needsAttention(r: RunIndexEntry, withApproval: ReadonlySet<string>): boolean {
   return ATTENTION.has(r.status) || withApproval.has(r.id);
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
 }

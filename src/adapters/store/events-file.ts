@@ -99,13 +99,8 @@ export function stampEvents(
   now: Date,
 ): RunEvent[] {
   const time = now.toISOString();
-  return events.map((e, i) => ({
-    seq: after + i + 1,
-    time,
-    run_id: runId,
-    type: e.type,
-    data: e.data,
-  }));
+  // Each stays the variant it was: type and data travel together.
+  return events.map((e, i) => ({ seq: after + i + 1, time, run_id: runId, ...e }));
 }
 
 export async function appendEventLines(path: string, events: RunEvent[]): Promise<void> {

@@ -117,8 +117,7 @@ export const logsCommand: CommandSpec = {
       for (const e of await api.getEvents(m.id, cursor)) {
         cursor = e.seq;
         if (e.type === 'nexus.log') {
-          const lines = (e.data.lines as string[] | undefined) ?? [];
-          for (const l of lines) ctx.io.out(`[attempt ${String(e.data.attempt)}] ${l}`);
+          for (const l of e.data.lines) ctx.io.out(`[attempt ${e.data.attempt}] ${l}`);
         } else if (e.type === 'nexus.agent.run.completed' || e.type === 'nexus.agent.run.failed') {
           if (flag(args, 'follow')) return ExitCode.ok;
         }

@@ -246,16 +246,14 @@ function describe(card: BoardCard): string {
 
 /** The events worth a comment on the item: outcomes and approvals. */
 function commentFor(event: RunEvent): string | undefined {
-  const d = event.data;
-  const text = (key: string): string => (typeof d[key] === 'string' ? d[key] : '');
   switch (event.type) {
     case 'nexus.agent.run.completed':
     case 'nexus.agent.run.failed':
-      return `Run ${text('status')}: ${text('reason')}`.trim();
+      return `Run ${event.data.status}: ${event.data.reason ?? ''}`.trim();
     case 'nexus.approval.requested':
-      return `Approval requested: ${text('action')} ${text('detail')}`.trim();
+      return `Approval requested: ${event.data.action} ${event.data.detail ?? ''}`.trim();
     case 'nexus.approval.decided':
-      return `Approval ${text('status')}${text('by') ? ` by ${text('by')}` : ''}`;
+      return `Approval ${event.data.status}${event.data.by ? ` by ${event.data.by}` : ''}`;
     default:
       return undefined;
   }

@@ -1,44 +1,145 @@
 /**
  * Events: append-only per run, each with a monotonically increasing `seq`, so a client resumes
- * from a cursor and receives exactly what it missed.
+ * from a cursor and receives exactly what it missed. Each type carries its own data shape (one
+ * discriminated union), so readers — the tree, the board, the CLI's progress, attach — read
+ * fields by type instead of by string key. Shapes are lenient (unknown fields are kept, most
+ * are optional) so that logs written by other versions still read, whole.
  */
 import * as z from 'zod/mini';
 
-export const EventType = z.enum([
-  'nexus.agent.run.created',
-  'nexus.agent.run.started',
-  'nexus.agent.run.status',
-  'nexus.agent.run.completed',
-  'nexus.agent.run.failed',
-  'nexus.task.added',
-  'nexus.task.updated',
-  'nexus.task.notes',
-  'nexus.task.verified',
-  'nexus.attempt.started',
-  'nexus.attempt.finished',
-  'nexus.approval.requested',
-  'nexus.approval.decided',
-  'nexus.log',
+const str = z.optional(z.string());
+const num = z.optional(z.number());
+const bool = z.optional(z.boolean());
+
+/** Each event type and what its `data` holds. */
+export const EVENT_DATA = {
+  'nexus.agent.run.created': z.looseObject({
+    agent: str,
+    assignment: z.optional(z.nullable(z.string())),
+    tasks: num,
+    kind: str,
+  }),
+  'nexus.agent.run.started': z.looseObject({
+    pid: num,
+    host: str,
+    previous: str,
+    passive: bool,
+    /** `bubblewrap` or `none`. */
+    sandbox: str,
+    /** Why the agent ran without a sandbox. */
+    unsandboxed: str,
+  }),
+  'nexus.agent.run.status': z.looseObject({ status: z.string(), previous: str }),
+  'nexus.agent.run.completed': z.looseObject({
+    status: z.string(),
+    exit_code: z.optional(z.nullable(z.number())),
+    reason: str,
+  }),
+  'nexus.agent.run.failed': z.looseObject({
+    status: z.string(),
+    exit_code: z.optional(z.nullable(z.number())),
+    reason: str,
+  }),
+  'nexus.agent.run.updated': z.looseObject({
+    name: z.optional(z.nullable(z.string())),
+    pinned: bool,
+    archived: bool,
+    note: bool,
+  }),
+  'nexus.agent.run.reset': z.looseObject({ previous: str, tasks: num }),
+  'nexus.task.added': z.looseObject({ task: z.string(), title: str, by: str }),
+  'nexus.task.updated': z.looseObject({
+    task: z.string(),
+    status: z.string(),
+    previous: str,
+    by: str,
+  }),
+  'nexus.task.notes': z.looseObject({ task: z.string(), text: z.string(), by: str }),
+  'nexus.task.verified': z.looseObject({
+    task: z.string(),
+    passed: z.boolean(),
+    checks: z.optional(
+      z.array(
+        z.looseObject({
+          name: z.string(),
+          passed: z.boolean(),
+          exit_code: z.nullable(z.number()),
+          timed_out: bool,
+        }),
+      ),
+    ),
+  }),
+  'nexus.attempt.started': z.looseObject({ attempt: z.number() }),
+  'nexus.attempt.finished': z.looseObject({
+    attempt: z.number(),
+    result: str,
+    failure: z.optional(z.looseObject({ kind: z.string(), message: z.string() })),
+    usage: z.optional(z.record(z.string(), z.unknown())),
+  }),
+  'nexus.approval.requested': z.looseObject({
+    approval: z.string(),
+    action: z.string(),
+    detail: str,
+    expires_at: str,
+  }),
+  'nexus.approval.decided': z.looseObject({
+    approval: z.string(),
+    status: z.string(),
+    by: str,
+    reason: str,
+  }),
+  'nexus.log': z.looseObject({ attempt: z.number(), lines: z.array(z.string()) }),
   /** A run-scoped principal (the agent) tried a call outside its scope: refused, recorded. */
-  'nexus.security.refused',
+  'nexus.security.refused': z.looseObject({ principal: z.string(), method: z.string() }),
   /** The protected files were recorded (the run's baseline). */
-  'nexus.run.baseline',
+  'nexus.run.baseline': z.looseObject({ files: z.number(), git_head: str }),
   /** The store repaired a file after a crash (a torn event-log tail cut off). */
-  'nexus.state.repaired',
-  /** A person changed how the run is kept: name, pin, archive, a note; or reset its tasks. */
-  'nexus.agent.run.updated',
-  'nexus.agent.run.reset',
-]);
+  'nexus.state.repaired': z.looseObject({ file: z.string(), cut_bytes: num, torn_seq: num }),
+} as const;
+
+type EventTypes = keyof typeof EVENT_DATA;
+export const EventType = z.enum(Object.keys(EVENT_DATA) as [EventTypes, ...EventTypes[]]);
 export type EventType = z.infer<typeof EventType>;
 
-export const RunEvent = z.object({
+const envelope = {
   seq: z.number().check(z.int(), z.gte(1)),
   time: z.string(),
   run_id: z.string(),
-  type: EventType,
-  data: z.record(z.string(), z.unknown()),
-});
+};
+
+function variant<T extends EventTypes>(type: T) {
+  return z.object({ ...envelope, type: z.literal(type), data: EVENT_DATA[type] });
+}
+
+export const RunEvent = z.discriminatedUnion('type', [
+  variant('nexus.agent.run.created'),
+  variant('nexus.agent.run.started'),
+  variant('nexus.agent.run.status'),
+  variant('nexus.agent.run.completed'),
+  variant('nexus.agent.run.failed'),
+  variant('nexus.agent.run.updated'),
+  variant('nexus.agent.run.reset'),
+  variant('nexus.task.added'),
+  variant('nexus.task.updated'),
+  variant('nexus.task.notes'),
+  variant('nexus.task.verified'),
+  variant('nexus.attempt.started'),
+  variant('nexus.attempt.finished'),
+  variant('nexus.approval.requested'),
+  variant('nexus.approval.decided'),
+  variant('nexus.log'),
+  variant('nexus.security.refused'),
+  variant('nexus.run.baseline'),
+  variant('nexus.state.repaired'),
+]);
 export type RunEvent = z.infer<typeof RunEvent>;
 
-/** An event before the store assigns its `seq` and time. */
-export type NewEvent = Pick<RunEvent, 'type' | 'data'>;
+/** The event of one type. */
+export type RunEventOf<T extends EventType> = Extract<RunEvent, { type: T }>;
+
+/** An event before the store assigns its `seq` and time: a type and its data. */
+export type NewEvent = RunEvent extends infer E
+  ? E extends RunEvent
+    ? Pick<E, 'type' | 'data'>
+    : never
+  : never;
