@@ -26,11 +26,13 @@ export async function writeNexusShim(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const bin = join(dir, 'bin');
-  await mkdir(bin, { recursive: true });
+  // The person's only: executable by the owner (the agent runs as the person), nobody else.
+  await mkdir(bin, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
   const script = `#!/bin/sh\nexec ${shQuote(process.execPath)} ${shQuote(cliEntry(env))} "$@"\n`;
   const path = join(bin, 'nexus');
-  await writeFile(path, script, { mode: 0o755 });
-  await chmod(path, 0o755);
+  await writeFile(path, script, { mode: 0o700 });
+  await chmod(path, 0o700);
   return bin;
 }
 
@@ -50,7 +52,7 @@ export async function writeGateShims(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const bin = join(dir, 'bin');
-  await mkdir(bin, { recursive: true });
+  await mkdir(bin, { recursive: true, mode: 0o700 });
   for (const name of GATED_COMMANDS) {
     const real = searchPath
       .split(':')
@@ -61,6 +63,6 @@ export async function writeGateShims(
     const script =
       `#!/bin/sh\nNEXUS_PERMISSIONS_FILE=${shQuote(permissionsFile)} exec ${shQuote(process.execPath)} ` +
       `${shQuote(cliEntry(env))} hook gate ${shQuote(real)} "$@"\n`;
-    await writeFile(join(bin, name), script, { mode: 0o755 });
+    await writeFile(join(bin, name), script, { mode: 0o700 });
   }
 }

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -290,6 +290,24 @@ function assertNothingForged(r: Outcome): void {
   // The other run: untouched.
   assert.equal(r.other.status, 'initialized');
   assert.equal(r.other.tasks[0]?.status, 'pending');
+  // Everything Nexus wrote for the run (manifest, events, transcripts, the backend's sidecar
+  // files, the runner's) is the person's only.
+  const loose: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      if (st.isSymbolicLink()) continue;
+      const mode = st.mode & 0o777;
+      if (st.isDirectory()) {
+        // A backend's own home (codex-home) keeps the modes its CLI chose inside.
+        if (mode !== 0o700) loose.push(`${path} ${mode.toString(8)}`);
+        if (name !== 'codex-home') walk(path);
+      } else if (mode & 0o077) loose.push(`${path} ${mode.toString(8)}`);
+    }
+  };
+  walk(join(r.ws.stateDir, 'runs', r.run.id));
+  assert.deepEqual(loose, [], 'files in the run dir readable by others');
   // The person's caches are untouched: the agent had an empty private one.
   assert.equal(existsSync(join(homedir(), '.cache', `${r.marker}-planted`)), false);
   // Nothing the agent or a check started is still running.

@@ -106,7 +106,7 @@ export class ClaudeBackend implements Backend {
     if (input.systemPrompt.trim()) {
       const file = `${input.transcriptPath}.system.md`;
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, input.systemPrompt);
+      writeFileSync(file, input.systemPrompt, { mode: 0o600 });
       args.push('--append-system-prompt-file', file);
     }
     if (input.permissions.requires_approval_for.length > 0) {

@@ -103,7 +103,7 @@ export class CodexBackend implements Backend {
     args.push('--dangerously-bypass-approvals-and-sandbox');
     if (input.model !== undefined) args.push('-m', input.model);
     if (ours) {
-      mkdirSync(home, { recursive: true });
+      mkdirSync(home, { recursive: true, mode: 0o700 });
       const keyVar = input.settings.api_key_env ?? 'OPENAI_API_KEY';
       writeFileSync(
         configFile,
@@ -113,6 +113,7 @@ export class CodexBackend implements Backend {
           model: input.model,
           developerInstructions: input.systemPrompt,
         }),
+        { mode: 0o600 },
       );
     } else if (input.systemPrompt.trim()) {
       const value = `developer_instructions=${toml(input.systemPrompt)}`;
@@ -233,7 +234,7 @@ function attemptUsage(input: AttemptInput, threadId: string, now: Totals): Usage
   const delta = (k: keyof Totals): number => (grew ? now[k] - prev[k] : now[k]);
   all[threadId] = now;
   try {
-    writeFileSync(file, JSON.stringify(all));
+    writeFileSync(file, JSON.stringify(all), { mode: 0o600 });
   } catch {
     // Accounting is best effort; the attempt's outcome does not depend on it.
   }

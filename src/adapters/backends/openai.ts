@@ -70,7 +70,7 @@ export class OpenAiBackend implements Backend {
     messages.push({ role: 'user', content: input.prompt });
 
     mkdirSync(dirname(input.transcriptPath), { recursive: true });
-    const transcript = createWriteStream(input.transcriptPath, { flags: 'a' });
+    const transcript = createWriteStream(input.transcriptPath, { flags: 'a', mode: 0o600 });
     const record = (entry: unknown): void => void transcript.write(`${JSON.stringify(entry)}\n`);
     record({ type: 'session', session_id: sessionId, resumed: input.sessionId !== undefined });
 
@@ -197,7 +197,7 @@ async function loadHistory(file: string, resuming: boolean): Promise<Message[]> 
 
 async function saveHistory(file: string, messages: Message[]): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(messages));
+  await writeFile(tmp, JSON.stringify(messages), { mode: 0o600 });
   await rename(tmp, file);
 }
 

@@ -46,7 +46,7 @@ export async function runStreamed(spec: StreamedProcessSpec): Promise<ProcessOut
   let transcript: ReturnType<typeof createWriteStream> | undefined;
   if (spec.transcriptPath !== undefined) {
     mkdirSync(dirname(spec.transcriptPath), { recursive: true });
-    transcript = createWriteStream(spec.transcriptPath, { flags: 'a' });
+    transcript = createWriteStream(spec.transcriptPath, { flags: 'a', mode: 0o600 });
   }
   const child = execa(spec.bin, [...spec.args], {
     cwd: spec.cwd,
