@@ -26,6 +26,7 @@ import type {
   SkillDefinition,
 } from '../../src/core/domain/definitions.ts';
 import type { EventType, RunEvent } from '../../src/core/domain/events.ts';
+import { RunEvent as RunEventSchema } from '../../src/core/domain/events.ts';
 import {
   indexEntryOf,
   type Approval,
@@ -49,6 +50,12 @@ interface Listener {
 }
 
 const NOW = '2025-01-01T00:00:00.000Z';
+
+/** What a test may leave out of an event's data (the rest it must give, as core would). */
+const EVENT_DEFAULTS: Partial<Record<EventType, Record<string, unknown>>> = {
+  'nexus.log': { attempt: 0, lines: [] },
+  'nexus.agent.run.status': { status: 'running' },
+};
 
 export function fakeTask(id: string): TaskState {
   return {
@@ -105,8 +112,19 @@ export class FakeApi implements NexusApi, RunnerApi {
   /** Appends an event to a run's log and streams it to matching subscribers. */
   emit(runId: string, type: EventType, data: Record<string, unknown> = {}): RunEvent {
     const run = this.#run(runId);
-    // Tests emit any shape they like: the fake does not check data against the type.
-    const event = { seq: run.events.length + 1, time: NOW, run_id: runId, type, data } as RunEvent;
+    // Events must be what core would send (the client drops anything else): a test's shape
+    // mistake fails here, loudly, rather than as a wait that never ends.
+    const candidate = {
+      seq: run.events.length + 1,
+      time: NOW,
+      run_id: runId,
+      type,
+      data: { ...EVENT_DEFAULTS[type], ...data },
+    };
+    const parsed = RunEventSchema.safeParse(candidate);
+    if (!parsed.success)
+      throw new Error(`FakeApi.emit: not a valid ${type}: ${JSON.stringify(data)}`);
+    const event = parsed.data;
     run.events.push(event);
     for (const l of this.#listeners) {
       if (l.req.all === true || (l.req.runs !== undefined && runId in l.req.runs))
@@ -190,13 +208,13 @@ export class FakeApi implements NexusApi, RunnerApi {
     const t = this.#task(req.run, req.task);
     t.status = req.status;
     if (req.note !== undefined) t.notes.push({ at: NOW, by: req.by ?? 'user', text: req.note });
-    this.emit(req.run, 'nexus.task.updated', { task: t.id, status: t.status, by: req.by ?? null });
+    this.emit(req.run, 'nexus.task.updated', { task: t.id, status: t.status, by: req.by });
     return t;
   }
   async appendNotes(run: string, task: string, text: string, by?: string): Promise<TaskState> {
     const t = this.#task(run, task);
     t.notes.push({ at: NOW, by: by ?? 'user', text });
-    this.emit(run, 'nexus.task.notes', { task, by: by ?? null });
+    this.emit(run, 'nexus.task.notes', { task, text, by });
     return t;
   }
   async addTask(req: TaskAddRequest): Promise<TaskState> {
@@ -207,7 +225,7 @@ export class FakeApi implements NexusApi, RunnerApi {
       source: 'added' as const,
     };
     run.manifest.tasks.push(t);
-    this.emit(req.run, 'nexus.task.added', { task: t.id, by: req.by ?? null });
+    this.emit(req.run, 'nexus.task.added', { task: t.id, by: req.by });
     return t;
   }
 
@@ -230,7 +248,7 @@ export class FakeApi implements NexusApi, RunnerApi {
     a.decided_by = decision.by ?? 'user';
     a.decided_at = NOW;
     this.#approvalWaiters.get(a.id)?.(a);
-    this.emit(a.run_id, 'nexus.approval.decided', { id: a.id, status: a.status });
+    this.emit(a.run_id, 'nexus.approval.decided', { approval: a.id, status: a.status });
     return a;
   }
 
@@ -294,7 +312,7 @@ export class FakeApi implements NexusApi, RunnerApi {
       run.applied.push(r);
       run.manifest.applied_op = r.op;
       if (r.type === 'log') this.emit(runId, 'nexus.log', { attempt: r.attempt, lines: r.lines });
-      else this.emit(runId, 'nexus.agent.run.status', { report: r.type, op: r.op });
+      else this.emit(runId, 'nexus.agent.run.status', { status: r.type, op: r.op });
     }
     return { appliedOp: run.manifest.applied_op };
   }
@@ -315,7 +333,11 @@ export class FakeApi implements NexusApi, RunnerApi {
       requested_by: 'agent',
     };
     this.approvals.set(approval.id, approval);
-    this.emit(runId, 'nexus.approval.requested', { id: approval.id });
+    this.emit(runId, 'nexus.approval.requested', {
+      approval: approval.id,
+      action: approval.action,
+      detail: approval.detail,
+    });
     return new Promise<Approval>((resolve) => {
       const done = (a: Approval): void => {
         clearTimeout(timer);
