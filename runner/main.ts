@@ -62,7 +62,14 @@ export async function runnerMain(
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const outbox = await ReportOutbox.open(join(runDir, 'outbox.jsonl'));
     const manifest = await core.api.getRun(payload.run_id);
-    state = new RunnerState(core.api, payload.run_id, outbox, manifest.applied_op, log);
+    state = new RunnerState(
+      core.api,
+      payload.run_id,
+      outbox,
+      manifest.applied_op,
+      log,
+      controller.signal,
+    );
     // Everything the agent may see of ours lives here (shims, its permissions), read-only.
     const agentDir = join(runDir, 'agent');
     const sandboxes = await buildSandboxes({

@@ -10,6 +10,8 @@ import type { LoopState } from '../src/core/loop.ts';
 import type { ReportOutbox } from '../src/adapters/bridge/outbox.ts';
 
 const RETRY_MS = [100, 250, 500, 1000, 2000, 5000];
+/** How long a stopped runner still waits for an unreachable core, ms. */
+const STOP_PATIENCE_MS = 5000;
 
 export class RunnerState implements LoopState {
   private readonly api: RunnerApi;
@@ -18,13 +20,18 @@ export class RunnerState implements LoopState {
   private nextOp: number;
   private readonly log: (line: string) => void;
 
+  /** Stopped (SIGINT/SIGTERM): waiting for a core that is away ends soon after. */
+  private readonly stopped: AbortSignal | undefined;
+
   constructor(
     api: RunnerApi,
     runId: string,
     outbox: ReportOutbox,
     appliedOp: number,
     log: (line: string) => void,
+    stopped?: AbortSignal,
   ) {
+    this.stopped = stopped;
     this.api = api;
     this.runId = runId;
     this.outbox = outbox;
@@ -47,14 +54,24 @@ export class RunnerState implements LoopState {
     await this.retrying('deliver reports', () => this.outbox.flush(this.api, this.runId));
   }
 
-  /** Retries while core is unreachable (it may be restarting); other errors are final. */
+  /**
+   * Retries while core is unreachable (it may be restarting); other errors are final. Once the
+   * runner is told to stop, it gives core a few more seconds, then gives up: the reports stay
+   * in the outbox, and the next core settles the run.
+   */
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let stopDeadline: number | undefined;
     for (let i = 0; ; i++) {
       try {
         return await fn();
       } catch (err) {
         if (!isNexusError(err) || err.code !== 'BRIDGE_UNAVAILABLE') throw err;
-        const wait = RETRY_MS[Math.min(i, RETRY_MS.length - 1)] ?? 5000;
+        if (this.stopped?.aborted) {
+          stopDeadline ??= Date.now() + STOP_PATIENCE_MS;
+          if (Date.now() > stopDeadline) throw err;
+        }
+        const backoff = RETRY_MS[Math.min(i, RETRY_MS.length - 1)] ?? 5000;
+        const wait = this.stopped?.aborted ? Math.min(backoff, 500) : backoff;
         if (i === 0 || i % 10 === 0)
           this.log(`core unreachable (${err.message}); will ${what} when it is back`);
         await new Promise((r) => setTimeout(r, wait));

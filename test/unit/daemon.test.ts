@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { scriptAgent, scriptedEnv, startDaemon, waitForEnd } from '../builders/daemon.ts';
 import { CLI, nexus, tempWorkspace } from '../builders/workspace.ts';
+import { isPidAlive } from '../../src/adapters/pid.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 
 interface Ev {
@@ -195,6 +196,35 @@ test('nexus serve started while a terminal nexus run works: that run finishes, t
       3,
       'every task update the agent made, before and after the core appeared',
     );
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a runner whose core is gone still stops on SIGTERM (and the next core settles its run)', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  scriptAgent(ws, [['nexus task set create-file in_progress', 'sleep 2', ...FINISH]]);
+  let d = await startDaemon(ws);
+  const id = await startBg(ws);
+  await until('the agent to start', async () =>
+    (await events(ws, id)).some((e) => e.type === 'nexus.task.updated'),
+  );
+  const runner = JSON.parse(readFileSync(join(ws.stateDir, 'runs', id, 'run.json'), 'utf8')) as {
+    runner?: { pid: number };
+  };
+  const pid = runner.runner?.pid ?? 0;
+  assert.ok(pid > 0);
+  await d.crash();
+  // The runner finishes its attempt and waits for a core that does not come back.
+  await new Promise((r) => setTimeout(r, 3000));
+  process.kill(pid, 'SIGTERM');
+  const gone = Date.now() + 15_000;
+  while (Date.now() < gone && isPidAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(isPidAlive(pid), false, 'the runner exited');
+  d = await startDaemon(ws);
+  try {
+    const end = await waitForEnd(ws, id);
+    assert.equal(end.status, 'failed');
   } finally {
     await d.stop();
   }
