@@ -106,7 +106,7 @@ void describe('state that heals', () => {
     const taskId = other.slice(0, 4);
     probe.write(
       '.nexus/assignments/prefix.md',
-      `---\ntasks:\n  - id: ${taskId}\n    title: Prefixed\n---\nx`,
+      `---\ntasks:\n  - id: "${taskId}"\n    title: Prefixed\n---\nx`,
     );
     const mine = await initRun(probe, ['--agent', 'manual', '--assignment', 'prefix']);
     const r = await nexus(probe, ['task', 'append-notes', taskId, 'hello', 'there'], {
