@@ -23,7 +23,10 @@ import {
   TaskStatus,
   VerificationState,
 } from '../core/domain/run.ts';
-import { RunEvent } from '../core/domain/events.ts';
+import { runEventSchema } from '../core/domain/events.ts';
+
+/** Events are checked by a schema built on first use (most calls never carry one). */
+const RunEvent = z.lazy(runEventSchema);
 import type {
   AgentDefinition,
   AssignmentDefinition,

@@ -26,7 +26,7 @@ import type {
   SkillDefinition,
 } from '../../src/core/domain/definitions.ts';
 import type { EventType, RunEvent } from '../../src/core/domain/events.ts';
-import { RunEvent as RunEventSchema } from '../../src/core/domain/events.ts';
+import { runEventSchema } from '../../src/core/domain/events.ts';
 import {
   indexEntryOf,
   type Approval,
@@ -121,7 +121,7 @@ export class FakeApi implements NexusApi, RunnerApi {
       type,
       data: { ...EVENT_DEFAULTS[type], ...data },
     };
-    const parsed = RunEventSchema.safeParse(candidate);
+    const parsed = runEventSchema().safeParse(candidate);
     if (!parsed.success)
       throw new Error(`FakeApi.emit: not a valid ${type}: ${JSON.stringify(data)}`);
     const event = parsed.data;

@@ -4,7 +4,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
-import { RunEvent as RunEventSchema } from '../../core/domain/events.ts';
+import { runEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
 import { FILE_MODE, tightenHandle } from './modes.ts';
 
@@ -152,7 +152,7 @@ export async function readEventLines(
         line: i + 1,
       });
     }
-    const ev = RunEventSchema.safeParse(parsed);
+    const ev = runEventSchema().safeParse(parsed);
     if (!ev.success) {
       throw new NexusError('STATE_CORRUPT', `${path}:${i + 1}: not a valid event`, {
         file: path,

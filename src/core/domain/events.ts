@@ -11,8 +11,11 @@ const str = z.optional(z.string());
 const num = z.optional(z.number());
 const bool = z.optional(z.boolean());
 
-/** Each event type and what its `data` holds. */
-export const EVENT_DATA = {
+/**
+ * Each event type and what its `data` holds. Built on first use, not at import: an agent's
+ * `nexus task set` appends events without ever parsing one, and pays nothing for this table.
+ */
+const eventData = () => ({
   'nexus.agent.run.created': z.looseObject({
     agent: str,
     assignment: z.optional(z.nullable(z.string())),
@@ -95,44 +98,47 @@ export const EVENT_DATA = {
   'nexus.run.baseline': z.looseObject({ files: z.number(), git_head: str }),
   /** The store repaired a file after a crash (a torn event-log tail cut off). */
   'nexus.state.repaired': z.looseObject({ file: z.string(), cut_bytes: num, torn_seq: num }),
-} as const;
+});
+type EventData = ReturnType<typeof eventData>;
+export type EventType = keyof EventData;
 
-type EventTypes = keyof typeof EVENT_DATA;
-export const EventType = z.enum(Object.keys(EVENT_DATA) as [EventTypes, ...EventTypes[]]);
-export type EventType = z.infer<typeof EventType>;
-
-const envelope = {
-  seq: z.number().check(z.int(), z.gte(1)),
-  time: z.string(),
-  run_id: z.string(),
-};
-
-function variant<T extends EventTypes>(type: T) {
-  return z.object({ ...envelope, type: z.literal(type), data: EVENT_DATA[type] });
+function buildRunEvent() {
+  const data = eventData();
+  const envelope = {
+    seq: z.number().check(z.int(), z.gte(1)),
+    time: z.string(),
+    run_id: z.string(),
+  };
+  const variant = <T extends EventType>(type: T) =>
+    z.object({ ...envelope, type: z.literal(type), data: data[type] });
+  return z.discriminatedUnion('type', [
+    variant('nexus.agent.run.created'),
+    variant('nexus.agent.run.started'),
+    variant('nexus.agent.run.status'),
+    variant('nexus.agent.run.completed'),
+    variant('nexus.agent.run.failed'),
+    variant('nexus.agent.run.updated'),
+    variant('nexus.agent.run.reset'),
+    variant('nexus.task.added'),
+    variant('nexus.task.updated'),
+    variant('nexus.task.notes'),
+    variant('nexus.task.verified'),
+    variant('nexus.attempt.started'),
+    variant('nexus.attempt.finished'),
+    variant('nexus.approval.requested'),
+    variant('nexus.approval.decided'),
+    variant('nexus.log'),
+    variant('nexus.security.refused'),
+    variant('nexus.run.baseline'),
+    variant('nexus.state.repaired'),
+  ]);
 }
 
-export const RunEvent = z.discriminatedUnion('type', [
-  variant('nexus.agent.run.created'),
-  variant('nexus.agent.run.started'),
-  variant('nexus.agent.run.status'),
-  variant('nexus.agent.run.completed'),
-  variant('nexus.agent.run.failed'),
-  variant('nexus.agent.run.updated'),
-  variant('nexus.agent.run.reset'),
-  variant('nexus.task.added'),
-  variant('nexus.task.updated'),
-  variant('nexus.task.notes'),
-  variant('nexus.task.verified'),
-  variant('nexus.attempt.started'),
-  variant('nexus.attempt.finished'),
-  variant('nexus.approval.requested'),
-  variant('nexus.approval.decided'),
-  variant('nexus.log'),
-  variant('nexus.security.refused'),
-  variant('nexus.run.baseline'),
-  variant('nexus.state.repaired'),
-]);
-export type RunEvent = z.infer<typeof RunEvent>;
+let runEvent: ReturnType<typeof buildRunEvent> | undefined;
+/** The schema of a stored or sent event (built once, on first use). */
+export const runEventSchema = (): ReturnType<typeof buildRunEvent> =>
+  (runEvent ??= buildRunEvent());
+export type RunEvent = z.infer<ReturnType<typeof buildRunEvent>>;
 
 /** The event of one type. */
 export type RunEventOf<T extends EventType> = Extract<RunEvent, { type: T }>;
