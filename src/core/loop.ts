@@ -19,10 +19,10 @@ import type {
   Sandbox,
 } from './ports.ts';
 import type { ProtectedFiles } from './protect.ts';
-import { protectedChanges, protectionFailure, takeBaseline } from './protect.ts';
+import { takeBaseline } from './protect.ts';
 import type { RunConfigPayload } from '../protocol/payload.ts';
 import { buildNudge } from './prompt.ts';
-import { judge, runChecks, tasksAwaitingVerification } from './verify.ts';
+import { judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
 
 /** The run's state as the loop sees it: read the manifest, send reports. */
 export interface LoopState {
@@ -202,21 +202,13 @@ export async function runAttemptLoop(
     let m = await state.read();
     for (const task of tasksAwaitingVerification(m)) {
       if (signal.aborted) break;
-      const changes = deps.protectedFiles
-        ? await protectedChanges(task, m, deps.protectedFiles)
-        : task.protect.length > 0
-          ? 'no-baseline'
-          : [];
-      const verdict =
-        changes === 'no-baseline' || changes.length > 0
-          ? { task: task.id, passed: false, results: [protectionFailure(task, changes)] }
-          : await runChecks(task, deps.commands, {
-              cwd: payload.workspace.cwd,
-              defaultTimeoutSec: payload.limits.verify_timeout_sec,
-              env: deps.checkEnv,
-              signal,
-              ...(deps.redact ? { redact: deps.redact } : {}),
-            });
+      const verdict = await verifyTask(task, m, deps, {
+        cwd: payload.workspace.cwd,
+        defaultTimeoutSec: payload.limits.verify_timeout_sec,
+        env: deps.checkEnv,
+        signal,
+        ...(deps.redact ? { redact: deps.redact } : {}),
+      });
       await state.report({
         type: 'task.verified',
         task: task.id,

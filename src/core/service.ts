@@ -36,19 +36,13 @@ import type { Clock, CommandRunner, RunFilter, RunLauncher, RunStore } from './p
 import { buildFirstPrompt, buildSystemPrompt, resolveVars } from './prompt.ts';
 import { applyReports, finishedEvent } from './reports.ts';
 import { buildPayload, newManifest } from './run-factory.ts';
-import {
-  addTask,
-  appendTaskNote,
-  allTasksSettled,
-  assertNoteFits,
-  findTask,
-  setTaskStatus,
-} from './tasks.ts';
-import { applyVerdict, judge, runChecks, tasksAwaitingVerification } from './verify.ts';
+import { assertIdle, resetManifest, updateManifest } from './run-keeping.ts';
+import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } from './tasks.ts';
+import { applyVerdict, judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
 import type { TaskVerdict } from './verify.ts';
 import { ApprovalService } from './approvals.ts';
 import type { ProtectedFiles } from './protect.ts';
-import { protectedChanges, protectionFailure, takeBaseline } from './protect.ts';
+import { takeBaseline } from './protect.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
 export interface DefinitionSource {
@@ -257,91 +251,25 @@ export class CoreService implements NexusApi, RunnerApi {
 
   async updateRun(req: RunUpdateRequest): Promise<RunManifest> {
     const id = await this.d.store.resolveRunId(req.ref);
-    const { manifest } = await this.d.store.mutateRun(id, (m) => {
-      const changed: Record<string, unknown> = {};
-      if (req.archived !== undefined && req.archived !== (m.archived === true)) {
-        if (req.archived && !isTerminalRunStatus(m.status) && m.status !== 'initialized') {
-          throw new NexusError(
-            'RUN_STATE_CONFLICT',
-            `run ${m.id} is ${m.status}: archive it once it has ended (or cancel it first)`,
-            { status: m.status },
-          );
-        }
-        if (req.archived) m.archived = true;
-        else delete m.archived;
-        changed.archived = req.archived;
-      }
-      if (req.pinned !== undefined && req.pinned !== (m.pinned === true)) {
-        if (req.pinned) m.pinned = true;
-        else delete m.pinned;
-        changed.pinned = req.pinned;
-      }
-      if (req.name !== undefined) {
-        const name = req.name.trim();
-        if (name.length > 200) {
-          throw new NexusError('USAGE', `a run name is at most 200 characters (${name.length})`);
-        }
-        if (name) m.name = name;
-        else delete m.name;
-        changed.name = name || null;
-      }
-      if (req.note !== undefined) {
-        if (!req.note.trim()) throw new NexusError('USAGE', 'a note cannot be empty');
-        assertNoteFits(req.note);
-        m.notes = [...(m.notes ?? []), { at: this.now(), by: 'user', text: this.redact(req.note) }];
-        changed.note = true;
-      }
-      const events =
-        Object.keys(changed).length > 0
-          ? [{ type: 'nexus.agent.run.updated' as const, data: changed }]
-          : [];
-      return { manifest: m, events };
-    });
+    const { manifest } = await this.d.store.mutateRun(id, (m) => ({
+      manifest: m,
+      events: updateManifest(m, req, this.now(), (t) => this.redact(t)),
+    }));
     return manifest;
   }
 
   async resetRun(ref: string): Promise<RunManifest> {
     const id = await this.d.store.resolveRunId(ref);
-    const { manifest } = await this.d.store.mutateRun(id, (m) => {
-      if (m.status === 'running' || m.status === 'queued') {
-        throw new NexusError(
-          'RUN_STATE_CONFLICT',
-          `run ${m.id} is ${m.status}: cancel it before resetting it`,
-          { status: m.status },
-        );
-      }
-      const now = this.now();
-      const previous = m.status;
-      m.status = 'initialized';
-      delete m.outcome;
-      delete m.ended_at;
-      delete m.started_at;
-      delete m.backend_session_id;
-      // A new start takes a new baseline of the protected files.
-      delete m.baseline;
-      for (const t of m.tasks) {
-        t.status = 'pending';
-        t.verification = { state: t.verify.length > 0 ? 'pending' : 'none', results: [] };
-        t.updated_at = now;
-      }
-      return {
-        manifest: m,
-        events: [{ type: 'nexus.agent.run.reset', data: { previous, tasks: m.tasks.length } }],
-      };
-    });
+    const { manifest } = await this.d.store.mutateRun(id, (m) => ({
+      manifest: m,
+      events: resetManifest(m, this.now()),
+    }));
     return manifest;
   }
 
   async deleteRun(ref: string): Promise<{ deleted: string }> {
     const id = await this.d.store.resolveRunId(ref);
-    const m = await this.d.store.readRun(id);
-    if (m.status === 'running' || m.status === 'queued') {
-      throw new NexusError(
-        'RUN_STATE_CONFLICT',
-        `run ${m.id} is ${m.status}: cancel it before deleting it`,
-        { status: m.status },
-      );
-    }
+    assertIdle(await this.d.store.readRun(id), 'deleting');
     await this.d.store.deleteRun(id);
     return { deleted: id };
   }
@@ -436,17 +364,8 @@ export class CoreService implements NexusApi, RunnerApi {
     const pending = tasksAwaitingVerification(m);
     const verdicts: TaskVerdict[] = [];
     for (const t of pending) {
-      const changes = this.d.protectedFiles
-        ? await protectedChanges(t, m, this.d.protectedFiles)
-        : t.protect.length > 0
-          ? 'no-baseline'
-          : [];
-      if (changes === 'no-baseline' || changes.length > 0) {
-        verdicts.push({ task: t.id, passed: false, results: [protectionFailure(t, changes)] });
-        continue;
-      }
       verdicts.push(
-        await runChecks(t, this.d.commands, {
+        await verifyTask(t, m, this.d, {
           cwd: m.workspace.cwd,
           defaultTimeoutSec: m.limits.verify_timeout_sec ?? 300,
           ...(this.d.checkEnv ? { env: this.d.checkEnv } : {}),

@@ -8,6 +8,8 @@ import type { CheckResult, RunManifest, TaskState } from './domain/run.ts';
 import { isTaskVerified } from './domain/run.ts';
 import type { CommandRunner } from './ports.ts';
 import { trimNote } from './tasks.ts';
+import type { ProtectedFiles } from './protect.ts';
+import { protectedChanges, protectionFailure } from './protect.ts';
 
 /** Output kept per check, characters (the tail, where errors usually are). */
 export const MAX_CHECK_OUTPUT = 4000;
@@ -58,6 +60,26 @@ export async function runChecks(
     if (!passed) break;
   }
   return { task: task.id, passed: results.every((r) => r.passed), results };
+}
+
+/**
+ * The judge's verdict on one task: its protected paths first (a change fails it without
+ * running anything), then its checks. Shared by the runner's loop and core's passive runs.
+ */
+export async function verifyTask(
+  task: TaskState,
+  m: Pick<RunManifest, 'baseline' | 'workspace'>,
+  deps: { commands: CommandRunner; protectedFiles?: ProtectedFiles | undefined },
+  opts: Parameters<typeof runChecks>[2],
+): Promise<TaskVerdict> {
+  const changes = deps.protectedFiles
+    ? await protectedChanges(task, m, deps.protectedFiles)
+    : task.protect.length > 0
+      ? 'no-baseline'
+      : [];
+  if (changes === 'no-baseline' || changes.length > 0)
+    return { task: task.id, passed: false, results: [protectionFailure(task, changes)] };
+  return runChecks(task, deps.commands, opts);
 }
 
 /** Records a verdict on the manifest: passed → verified; failed → reopened with the output. */
