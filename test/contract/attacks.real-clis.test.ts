@@ -26,8 +26,8 @@ const FORGE_STATE = join(REPO, 'test', 'attacks', 'forge-state.sh');
 const FORGE_BRIDGE = join(REPO, 'test', 'attacks', 'forge-bridge.mjs');
 /** Distinctive key values: none may appear in anything Nexus records. */
 const KEYS = {
-  ANTHROPIC_API_KEY: 'sk-ant-test-DO-NOT-LEAK-0123456789',
-  OPENAI_API_KEY: 'sk-openai-test-DO-NOT-LEAK-9876543210',
+  ANTHROPIC_API_KEY: 'fake-anthropic-key-DO-NOT-LEAK-0123456789',
+  OPENAI_API_KEY: 'fake-openai-key-DO-NOT-LEAK-9876543210',
 };
 
 /** Names the processes one test's attack starts, so a test sees only its own. */
