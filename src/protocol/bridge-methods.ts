@@ -32,7 +32,7 @@ import type {
   AssignmentDefinition,
   SkillDefinition,
 } from '../core/domain/definitions.ts';
-import type { DefinitionSummary, EnvironmentStatus } from '../core/api.ts';
+import type { DefinitionSummary, EnvironmentStatus, NexusApi, RunnerApi } from '../core/api.ts';
 
 const ref = z.string().check(z.minLength(1), z.maxLength(256));
 const runId = ref;
@@ -143,27 +143,66 @@ export const EventNotificationMessage = z.strictObject({
   params: EventNotificationParams,
 });
 
-/** Every method: its params (server-validated) and result (client-validated). */
+/**
+ * How a method maps onto core: the `NexusApi` (or, `on: 'runner'`, `RunnerApi`) function that
+ * implements it, and how its params become that function's arguments. The bridge client and
+ * the server's handlers are both derived from it, so a method is declared here once.
+ */
+export interface ApiBinding {
+  fn: keyof NexusApi | keyof RunnerApi;
+  /** Param keys passed positionally, in order; absent: the params object is the one argument. */
+  args?: readonly string[];
+  /** A mutation attributed to the caller: the server fixes `by` from the credentials. */
+  attributed?: boolean;
+  on?: 'api' | 'runner';
+}
+
+/**
+ * A method's contract. Methods without `api` belong to the transport (hello, subscriptions,
+ * the approval wait that holds a call open) and are written by hand on both sides.
+ */
+export interface MethodSpec {
+  params: z.ZodMiniType;
+  result: z.ZodMiniType;
+  api?: ApiBinding;
+}
+
+/** Every method: its params (server-validated), result (client-validated) and binding. */
 export const BRIDGE_METHODS = {
   hello: { params: HelloParams, result: HelloResult },
 
-  'agents.list': { params: empty, result: DefinitionSummaryResult },
+  'agents.list': {
+    params: empty,
+    result: DefinitionSummaryResult,
+    api: { fn: 'listAgents', args: [] },
+  },
   'agents.get': {
     params: z.strictObject({ ref }),
     result: shaped<AgentDefinition>(['name', 'path', 'backend', 'instructions']),
+    api: { fn: 'getAgent', args: ['ref'] },
   },
-  'assignments.list': { params: empty, result: DefinitionSummaryResult },
+  'assignments.list': {
+    params: empty,
+    result: DefinitionSummaryResult,
+    api: { fn: 'listAssignments', args: [] },
+  },
   'assignments.get': {
     params: z.strictObject({ ref }),
     result: shaped<AssignmentDefinition>(['name', 'path', 'brief']),
+    api: { fn: 'getAssignment', args: ['ref'] },
   },
-  'skills.list': { params: empty, result: DefinitionSummaryResult },
+  'skills.list': {
+    params: empty,
+    result: DefinitionSummaryResult,
+    api: { fn: 'listSkills', args: [] },
+  },
   'skills.get': {
     params: z.strictObject({ ref }),
     result: shaped<SkillDefinition>(['name', 'path', 'body']),
+    api: { fn: 'getSkill', args: ['ref'] },
   },
 
-  'runs.create': { params: CreateRunParams, result: RunManifest },
+  'runs.create': { params: CreateRunParams, result: RunManifest, api: { fn: 'createRun' } },
   'runs.list': {
     params: z.optional(
       z.strictObject({
@@ -173,11 +212,17 @@ export const BRIDGE_METHODS = {
       }),
     ),
     result: z.array(RunIndexEntry),
+    api: { fn: 'listRuns' },
   },
-  'runs.get': { params: z.strictObject({ ref }), result: RunManifest },
+  'runs.get': {
+    params: z.strictObject({ ref }),
+    result: RunManifest,
+    api: { fn: 'getRun', args: ['ref'] },
+  },
   'runs.brief': {
     params: z.strictObject({ ref }),
     result: z.object({ systemPrompt: z.string(), prompt: z.string() }),
+    api: { fn: 'getBrief', args: ['ref'] },
   },
   'runs.events': {
     params: z.strictObject({
@@ -186,6 +231,7 @@ export const BRIDGE_METHODS = {
       limit: z.optional(int(1)),
     }),
     result: z.array(RunEvent),
+    api: { fn: 'getEvents', args: ['ref', 'after', 'limit'] },
   },
   'runs.start': {
     params: z.strictObject({
@@ -194,8 +240,13 @@ export const BRIDGE_METHODS = {
       message: z.optional(z.string()),
     }),
     result: RunManifest,
+    api: { fn: 'startRun' },
   },
-  'runs.cancel': { params: z.strictObject({ ref }), result: RunManifest },
+  'runs.cancel': {
+    params: z.strictObject({ ref }),
+    result: RunManifest,
+    api: { fn: 'cancelRun', args: ['ref'] },
+  },
   'runs.update': {
     params: z.strictObject({
       ref,
@@ -205,12 +256,29 @@ export const BRIDGE_METHODS = {
       note: z.optional(z.string()),
     }),
     result: RunManifest,
+    api: { fn: 'updateRun' },
   },
-  'runs.reset': { params: z.strictObject({ ref }), result: RunManifest },
-  'runs.delete': { params: z.strictObject({ ref }), result: z.object({ deleted: z.string() }) },
+  'runs.reset': {
+    params: z.strictObject({ ref }),
+    result: RunManifest,
+    api: { fn: 'resetRun', args: ['ref'] },
+  },
+  'runs.delete': {
+    params: z.strictObject({ ref }),
+    result: z.object({ deleted: z.string() }),
+    api: { fn: 'deleteRun', args: ['ref'] },
+  },
 
-  'tasks.list': { params: z.strictObject({ run: ref }), result: z.array(TaskState) },
-  'tasks.get': { params: z.strictObject({ run: ref, task: nonEmpty }), result: TaskState },
+  'tasks.list': {
+    params: z.strictObject({ run: ref }),
+    result: z.array(TaskState),
+    api: { fn: 'listTasks', args: ['run'] },
+  },
+  'tasks.get': {
+    params: z.strictObject({ run: ref, task: nonEmpty }),
+    result: TaskState,
+    api: { fn: 'getTask', args: ['run', 'task'] },
+  },
   'tasks.set': {
     params: z.strictObject({
       run: ref,
@@ -220,6 +288,7 @@ export const BRIDGE_METHODS = {
       by: actor,
     }),
     result: TaskState,
+    api: { fn: 'setTask', attributed: true },
   },
   'tasks.notes': {
     params: z.strictObject({
@@ -229,6 +298,7 @@ export const BRIDGE_METHODS = {
       by: actor,
     }),
     result: TaskState,
+    api: { fn: 'appendNotes', args: ['run', 'task', 'text', 'by'], attributed: true },
   },
   'tasks.add': {
     params: z.strictObject({
@@ -240,6 +310,7 @@ export const BRIDGE_METHODS = {
       by: actor,
     }),
     result: TaskState,
+    api: { fn: 'addTask', attributed: true },
   },
 
   'approvals.list': {
@@ -247,6 +318,7 @@ export const BRIDGE_METHODS = {
       z.strictObject({ run: z.optional(ref), status: z.optional(ApprovalStatus) }),
     ),
     result: z.array(Approval),
+    api: { fn: 'listApprovals' },
   },
   'approvals.decide': {
     params: z.strictObject({
@@ -256,11 +328,13 @@ export const BRIDGE_METHODS = {
       by: actor,
     }),
     result: Approval,
+    api: { fn: 'decideApproval', attributed: true },
   },
 
   status: {
     params: empty,
     result: shaped<EnvironmentStatus>(['version', 'workspace', 'stateDir', 'mode']),
+    api: { fn: 'status', args: [] },
   },
 
   'events.subscribe': {
@@ -277,13 +351,18 @@ export const BRIDGE_METHODS = {
     result: z.object({ closed: z.boolean() }),
   },
 
-  'runner.getRun': { params: z.strictObject({ run: runId }), result: RunManifest },
+  'runner.getRun': {
+    params: z.strictObject({ run: runId }),
+    result: RunManifest,
+    api: { fn: 'getRun', args: ['run'], on: 'runner' },
+  },
   'runner.report': {
     params: z.strictObject({
       run: runId,
       reports: z.array(RunnerReportSchema).check(z.maxLength(10_000)),
     }),
     result: z.object({ appliedOp: int(0) }),
+    api: { fn: 'report', args: ['run', 'reports'], on: 'runner' },
   },
   'runner.requestApproval': {
     params: z.strictObject({
@@ -294,7 +373,7 @@ export const BRIDGE_METHODS = {
     }),
     result: Approval,
   },
-} as const satisfies Record<string, { params: z.ZodMiniType; result: z.ZodMiniType }>;
+} as const satisfies Record<string, MethodSpec>;
 
 export type MethodName = keyof typeof BRIDGE_METHODS;
 /** What a caller passes (schema input, before defaults). */

@@ -7,37 +7,32 @@
  * last seq it delivered, so a listener sees each missed event once.
  */
 import type {
-  ApprovalDecision,
-  CreateRunRequest,
-  DefinitionSummary,
-  EnvironmentStatus,
   EventListener,
   NexusApi,
   RunnerApi,
-  RunnerReport,
-  RunUpdateRequest,
-  StartRunRequest,
   SubscribeRequest,
   Subscription,
-  TaskAddRequest,
-  TaskSetRequest,
 } from '../../core/api.ts';
-import type {
-  AgentDefinition,
-  AssignmentDefinition,
-  GatedAction,
-  SkillDefinition,
-} from '../../core/domain/definitions.ts';
-import type { RunEvent } from '../../core/domain/events.ts';
-import type { Approval, RunIndexEntry, RunManifest, TaskState } from '../../core/domain/run.ts';
-import type { RunFilter } from '../../core/ports.ts';
+import type { GatedAction } from '../../core/domain/definitions.ts';
+import type { Approval } from '../../core/domain/run.ts';
 import type { MethodName, MethodParams, MethodResult } from '../../protocol/bridge.ts';
-import type { HelloResult } from '../../protocol/bridge-methods.ts';
+import {
+  BRIDGE_METHODS,
+  type ApiBinding,
+  type HelloResult,
+  type MethodSpec,
+} from '../../protocol/bridge-methods.ts';
 import { BridgeTransport, type BridgeClientOptions } from './client-transport.ts';
 
 export type { BridgeClientOptions } from './client-transport.ts';
 
-export class BridgeClient implements NexusApi, RunnerApi {
+// The NexusApi and RunnerApi functions are derived from the method table below the class; the
+// merged interface tells the type checker they exist.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface BridgeClient extends NexusApi, RunnerApi {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class BridgeClient {
   readonly #t: BridgeTransport;
 
   private constructor(transport: BridgeTransport) {
@@ -56,6 +51,11 @@ export class BridgeClient implements NexusApi, RunnerApi {
   /** The server's hello reply: its version and this client's role. */
   get session(): HelloResult {
     return this.#t.session;
+  }
+
+  /** This client's role once it has said hello (kept across reconnects). */
+  get role(): HelloResult['role'] | undefined {
+    return this.#t.role;
   }
 
   get connected(): boolean {
@@ -77,99 +77,8 @@ export class BridgeClient implements NexusApi, RunnerApi {
     return this.#t.close();
   }
 
-  // ---------------------------------------------------------------- NexusApi
-
-  listAgents(): Promise<DefinitionSummary[]> {
-    return this.#t.call('agents.list', undefined);
-  }
-  listAssignments(): Promise<DefinitionSummary[]> {
-    return this.#t.call('assignments.list', undefined);
-  }
-  listSkills(): Promise<DefinitionSummary[]> {
-    return this.#t.call('skills.list', undefined);
-  }
-  getAgent(ref: string): Promise<AgentDefinition> {
-    return this.#t.call('agents.get', { ref });
-  }
-  getAssignment(ref: string): Promise<AssignmentDefinition> {
-    return this.#t.call('assignments.get', { ref });
-  }
-  getSkill(ref: string): Promise<SkillDefinition> {
-    return this.#t.call('skills.get', { ref });
-  }
-  createRun(req: CreateRunRequest): Promise<RunManifest> {
-    return this.#t.call('runs.create', req);
-  }
-  listRuns(filter?: RunFilter): Promise<RunIndexEntry[]> {
-    return this.#t.call(
-      'runs.list',
-      filter && {
-        status: filter.status && [...filter.status],
-        kind: filter.kind && [...filter.kind],
-        archived: filter.archived,
-      },
-    );
-  }
-  /** `runs.get`, or `runner.getRun` when this client holds a runner token. */
-  getRun(ref: string): Promise<RunManifest> {
-    return this.#t.role === 'runner'
-      ? this.#t.call('runner.getRun', { run: ref })
-      : this.#t.call('runs.get', { ref });
-  }
-  getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }> {
-    return this.#t.call('runs.brief', { ref });
-  }
-  getEvents(ref: string, after?: number, limit?: number): Promise<RunEvent[]> {
-    return this.#t.call('runs.events', { ref, after, limit });
-  }
-  listTasks(run: string): Promise<TaskState[]> {
-    return this.#t.call('tasks.list', { run });
-  }
-  getTask(run: string, task: string): Promise<TaskState> {
-    return this.#t.call('tasks.get', { run, task });
-  }
-  setTask(req: TaskSetRequest): Promise<TaskState> {
-    return this.#t.call('tasks.set', req);
-  }
-  appendNotes(run: string, task: string, text: string, by?: string): Promise<TaskState> {
-    return this.#t.call('tasks.notes', { run, task, text, by });
-  }
-  addTask(req: TaskAddRequest): Promise<TaskState> {
-    return this.#t.call('tasks.add', req);
-  }
-  listApprovals(filter?: { run?: string; status?: Approval['status'] }): Promise<Approval[]> {
-    return this.#t.call('approvals.list', filter);
-  }
-  decideApproval(decision: ApprovalDecision): Promise<Approval> {
-    return this.#t.call('approvals.decide', decision);
-  }
-  startRun(req: StartRunRequest): Promise<RunManifest> {
-    return this.#t.call('runs.start', req);
-  }
-  cancelRun(ref: string): Promise<RunManifest> {
-    return this.#t.call('runs.cancel', { ref });
-  }
-  updateRun(req: RunUpdateRequest): Promise<RunManifest> {
-    return this.#t.call('runs.update', req);
-  }
-  resetRun(ref: string): Promise<RunManifest> {
-    return this.#t.call('runs.reset', { ref });
-  }
-  deleteRun(ref: string): Promise<{ deleted: string }> {
-    return this.#t.call('runs.delete', { ref });
-  }
-  status(): Promise<EnvironmentStatus> {
-    return this.#t.call('status', undefined);
-  }
-
   subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
     return this.#t.subscribe(req, listener);
-  }
-
-  // ---------------------------------------------------------------- RunnerApi
-
-  report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> {
-    return this.#t.call('runner.report', { run: runId, reports });
   }
 
   requestApproval(
@@ -181,3 +90,47 @@ export class BridgeClient implements NexusApi, RunnerApi {
     return this.#t.call('runner.requestApproval', { run: runId, ...req }, { timeoutMs, signal });
   }
 }
+
+/**
+ * One client function per core function bound in the method table: its arguments become the
+ * params the table names. Where two methods bind one function (`getRun`: `runs.get` for a
+ * person, `runner.getRun` for a runner), a runner-token client calls the runner's.
+ */
+function deriveApiFunctions(): void {
+  const byFn = new Map<string, Array<[MethodName, ApiBinding]>>();
+  for (const [method, spec] of Object.entries(BRIDGE_METHODS) as [MethodName, MethodSpec][]) {
+    if (spec.api) byFn.set(spec.api.fn, [...(byFn.get(spec.api.fn) ?? []), [method, spec.api]]);
+  }
+  for (const [fn, methods] of byFn) {
+    const paramsOf = (binding: ApiBinding, args: unknown[]): unknown =>
+      binding.args ? Object.fromEntries(binding.args.map((k, i) => [k, args[i]])) : args[0];
+    Object.defineProperty(BridgeClient.prototype, fn, {
+      configurable: true,
+      writable: true,
+      value(this: BridgeClient, ...args: unknown[]): Promise<unknown> {
+        const [method, binding] =
+          (this.role === 'runner' && methods.find(([, b]) => b.on === 'runner')) ||
+          methods.find(([, b]) => b.on !== 'runner') ||
+          methods[0]!;
+        return this.call(method, paramsOf(binding, args) as never);
+      },
+    });
+  }
+}
+deriveApiFunctions();
+
+/** The core functions the method table binds. */
+type BoundFunction = {
+  [M in MethodName]: (typeof BRIDGE_METHODS)[M] extends { api: { fn: infer F } } ? F : never;
+}[MethodName];
+/**
+ * Every NexusApi and RunnerApi function must be bound in the table (or be one of the
+ * transport's, written by hand above): the merged interface promises them all, so a function
+ * added to the API without a method fails to compile here instead of being missing at runtime.
+ */
+type Unbound = Exclude<
+  keyof NexusApi | keyof RunnerApi,
+  BoundFunction | 'subscribe' | 'requestApproval'
+>;
+const everyFunctionBound: [Unbound] extends [never] ? true : { unbound: Unbound } = true;
+void everyFunctionBound;

@@ -4,7 +4,7 @@
  */
 import type * as z from 'zod/mini';
 import type { NexusApi, RunnerApi, SubscribeRequest } from '../../core/api.ts';
-import type { BRIDGE_METHODS } from '../../protocol/bridge.ts';
+import { BRIDGE_METHODS, type MethodSpec } from '../../protocol/bridge-methods.ts';
 import { RpcErrorCode, type MethodName, type MethodResult } from '../../protocol/bridge.ts';
 import type { BridgeRole } from './auth.ts';
 import { RpcFault } from './rpc-errors.ts';
@@ -36,42 +36,40 @@ function actor(role: BridgeRole, by: string | undefined): string {
   return role.kind;
 }
 
+/**
+ * The handlers: every method bound to core in the method table calls its function with its
+ * params spread as the table says (`by` fixed from the credentials where it is attributed);
+ * the transport's own methods are written here.
+ */
 export function createHandlers(api: NexusApi, runner: RunnerApi): Handlers {
-  return {
-    'agents.list': () => api.listAgents(),
-    'agents.get': (p) => api.getAgent(p.ref),
-    'assignments.list': () => api.listAssignments(),
-    'assignments.get': (p) => api.getAssignment(p.ref),
-    'skills.list': () => api.listSkills(),
-    'skills.get': (p) => api.getSkill(p.ref),
-
-    'runs.create': (p) => api.createRun(p),
-    'runs.list': (p) => api.listRuns(p),
-    'runs.get': (p) => api.getRun(p.ref),
-    'runs.brief': (p) => api.getBrief(p.ref),
-    'runs.events': (p) => api.getEvents(p.ref, p.after, p.limit),
-    'runs.start': (p) => api.startRun(p),
-    'runs.cancel': (p) => api.cancelRun(p.ref),
-    'runs.update': (p) => api.updateRun(p),
-    'runs.reset': (p) => api.resetRun(p.ref),
-    'runs.delete': (p) => api.deleteRun(p.ref),
-
-    'tasks.list': (p) => api.listTasks(p.run),
-    'tasks.get': (p) => api.getTask(p.run, p.task),
-    'tasks.set': (p, ctx) => api.setTask({ ...p, by: actor(ctx.role, p.by) }),
-    'tasks.notes': (p, ctx) => api.appendNotes(p.run, p.task, p.text, actor(ctx.role, p.by)),
-    'tasks.add': (p, ctx) => api.addTask({ ...p, by: actor(ctx.role, p.by) }),
-
-    'approvals.list': (p) => api.listApprovals(p),
-    'approvals.decide': (p, ctx) => api.decideApproval({ ...p, by: actor(ctx.role, p.by) }),
-
-    status: () => api.status(),
-
+  const bound: Record<string, (params: Record<string, unknown>, ctx: CallContext) => unknown> = {};
+  for (const [method, spec] of Object.entries(BRIDGE_METHODS) as [string, MethodSpec][]) {
+    const binding = spec.api;
+    if (!binding) continue;
+    const target = (binding.on === 'runner' ? runner : api) as unknown as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
+    const fn = target[binding.fn];
+    if (typeof fn !== 'function') throw new Error(`core implements no ${binding.fn} for ${method}`);
+    bound[method] = (params, ctx) => {
+      const p = binding.attributed
+        ? { ...params, by: actor(ctx.role, params.by as string | undefined) }
+        : (params ?? undefined);
+      return binding.args
+        ? fn.apply(
+            target,
+            binding.args.map((k) => p?.[k]),
+          )
+        : fn.call(target, p);
+    };
+  }
+  const transport: Pick<
+    Handlers,
+    'events.subscribe' | 'events.unsubscribe' | 'runner.requestApproval'
+  > = {
     'events.subscribe': async (p, ctx) => ({ subscription: await ctx.subscribe(p) }),
     'events.unsubscribe': async (p, ctx) => ({ closed: ctx.unsubscribe(p.subscription) }),
-
-    'runner.getRun': (p) => runner.getRun(p.run),
-    'runner.report': (p) => runner.report(p.run, p.reports),
     'runner.requestApproval': (p, ctx) =>
       runner.requestApproval(
         p.run,
@@ -79,6 +77,7 @@ export function createHandlers(api: NexusApi, runner: RunnerApi): Handlers {
         ctx.signal,
       ),
   };
+  return { ...bound, ...transport } as unknown as Handlers;
 }
 
 type Scope = Partial<Record<MethodName, (params: Record<string, unknown>) => unknown>>;
