@@ -24,18 +24,4 @@ export async function createBackend(name: BackendName, env: NodeJS.ProcessEnv): 
   }
 }
 
-/** The provider credentials each backend's CLI (or client) reads from its environment. */
-const PROVIDER_KEYS: Record<BackendName, readonly string[]> = {
-  claude: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'],
-  codex: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
-  openai: ['OPENAI_API_KEY'],
-  passive: [],
-};
-
-/** Provider keys the agent of this backend has no use for: kept out of its environment. */
-export function foreignProviderKeys(backend: BackendName): string[] {
-  const own = new Set(PROVIDER_KEYS[backend]);
-  return Object.values(PROVIDER_KEYS)
-    .flat()
-    .filter((k) => !own.has(k));
-}
+export { foreignProviderKeys } from '../src/adapters/backends/provider-env.ts';

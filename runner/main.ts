@@ -16,6 +16,7 @@ import { ReportOutbox } from '../src/adapters/bridge/outbox.ts';
 import { createBackend, foreignProviderKeys } from './backends.ts';
 import { connectCore } from './connect.ts';
 import type { CoreConnection } from './connect.ts';
+import type { PodConnection } from './pod.ts';
 import { loadPayload } from './payload.ts';
 import { cliEntry, writeGateShims, writeNexusShim } from './shim.ts';
 import { buildSandboxes } from './sandbox.ts';
@@ -30,12 +31,13 @@ import { LogBatcher } from './log-batcher.ts';
  * is. Other NEXUS_ settings (timeouts, test hooks, binaries) pass through.
  */
 const RUNNER_ONLY_ENV =
-  /^NEXUS_(RUN_CONFIG|RUN_CONFIG_FILE|USER_TOKEN|TOKEN|TOKEN_FILE|AGENT_TOKEN|CONNECT|STATE_DIR|WORKSPACE|RUNNER_DIR|ATTEMPTS_DIR|CONFIG_DIR|PLANE_API_KEY)$/;
+  /^NEXUS_(RUN_CONFIG|RUN_CONFIG_FILE|USER_TOKEN|TOKEN|TOKEN_FILE|AGENT_TOKEN|CONNECT|STATE_DIR|WORKSPACE|RUNNER_DIR|ATTEMPTS_DIR|CONFIG_DIR|PLANE_API_KEY|KEYS_DIR|INBOX_DIR|K8S_JOB)$/;
 
 export async function runnerMain(
   argv: string[],
-  env: NodeJS.ProcessEnv = process.env,
+  envIn: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  let env = envIn;
   const log = (line: string): void => {
     process.stderr.write(`[nexus-runner] ${line}\n`);
   };
@@ -45,8 +47,20 @@ export async function runnerMain(
     );
     return ExitCode.ok;
   }
+  const stage = argv.indexOf('--stage');
+  if (stage >= 0) {
+    const [src, dst] = [argv[stage + 1], argv[stage + 2]];
+    if (!src || !dst) {
+      log('usage: nexus-runner --stage SECRET_DIR KEYS_DIR');
+      return ExitCode.badInput;
+    }
+    const { stageSecrets } = await import('./pod.ts');
+    await stageSecrets(src, dst);
+    return ExitCode.ok;
+  }
   let payload: RunConfigPayload | undefined;
   let core: CoreConnection | undefined;
+  let pod: PodConnection | undefined;
   let state: RunnerState | undefined;
   const controller = new AbortController();
   const onSignal = (sig: string): void => {
@@ -56,8 +70,25 @@ export async function runnerMain(
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   try {
-    payload = await loadPayload(argv, env);
-    core = await connectCore(payload.workspace.cwd, payload.run_id, env, log);
+    if (argv.includes('--pod')) {
+      // In a Kubernetes pod: the payload, key and credentials from the staged Secret; the
+      // workspace in the pod's own volume; reports on stdout.
+      const { takePodKeys, connectPodCore } = await import('./pod.ts');
+      const keys = await takePodKeys(env.NEXUS_KEYS_DIR ?? '/var/run/nexus/keys');
+      env = { ...env, ...keys.env, NEXUS_RUN_CONFIG: keys.payloadText };
+      const loaded = await loadPayload([], env);
+      const workDir = env.NEXUS_WORK_DIR ?? '/workspace';
+      payload = { ...loaded, workspace: { ...loaded.workspace, cwd: join(workDir, 'repo') } };
+      pod = await connectPodCore(keys, {
+        tmpDir: tmpdir(),
+        inboxDir: env.NEXUS_INBOX_DIR,
+        log,
+      });
+      core = pod;
+    } else {
+      payload = await loadPayload(argv, env);
+      core = await connectCore(payload.workspace.cwd, payload.run_id, env, log);
+    }
     const runDir = env.NEXUS_RUNNER_DIR ?? join(tmpdir(), `nexus-runner-${payload.run_id}`);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const outbox = await ReportOutbox.open(join(runDir, 'outbox.jsonl'));
@@ -70,6 +101,8 @@ export async function runnerMain(
       log,
       controller.signal,
     );
+    const runnerState = state;
+    pod?.setReporter((r) => runnerState.report(r));
     // Everything the agent may see of ours lives here (shims, its permissions), read-only.
     const agentDir = join(runDir, 'agent');
     const sandboxes = await buildSandboxes({
@@ -88,9 +121,10 @@ export async function runnerMain(
     await state.report({
       type: 'run.started',
       pid: process.pid,
-      host: hostname(),
+      // In a pod, the Job is what core finds the runner by after a restart.
+      host: env.NEXUS_K8S_JOB ? `k8s:${env.NEXUS_K8S_JOB}` : hostname(),
       sandbox: sandboxes.state,
-      via: core.mode,
+      via: pod ? 'pod' : core.mode,
     });
     if (sandboxes.state.kind === 'none')
       log(`unsandboxed: ${sandboxes.state.reason ?? 'no sandbox'}`);

@@ -7,25 +7,35 @@ import { Dispatcher } from '../core/dispatcher.ts';
 import type { EmbeddedCore } from '../adapters/embedded.ts';
 import { systemClock } from '../adapters/clock.ts';
 import { LocalRuntime } from '../adapters/runtime/local.ts';
+import { kubernetesRuntimeFor } from '../adapters/runtime/kubernetes/index.ts';
 
 export function embeddedDispatch(
   embedded: EmbeddedCore,
   opts: { workspace: string; stateDir: string; detach: boolean },
-): { dispatcher: Dispatcher; runtime: LocalRuntime } {
+): { dispatcher: Dispatcher; runtime: LocalRuntime; close: () => void } {
   const runtime = new LocalRuntime({
     runDir: (id) => embedded.store.runDir(id),
     detach: opts.detach,
   });
+  const kubernetes = kubernetesRuntimeFor(embedded);
   const dispatcher = new Dispatcher({
     store: embedded.store,
     finish: (id, status, code, reason) => embedded.service.finishRun(id, status, code, reason),
     payloadFor: (id) => embedded.service.payloadFor(id),
-    runtimes: { local: runtime },
+    runtimes: { local: runtime, kubernetes },
     runnerEnv: async () => ({ NEXUS_STATE_DIR: opts.stateDir, NEXUS_WORKSPACE: opts.workspace }),
     // Runs started from a terminal each have their own process: no cap to wait behind.
     cap: Number.MAX_SAFE_INTEGER,
     clock: systemClock,
   });
   embedded.service.setLauncher(dispatcher);
-  return { dispatcher, runtime };
+  return {
+    dispatcher,
+    runtime,
+    // The Kubernetes runtime's watches and log follows keep the process alive: stop them.
+    close: () => {
+      dispatcher.close();
+      kubernetes.close();
+    },
+  };
 }

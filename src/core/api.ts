@@ -178,7 +178,7 @@ export type RunnerReport =
       /** Where the agent's processes run this time. */
       sandbox?: SandboxState | undefined;
       /** How the runner reaches core. */
-      via?: 'bridge' | 'embedded' | undefined;
+      via?: 'bridge' | 'embedded' | 'pod' | undefined;
     }
   | { op: number; type: 'baseline'; baseline: Baseline }
   | { op: number; type: 'attempt.started'; attempt: number; transcript: string }
@@ -191,7 +191,25 @@ export type RunnerReport =
       results: CheckResult[];
     }
   | { op: number; type: 'log'; attempt: number; lines: string[] }
-  | { op: number; type: 'run.finished'; status: RunStatus; outcome: RunOutcome };
+  | { op: number; type: 'run.finished'; status: RunStatus; outcome: RunOutcome }
+  /**
+   * What the agent did through the runner's own bridge, where core cannot see it (a pod):
+   * applied by core as the agent's call, with the agent's rights and nothing more.
+   */
+  | { op: number; type: 'agent.call'; method: 'tasks.set'; params: AgentTaskSet }
+  | {
+      op: number;
+      type: 'agent.call';
+      method: 'tasks.notes';
+      params: { run: string; task: string; text: string };
+    }
+  | { op: number; type: 'agent.call'; method: 'tasks.add'; params: AgentTaskAdd }
+  /** An approval the runner's own core holds (a pod): core shows it; a person decides. */
+  | { op: number; type: 'approval.requested'; approval: Approval }
+  | { op: number; type: 'approval.settled'; id: string; status: 'expired' };
+
+type AgentTaskSet = Omit<TaskSetRequest, 'by'>;
+type AgentTaskAdd = Omit<TaskAddRequest, 'by'>;
 
 /** A report before its `op` is assigned. */
 export type UnnumberedRunnerReport = RunnerReport extends infer R

@@ -5,7 +5,7 @@
  * Where a runner runs is an `AgentRuntime`'s business (a local process today, a Kubernetes Job
  * next); the dispatcher never spawns or signals anything itself.
  */
-import type { RuntimeKind } from './domain/definitions.ts';
+import type { KubernetesSettings, RuntimeKind } from './domain/definitions.ts';
 import type { RunManifest, RunStatus } from './domain/run.ts';
 import { isTerminalRunStatus } from './domain/run.ts';
 import { ExitCode, NexusError, toUserMessage } from './errors.ts';
@@ -63,6 +63,14 @@ export class Dispatcher implements RunLauncher {
     return rt;
   }
 
+  async preflight(
+    kind: RuntimeKind,
+    settings: KubernetesSettings,
+    workspace: { cwd: string; repo?: string | undefined },
+  ): Promise<void> {
+    await this.runtime(kind).preflight?.(settings, workspace);
+  }
+
   setCap(cap: number): void {
     this.#cap = Math.max(1, cap);
     void this.#pump();
@@ -110,7 +118,26 @@ export class Dispatcher implements RunLauncher {
         continue;
       }
       const rt = this.#d.runtimes[m.runtime];
-      const alive = m.runner !== undefined && rt !== undefined && (await rt.alive(m.runner));
+      if (rt?.reattach && m.kind !== 'interactive') {
+        // The runtime follows its own runners (a pod's log): it settles the run when it ends.
+        this.#active.add(m.id);
+        const ok = await rt
+          .reattach(
+            m,
+            (code, signal, reason) => void this.runnerGone(m.id, lostWhy(code, signal, reason)),
+          )
+          .catch((err: unknown) => {
+            log(`run ${m.id}: could not reattach: ${toUserMessage(err)}`);
+            return false;
+          });
+        if (ok) {
+          log(`run ${m.id}: reattached (${m.runtime})`);
+          continue;
+        }
+        this.#active.delete(m.id);
+      }
+      const alive =
+        m.runner !== undefined && rt !== undefined && (await rt.alive(m.runner).catch(() => false));
       if (m.kind === 'interactive' && m.runner?.via === 'embedded' && alive) {
         this.watch(m);
         log(
@@ -201,11 +228,8 @@ export class Dispatcher implements RunLauncher {
           const env = await this.#d.runnerEnv(next.runId, next.payload);
           await this.runtime(next.payload.runtime).start(next.payload, {
             env,
-            onExit: (code, signal) =>
-              void this.runnerGone(
-                next.runId,
-                `runner lost: it exited (${signal ?? `code ${code}`}) without finishing the run`,
-              ),
+            onExit: (code, signal, reason) =>
+              void this.runnerGone(next.runId, lostWhy(code, signal, reason)),
           });
         } catch (err) {
           this.#active.delete(next.runId);
@@ -222,4 +246,11 @@ export class Dispatcher implements RunLauncher {
     });
     return this.#pumping;
   }
+}
+
+/** Why a run whose runner ended unfinished failed: the runtime's reason, or the exit. */
+function lostWhy(code: number | null, signal: string | null, reason: string | undefined): string {
+  return reason
+    ? `runner lost: ${reason}`
+    : `runner lost: it exited (${signal ?? `code ${code}`}) without finishing the run`;
 }

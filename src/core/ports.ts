@@ -9,7 +9,9 @@ import type {
   BackendName,
   BackendSettings,
   GatedAction,
+  KubernetesSettings,
   Permissions,
+  RuntimeKind,
 } from './domain/definitions.ts';
 
 /** Time, injectable so tests and benchmarks control it. */
@@ -32,6 +34,13 @@ export interface Mutation {
   events: RunEvent[];
 }
 
+/** A mutation: the new manifest and the events to append, or a throw (nothing is written). */
+export type MutateFn = (
+  manifest: RunManifest,
+) =>
+  | { manifest: RunManifest; events: NewEvent[] }
+  | Promise<{ manifest: RunManifest; events: NewEvent[] }>;
+
 /**
  * Persistent run state. Every mutation is atomic and serialized with every other writer;
  * a mutation function returns the new manifest and the events to append, or throws to abort
@@ -44,14 +53,7 @@ export interface RunStore {
   resolveRunId(ref: string): Promise<string>;
   readRun(id: string): Promise<RunManifest>;
   listRuns(filter?: RunFilter): Promise<RunIndexEntry[]>;
-  mutateRun(
-    id: string,
-    fn: (
-      manifest: RunManifest,
-    ) =>
-      | { manifest: RunManifest; events: NewEvent[] }
-      | Promise<{ manifest: RunManifest; events: NewEvent[] }>,
-  ): Promise<Mutation>;
+  mutateRun(id: string, fn: MutateFn): Promise<Mutation>;
   /** Removes a run's directory and its index entry. */
   deleteRun(id: string): Promise<void>;
   /** Appends events without touching the manifest (logs, progress). */
@@ -174,9 +176,27 @@ export interface AgentRuntime {
     opts: {
       /** How the runner reaches core (never given to the agent). */
       env: Record<string, string>;
-      onExit?: (code: number | null, signal: string | null) => void;
+      /** The runner ended; `reason` when the runtime knows why (a deadline, a deleted Job). */
+      onExit?: (code: number | null, signal: string | null, reason?: string) => void;
     },
   ): Promise<RunnerRef>;
+  /**
+   * Refuses, before the run is created, what this runtime could not start (no cluster
+   * configured, no repository a pod could clone). Absent: everything can start.
+   */
+  preflight?(
+    settings: KubernetesSettings,
+    workspace: { cwd: string; repo?: string | undefined },
+  ): Promise<void>;
+  /**
+   * After a restart: takes the run's runner back (follows it again, settles it when it ends,
+   * `onExit` as for `start`). Resolves false when it cannot; absent: the dispatcher polls
+   * `alive` instead.
+   */
+  reattach?(
+    m: RunManifest,
+    onExit: (code: number | null, signal: string | null, reason?: string) => void,
+  ): Promise<boolean>;
   /** Stops the run's runner (and everything it started): SIGINT, then SIGKILL after a grace. */
   cancel(runId: string, runner?: RunnerRef): Promise<void>;
   /** Whether this runner still lives (reattach after a restart, watching a foreign runner). */
@@ -190,4 +210,10 @@ export interface RunLauncher {
   /** Starts a runner for the run; resolves once it is started (not when it ends). */
   launch(runId: string, payload: RunConfigPayload): Promise<void>;
   cancel(runId: string): Promise<void>;
+  /** Refuses, before a run is created, a runtime that could not start it. */
+  preflight?(
+    runtime: RuntimeKind,
+    settings: KubernetesSettings,
+    workspace: { cwd: string; repo?: string | undefined },
+  ): Promise<void>;
 }

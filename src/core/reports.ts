@@ -2,6 +2,9 @@
 import type { RunnerReport } from './api.ts';
 import type { NewEvent } from './domain/events.ts';
 import type { RunManifest } from './domain/run.ts';
+import type { TaskStatus } from './domain/run.ts';
+import { NexusError, toUserMessage } from './errors.ts';
+import { addTask, appendTaskNote, setTaskStatus } from './tasks.ts';
 import { applyVerdict } from './verify.ts';
 
 export function finishedEvent(m: RunManifest): NewEvent {
@@ -104,7 +107,76 @@ export function applyReports(
         events.push(finishedEvent(m));
         break;
       }
+      case 'agent.call':
+        events.push(...applyAgentCall(m, r, now));
+        break;
+      case 'approval.requested': {
+        if (m.approvals.some((a) => a.id === r.approval.id)) break;
+        // The request is the agent's: whatever the report says, a person decides it here.
+        const a = {
+          ...r.approval,
+          run_id: m.id,
+          status: 'pending' as const,
+          requested_by: 'agent',
+        };
+        delete a.decided_at;
+        delete a.decided_by;
+        delete a.reason;
+        m.approvals.push(a);
+        events.push({
+          type: 'nexus.approval.requested',
+          data: { approval: a.id, action: a.action, detail: a.detail, expires_at: a.expires_at },
+        });
+        break;
+      }
+      case 'approval.settled': {
+        const a = m.approvals.find((x) => x.id === r.id);
+        if (a?.status !== 'pending') break;
+        a.status = 'expired';
+        a.decided_at = now;
+        a.decided_by = 'timeout';
+        events.push({
+          type: 'nexus.approval.decided',
+          data: { approval: a.id, status: 'expired', by: 'timeout' },
+        });
+        break;
+      }
     }
   }
   return events;
+}
+
+/**
+ * An agent's checklist call that the runner applied where core could not see it (a pod), now
+ * applied here with the agent's rights: the same transitions as the bridge's `tasks.*`, by
+ * `agent`. A call the record refuses (a task gone, a run ended) is recorded, not retried.
+ */
+function applyAgentCall(
+  m: RunManifest,
+  r: Extract<RunnerReport, { type: 'agent.call' }>,
+  now: string,
+): NewEvent[] {
+  const p = r.params as Record<string, unknown>;
+  try {
+    if (p.run !== m.id) throw new NexusError('TASK_INVALID', `the call names run ${String(p.run)}`);
+    switch (r.method) {
+      case 'tasks.set': {
+        const q = r.params as { task: string; status: TaskStatus; note?: string };
+        return setTaskStatus(m, q.task, q.status, { note: q.note, by: 'agent', now });
+      }
+      case 'tasks.notes': {
+        const q = r.params as { task: string; text: string };
+        return appendTaskNote(m, q.task, q.text, 'agent', now);
+      }
+      case 'tasks.add':
+        return addTask(m, r.params, 'agent', now).events;
+    }
+  } catch (err) {
+    return [
+      {
+        type: 'nexus.security.refused',
+        data: { principal: 'agent', method: `${r.method} (${toUserMessage(err)})` },
+      },
+    ];
+  }
 }

@@ -88,6 +88,7 @@ export function buildPayload(
     backend_settings: agent.backend_settings,
     limits: agent.limits,
     runtime: m.runtime,
+    ...(m.runtime === 'kubernetes' ? { kubernetes: agent.kubernetes } : {}),
     kind: m.kind,
     workspace: { cwd: m.workspace.cwd, ...(m.workspace.repo ? { repo: m.workspace.repo } : {}) },
     tasks: m.tasks.map((t) => ({ id: t.id, title: t.title, verify: t.verify })),

@@ -126,13 +126,10 @@ export class CoreService implements NexusApi, RunnerApi {
     for (const s of agent.skills) await this.getSkill(s);
     const vars = resolveVars(assignment, req.vars ?? {});
     // A runtime that cannot start the run refuses before anything is created.
-    if ((req.runtime ?? agent.runtime) === 'kubernetes') {
-      throw new NexusError(
-        'USAGE',
-        `agent ${agent.name} asks for the kubernetes runtime, which this version of Nexus does not have yet (see docs/deployment.md); use runtime: local`,
-        { runtime: 'kubernetes' },
-      );
-    }
+    await this.d.launcher?.preflight?.(req.runtime ?? agent.runtime, agent.kubernetes, {
+      cwd: req.cwd ?? this.d.workspace,
+      repo: req.repo,
+    });
     const id = randomId();
     const manifest = newManifest({
       id,
@@ -196,12 +193,6 @@ export class CoreService implements NexusApi, RunnerApi {
   /** The payload a runner needs for this run (definitions are read now, at dispatch). */
   async payloadFor(ref: string): Promise<ReturnType<typeof buildPayload>> {
     const m = await this.getRun(ref);
-    if (m.runtime === 'kubernetes') {
-      throw new NexusError(
-        'USAGE',
-        `run ${m.id} asks for the kubernetes runtime, which this version of Nexus does not have yet (see docs/deployment.md); use runtime: local`,
-      );
-    }
     const { agent, assignment, skills } = await this.definitionsFor(m);
     return buildPayload(m, agent, assignment, skills, []);
   }

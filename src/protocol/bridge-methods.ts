@@ -93,7 +93,7 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     pid: z.int(),
     host: z.string(),
     sandbox: z.optional(SandboxState),
-    via: z.optional(z.enum(['bridge', 'embedded'])),
+    via: z.optional(z.enum(['bridge', 'embedded', 'pod'])),
   }),
   z.strictObject({
     op: int(1),
@@ -129,6 +129,34 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     type: z.literal('run.finished'),
     status: RunStatus,
     outcome: RunOutcome,
+  }),
+  z.strictObject({
+    op: int(1),
+    type: z.literal('agent.call'),
+    method: z.enum(['tasks.set', 'tasks.notes', 'tasks.add']),
+    params: z.union([
+      z.strictObject({
+        run: ref,
+        task: nonEmpty,
+        status: TaskStatus,
+        note: z.optional(z.string()),
+      }),
+      z.strictObject({ run: ref, task: nonEmpty, text: nonEmpty }),
+      z.strictObject({
+        run: ref,
+        id: z.optional(nonEmpty),
+        title: nonEmpty,
+        description: z.optional(z.string()),
+        verify: z.optional(z.array(nonEmpty)),
+      }),
+    ]),
+  }),
+  z.strictObject({ op: int(1), type: z.literal('approval.requested'), approval: Approval }),
+  z.strictObject({
+    op: int(1),
+    type: z.literal('approval.settled'),
+    id: nonEmpty,
+    status: z.literal('expired'),
   }),
 ]);
 

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import {
   BackendName,
   BackendSettings,
+  KubernetesSettings,
   Limits,
   Permissions,
   RuntimeKind,
@@ -37,6 +38,8 @@ export const RunConfigPayload = z.strictObject({
   backend_settings: z._default(BackendSettings, () => BackendSettings.parse({})),
   limits: Limits,
   runtime: z._default(RuntimeKind, 'local'),
+  /** The agent's `kubernetes:` settings; set when `runtime` is `kubernetes`, else absent. */
+  kubernetes: z.optional(KubernetesSettings),
   kind: z._default(SessionKind, 'interactive'),
   workspace: z.strictObject({
     /** Absolute folder to work in; for a clone, the folder the clone goes into. */

@@ -1,5 +1,5 @@
 /** Test builders: a throwaway workspace with definitions, and a way to run the real CLI in it. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -82,4 +82,36 @@ export async function initRun(ws: TempWorkspace, args: string[]): Promise<string
   const r = await nexus(ws, ['init', '--json', ...args]);
   if (r.code !== 0) throw new Error(`nexus init failed (${r.code}): ${r.stderr}`);
   return (JSON.parse(r.stdout) as { id: string }).id;
+}
+
+/**
+ * Starts the real CLI with `--json` output and keeps the child (to signal it); `done` resolves
+ * with its exit code, the JSON it printed (`{}` when none) and its stderr.
+ */
+export function startCliJson<T>(
+  ws: TempWorkspace,
+  args: string[],
+  env: Record<string, string>,
+): { child: ChildProcess; done: Promise<{ code: number | null; manifest: T; stderr: string }> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ws.dir,
+    env: { ...ws.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<{ code: number | null; manifest: T; stderr: string }>((resolve) =>
+    child.on('close', (code) => {
+      let manifest = {} as T;
+      try {
+        manifest = JSON.parse(out) as T;
+      } catch {
+        // the caller's assertion on the exit code reports it, with stderr
+      }
+      resolve({ code, manifest, stderr: err });
+    }),
+  );
+  return { child, done };
 }

@@ -15,7 +15,6 @@ import type { ModelRequest, ScriptedServer, Step } from '../servers/script.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
 import type { Flavour } from '../servers/flavours.ts';
 
-
 /** Backends that run a gated command through their own CLI (openai asks from its tool loop). */
 const CLI_FLAVOURS = FLAVOURS.filter((f) => f.backend !== 'openai');
 

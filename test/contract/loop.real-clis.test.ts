@@ -4,9 +4,8 @@
  * scripted model runs `nexus task …` through the CLI's own shell tool.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { CLI, tempWorkspace } from '../builders/workspace.ts';
+import { startCliJson, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 import { processesWith, uniqueSleep, until } from '../servers/harness.ts';
 import type { Step } from '../servers/script.ts';
@@ -28,31 +27,11 @@ function agent(ws: TempWorkspace, backend: string, maxAttempts = 3): void {
 }
 
 function startNexusRun(ws: TempWorkspace, env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'run', '--agent', 'real', '--assignment', 'hello-file', '--json'],
-    {
-      cwd: ws.dir,
-      env: { ...ws.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  return startCliJson<Manifest>(
+    ws,
+    ['run', '--agent', 'real', '--assignment', 'hello-file', '--json'],
+    env,
   );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<{ code: number | null; manifest: Manifest; stderr: string }>((resolve) =>
-    child.on('close', (code) => {
-      let manifest = {} as Manifest;
-      try {
-        manifest = JSON.parse(out) as Manifest;
-      } catch {
-        // reported through the assertion on code
-      }
-      resolve({ code, manifest, stderr: err });
-    }),
-  );
-  return { child, done };
 }
 
 interface Manifest {

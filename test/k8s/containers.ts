@@ -4,7 +4,7 @@
  * references are expanded as the kubelet expands them, and every path inside the container
  * (a mount path, a `pathMap` prefix) is rewritten to the local dir standing in for it.
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import type { Store } from './store.ts';
 import type { ConfigMap, Container, KubeObject, Pod, Secret, Volume } from './types.ts';
@@ -86,8 +86,12 @@ function writeKeys(
     if (data === undefined) throw new ConfigError(`${what} has no key ${item.key}`);
     const file = join(dir, normalize(item.path).replace(/^(\.\.(\/|$))+/, ''));
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, data);
-    chmodSync(file, item.mode ?? defaultMode);
+    // Written beside and renamed, as the kubelet's atomic writer swaps a whole new version in:
+    // a reader never sees half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, data);
+    chmodSync(tmp, item.mode ?? defaultMode);
+    renameSync(tmp, file);
   }
 }
 
@@ -96,6 +100,23 @@ function writeKeys(
  * one file per key for a Secret or ConfigMap. Throws ConfigError while one is missing, as
  * the kubelet keeps retrying the mount (the pod stays ContainerCreating).
  */
+/**
+ * A ConfigMap changed: the kubelet updates every mounted copy (within its sync period; at once
+ * here). Secret volumes are left alone: the Job's Secret is immutable.
+ */
+export function refreshConfigMapVolumes(
+  pod: Pod,
+  volumes: Map<string, string>,
+  configMap: string,
+  store: Store,
+): void {
+  const ns = pod.metadata.namespace ?? 'default';
+  for (const v of pod.spec.volumes ?? []) {
+    const dir = volumes.get(v.name);
+    if (dir && v.configMap?.name === configMap) fillVolume(v, dir, ns, store);
+  }
+}
+
 export function mountVolumes(pod: Pod, podDir: string, store: Store): Map<string, string> {
   const ns = pod.metadata.namespace ?? 'default';
   const dirs = new Map<string, string>();

@@ -8,17 +8,19 @@
  * SIGKILL after the grace period. What it cannot be (no images, no isolation, no restarts) is
  * listed in FakeCluster's docs.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsConstants, mkdirSync, openSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   ConfigError,
   containerEnv,
   expand,
   mountVolumes,
+  refreshConfigMapVolumes,
   pathRewriter,
   quantityBytes,
 } from './containers.ts';
@@ -61,6 +63,14 @@ export class Kubelet {
   }
 
   private onChange(c: Change): void {
+    if (c.resource === 'configmaps' && c.type !== 'DELETED') {
+      for (const run of this.runs.values()) {
+        const pod = this.pod(run);
+        if (run.volumes && pod && (pod.metadata.namespace ?? 'default') === c.namespace)
+          refreshConfigMapVolumes(pod, run.volumes, c.object.metadata.name ?? '', this.store);
+      }
+      return;
+    }
     if (c.resource !== 'pods') return;
     const pod = c.object as Pod;
     const uid = pod.metadata.uid ?? '';
@@ -223,6 +233,7 @@ export class Kubelet {
       this.armDeadline(run, pod);
       const volumes = await this.mount(run);
       if (!volumes) return;
+      run.volumes = volumes;
       await this.pause(run, this.opts.startDelayMs);
       if (run.stopping) return;
       run.sandboxReady = true;
@@ -309,12 +320,21 @@ export class Kubelet {
     mkdirSync(cwd, { recursive: true });
 
     const containerID = `fake://${run.uid.slice(0, 8)}-${spec.name}`;
+    // The container runtime hands a container its stdout and stderr as FIFOs (containerd's
+    // shim reads them), not as sockets: a process in the container can open
+    // /proc/<pid>/fd/1 of another and write into the log, which is exactly what an agent
+    // forging report lines would try. Node's own 'pipe' stdio is a socketpair, which cannot be
+    // opened that way, so the stand-in makes real FIFOs.
+    const out = containerFifo(run.dir, `${spec.name}.stdout`);
+    const err = containerFifo(run.dir, `${spec.name}.stderr`);
     const child = spawn(file, argv.slice(1), {
       cwd,
       env: procEnv,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', out.writeFd, err.writeFd],
     });
+    closeSync(out.writeFd);
+    closeSync(err.writeFd);
     const failed = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', resolve);
@@ -341,9 +361,9 @@ export class Kubelet {
       return 128;
     }
     c.proc = child;
-    const closed = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
-    child.stdout.on('data', (d: Buffer) => c.log.write('stdout', d));
-    child.stderr.on('data', (d: Buffer) => c.log.write('stderr', d));
+    const closed = Promise.all([once(out.reader, 'close'), once(err.reader, 'close')]);
+    out.reader.on('data', (d: Buffer) => c.log.write('stdout', d));
+    err.reader.on('data', (d: Buffer) => c.log.write('stderr', d));
     this.setState(run, c, {
       containerID,
       imageID: `${image}@sha256:${createHash('sha256').update(image).digest('hex')}`,
@@ -427,4 +447,17 @@ export class Kubelet {
     await atMost(all, 5000);
     rmSync(this.opts.root, { recursive: true, force: true });
   }
+}
+
+/** A FIFO for one of a container's output streams: the write end for the process, a reader. */
+function containerFifo(dir: string, name: string): { writeFd: number; reader: Socket } {
+  const path = join(dir, 'fifos', name);
+  mkdirSync(dirname(path), { recursive: true });
+  rmSync(path, { force: true });
+  execFileSync('mkfifo', ['-m', '600', path]);
+  // The reader first (non-blocking), so opening the writer does not wait for one.
+  const readFd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const writeFd = openSync(path, fsConstants.O_WRONLY);
+  const reader = new Socket({ fd: readFd, readable: true, writable: false });
+  return { writeFd, reader };
 }

@@ -21,6 +21,8 @@ export interface PodRun {
   name: string;
   /** Local dir holding the pod's volumes and rootfs. */
   dir: string;
+  /** Each mounted volume's local dir, once mounted (ConfigMap updates are written there). */
+  volumes?: Map<string, string>;
   podIP: string;
   ctrs: Map<string, Ctr>;
   bound: boolean;

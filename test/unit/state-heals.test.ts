@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
@@ -120,9 +121,15 @@ void describe('state that heals', () => {
   void it('a runtime that cannot start a run refuses before the run exists', async () => {
     const ws = passiveWorkspace();
     ws.write('.nexus/agents/k8s.md', '---\nbackend: claude\nruntime: kubernetes\n---\nx');
-    const r = await nexus(ws, ['init', '--agent', 'k8s', '--assignment', 'chores']);
-    assert.equal(r.code, 3);
-    assert.match(r.stderr, /kubernetes runtime/);
+    // No cluster configured anywhere: refused, naming what to set, and no run exists.
+    const home = mkdtempSync(join(tmpdir(), 'nexus-home-'));
+    const r = await nexus(ws, ['run', '--agent', 'k8s', '--assignment', 'chores'], {
+      KUBECONFIG: '',
+      HOME: home,
+      KUBERNETES_SERVICE_HOST: '',
+    });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /no Kubernetes cluster is configured: set KUBECONFIG/);
     assert.deepEqual(await listed(ws), []);
   });
 });

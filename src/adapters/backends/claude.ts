@@ -4,7 +4,7 @@
  * by Linux's 128 KiB per-argument cap. Permissions become `--allowedTools`/`--disallowedTools`
  * rules (as root the skip-permissions flag is refused, and rules are the narrower grant anyway).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { GatedAction, Permissions } from '../../core/domain/definitions.ts';
@@ -148,6 +148,17 @@ export class ClaudeBackend implements Backend {
     const configDir = env.CLAUDE_CONFIG_DIR;
     const home = env.HOME ?? homedir();
     const claudeHome = configDir ?? join(home, '.claude');
+    // The sandbox can only let through what exists: on a first run (a fresh machine, a new
+    // pod) the CLI's home must be there before it starts, or its session is written into the
+    // sandbox's throwaway /tmp and the next attempt cannot resume it.
+    mkdirSync(claudeHome, { recursive: true });
+    if (!configDir && !existsSync(join(home, '.claude.json'))) {
+      try {
+        writeFileSync(join(home, '.claude.json'), '{}\n', { flag: 'wx', mode: 0o600 });
+      } catch {
+        // Another attempt made it first.
+      }
+    }
     const wrapped = input.sandbox.wrap(bin, args, {
       // Its settings, instructions and commands stay read-only: a hook the agent planted there
       // would run in the person's own later sessions.

@@ -4,6 +4,7 @@
  * concurrency cap, and reattachment of runs after a restart. `nexus serve` and the VS Code
  * extension both run one of these.
  */
+import { kubernetesRuntimeFor } from '../runtime/kubernetes/index.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendName } from '../../core/domain/definitions.ts';
 import { lastPort, readCoreInfo } from '../bridge/discovery.ts';
@@ -84,11 +85,15 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     served = await serveOn(0);
   }
 
+  const kubernetes = kubernetesRuntimeFor(core, { log });
   const dispatcher = new Dispatcher({
     store,
     finish: (id, status, code, reason) => service.finishRun(id, status, code, reason),
     payloadFor: (id) => service.payloadFor(id),
-    runtimes: { local: new LocalRuntime({ runDir: (id) => store.runDir(id), detach: true }) },
+    runtimes: {
+      local: new LocalRuntime({ runDir: (id) => store.runDir(id), detach: true }),
+      kubernetes: kubernetes,
+    },
     runnerEnv: async (runId, payload) => ({
       ...(opts.runnerEnv ? await opts.runnerEnv(payload.backend) : {}),
       NEXUS_CONNECT: served.url,
@@ -121,6 +126,7 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     async close(closeOpts = {}) {
       board.close();
       dispatcher.close();
+      kubernetes.close();
       if (closeOpts.stopRunners) await dispatcher.cancelAll();
       await served.close();
       await core.close();

@@ -23,7 +23,7 @@ import { indexEntryOf } from '../../core/domain/run.ts';
 import { readManifestFile } from './manifest-file.ts';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
-import type { Clock, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
+import type { Clock, MutateFn, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { appendEventLines, cutTornTail, readEventLines, stampEvents } from './events-file.ts';
 import { RunIndex } from './run-index.ts';
@@ -168,14 +168,7 @@ export class FsRunStore implements RunStore {
     });
   }
 
-  async mutateRun(
-    id: string,
-    fn: (
-      m: RunManifest,
-    ) =>
-      | { manifest: RunManifest; events: NewEvent[] }
-      | Promise<{ manifest: RunManifest; events: NewEvent[] }>,
-  ): Promise<Mutation> {
+  async mutateRun(id: string, fn: MutateFn): Promise<Mutation> {
     return this.write(async () => {
       const before = await this.readRun(id);
       await this.tightenRun(id);

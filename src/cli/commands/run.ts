@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
+import { RuntimeKind } from '../../core/domain/definitions.ts';
 import { isPidAlive } from '../../adapters/pid.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
 import type { NexusApi } from '../../core/api.ts';
@@ -21,7 +22,7 @@ export const runCommand: CommandSpec = {
   summary:
     'Run an agent (with an optional assignment) until every task is verified, blocked, or out of attempts.',
   usage:
-    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--bg] [--verbose] [message…]\n' +
+    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--runtime local|kubernetes] [--bg] [--verbose] [message…]\n' +
     '       nexus run --resume <run> [--bg] [message…]',
   options: {
     agent: { type: 'string', short: 'a' },
@@ -31,6 +32,7 @@ export const runCommand: CommandSpec = {
     bg: { type: 'boolean' },
     kind: { type: 'string' },
     repo: { type: 'string' },
+    runtime: { type: 'string' },
     verbose: { type: 'boolean' },
   },
   async run(ctx, args) {
@@ -44,8 +46,29 @@ export const runCommand: CommandSpec = {
     const kindRaw = str(args, 'kind') ?? (bg ? 'bg' : 'interactive');
     const kind = SessionKind.safeParse(kindRaw);
     if (!kind.success) throw usageError(`--kind must be one of ${SessionKind.options.join(', ')}`);
+    const runtimeRaw = str(args, 'runtime');
+    const runtime = runtimeRaw === undefined ? undefined : RuntimeKind.safeParse(runtimeRaw);
+    if (runtime && !runtime.success)
+      throw usageError(`--runtime must be one of ${RuntimeKind.options.join(', ')}`);
     const api = await ctx.core();
     const embedded = await ctx.embeddedCore();
+
+    // No core is serving this state: this process's core starts the runner, through the same
+    // dispatcher a serving core uses (set before the run is created: a runtime that cannot
+    // start it refuses first); the runner reports to the state directly.
+    let wait: (() => Promise<number | null>) | undefined;
+    let closeDispatch: (() => void) | undefined;
+    let local: { wait(id: string): Promise<number | null> } | undefined;
+    if (embedded) {
+      const { embeddedDispatch } = await import('../dispatch.ts');
+      const dispatch = embeddedDispatch(embedded, {
+        workspace: ctx.workspace,
+        stateDir: ctx.stateDir,
+        detach: bg,
+      });
+      local = dispatch.runtime;
+      closeDispatch = dispatch.close;
+    }
 
     let run: RunManifest;
     if (resume) {
@@ -73,6 +96,7 @@ export const runCommand: CommandSpec = {
         vars: parseVars(list(args, 'var')),
         repo: str(args, 'repo'),
         kind: kind.data,
+        ...(runtime?.data ? { runtime: runtime.data } : {}),
       });
     }
     if (run.agent.backend === 'passive') {
@@ -80,26 +104,19 @@ export const runCommand: CommandSpec = {
         `run ${shortId(run.id)} is passive: work its checklist with 'nexus task … ${shortId(run.id)}'`,
         run,
       );
+      closeDispatch?.();
       return ExitCode.ok;
     }
 
     // Follow only what this start adds (a resumed run already has an ending in its log).
     const after = resume ? ((await api.getEvents(run.id)).at(-1)?.seq ?? 0) : 0;
-    let wait: (() => Promise<number | null>) | undefined;
-    if (embedded) {
-      // No core is serving this state: this process's core starts the runner, through the same
-      // dispatcher a serving core uses; the runner reports to the state directly.
-      const { embeddedDispatch } = await import('../dispatch.ts');
-      const { runtime } = embeddedDispatch(embedded, {
-        workspace: ctx.workspace,
-        stateDir: ctx.stateDir,
-        detach: bg,
-      });
-      wait = () => runtime.wait(run.id);
-    }
+    // A local runner is this process's child; a pod is followed through the run's log.
+    const child = local;
+    if (child && run.runtime === 'local') wait = () => child.wait(run.id);
     run = await api.startRun({ run: run.id, ...(resume && message ? { message } : {}) });
     const cancel = async (): Promise<void> => void (await api.cancelRun(run.id));
     if (bg) {
+      closeDispatch?.();
       ctx.print(
         `started run ${shortId(run.id)} in the background (${run.id})\nfollow it with: nexus attach ${shortId(run.id)}`,
         {
@@ -116,13 +133,17 @@ export const runCommand: CommandSpec = {
       ? async (reason: string): Promise<void> =>
           void (await embedded.service.finishRun(run.id, 'failed', ExitCode.backendFailure, reason))
       : undefined;
-    return follow(ctx, api, run.id, {
-      cancel,
-      wait,
-      verbose: flag(args, 'verbose'),
-      after,
-      ...(settle ? { settle } : {}),
-    });
+    try {
+      return await follow(ctx, api, run.id, {
+        cancel,
+        wait,
+        verbose: flag(args, 'verbose'),
+        after,
+        ...(settle ? { settle } : {}),
+      });
+    } finally {
+      closeDispatch?.();
+    }
   },
 };
 

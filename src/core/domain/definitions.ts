@@ -7,6 +7,14 @@
  * which matters for a CLI that an agent calls many times per run.
  */
 import * as z from 'zod/mini';
+import {
+  QUANTITY_PATTERN,
+  isDnsLabel,
+  isDnsSubdomain,
+  isLabelKey,
+  isLabelValue,
+  quantityValue,
+} from './kubernetes-names.ts';
 
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
 const name = z
@@ -98,6 +106,135 @@ export const SandboxSetting = z.strictObject({
 });
 export type SandboxSetting = z.infer<typeof SandboxSetting>;
 
+const quantity = z
+  .string()
+  .check(z.regex(QUANTITY_PATTERN, 'a Kubernetes quantity, e.g. 500m, 2, 1Gi, 512Mi'));
+const dnsLabel = z
+  .string()
+  .check(
+    z.refine(
+      isDnsLabel,
+      'lowercase letters, digits and -, starting and ending alphanumeric (max 63)',
+    ),
+  );
+const dnsSubdomain = z
+  .string()
+  .check(
+    z.refine(
+      isDnsSubdomain,
+      'lowercase letters, digits, - and ., starting and ending alphanumeric (max 253)',
+    ),
+  );
+const labelValue = z
+  .string()
+  .check(
+    z.refine(
+      isLabelValue,
+      'letters, digits, -, _ and ., starting and ending alphanumeric (max 63), or empty',
+    ),
+  );
+
+export const KubernetesResources = z
+  .strictObject({
+    requests: z._default(
+      z.strictObject({
+        cpu: z._default(quantity, '500m'),
+        memory: z._default(quantity, '1Gi'),
+      }),
+      () => ({ cpu: '500m', memory: '1Gi' }),
+    ),
+    limits: z._default(
+      z.strictObject({
+        /** No CPU limit by default: throttling slows an agent more than it protects the node. */
+        cpu: z.optional(quantity),
+        /** Always set: a pod without a memory limit can take the node down with it. */
+        memory: z._default(quantity, '4Gi'),
+      }),
+      () => ({ memory: '4Gi' }),
+    ),
+  })
+  .check(
+    // The API server refuses a request above its limit only when the Job is created; say so
+    // when the agent is read instead, naming the field.
+    z.superRefine((value, ctx) => {
+      for (const resource of ['cpu', 'memory'] as const) {
+        const limit = value.limits[resource];
+        if (limit === undefined) continue;
+        const request = value.requests[resource];
+        if ((quantityValue(request) ?? 0) > (quantityValue(limit) ?? Infinity)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['requests', resource],
+            message: `requests.${resource} (${request}) is above limits.${resource} (${limit})`,
+            input: request,
+          });
+        }
+      }
+    }),
+  );
+export type KubernetesResources = z.infer<typeof KubernetesResources>;
+
+export const KubernetesToleration = z
+  .strictObject({
+    key: z.optional(
+      z.string().check(z.refine(isLabelKey, 'a label key, e.g. dedicated or example.com/gpu')),
+    ),
+    operator: z.optional(z.enum(['Exists', 'Equal'])),
+    value: z.optional(labelValue),
+    effect: z.optional(z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])),
+    toleration_seconds: z.optional(int(0)),
+  })
+  .check(
+    // The API server's own rules for a toleration, checked where the person can fix them.
+    z.superRefine((t, ctx) => {
+      const issue = (path: string, message: string) =>
+        ctx.addIssue({ code: 'custom', path: [path], message, input: t });
+      if (t.key === undefined && t.operator !== 'Exists')
+        issue(
+          'operator',
+          'a toleration without a key must use operator: Exists (matches every taint)',
+        );
+      if (t.operator === 'Exists' && t.value !== undefined && t.value !== '')
+        issue('value', 'a toleration with operator: Exists takes no value');
+      if (t.toleration_seconds !== undefined && t.effect !== 'NoExecute')
+        issue('toleration_seconds', 'toleration_seconds needs effect: NoExecute');
+    }),
+  );
+export type KubernetesToleration = z.infer<typeof KubernetesToleration>;
+
+/**
+ * How a run of this agent runs as a Kubernetes Job. Read only when the run's runtime is
+ * `kubernetes`; the defaults make a valid Job without any of it.
+ */
+export const KubernetesSettings = z.strictObject({
+  /** The kubeconfig context to use; default: the kubeconfig's current context. */
+  context: z.optional(nonEmpty),
+  /** The namespace the Job, its Secret and its inbox are created in. */
+  namespace: z._default(dnsLabel, 'nexus-agents'),
+  /** The runner image; default (filled by core): `nexus-runner:<nexus version>`. */
+  image: z.optional(z.string().check(z.regex(/^[^\s]+$/, 'an image reference, without spaces'))),
+  image_pull_policy: z.optional(z.enum(['IfNotPresent', 'Always', 'Never'])),
+  resources: z._default(KubernetesResources, () => KubernetesResources.parse({})),
+  /** The pods' service account: it needs no permissions (its token is not even mounted). */
+  service_account: z._default(dnsSubdomain, 'nexus-runner'),
+  node_selector: z._default(
+    z.record(z.string().check(z.refine(isLabelKey, 'a label key')), labelValue),
+    {},
+  ),
+  tolerations: z._default(z.array(KubernetesToleration), []),
+  /** A RuntimeClass for a stronger sandbox than runc (e.g. `gvisor`, `kata`). */
+  runtime_class: z.optional(dnsSubdomain),
+  /** The Job's `activeDeadlineSeconds`; default: `limits.wall_time_sec`. */
+  deadline_sec: z.optional(int(1)),
+  /** How long a finished Job (and its pod, Secret and inbox) is kept, seconds. */
+  ttl_sec: z._default(int(0), 3600),
+  /** Size limit of the workspace volume (the clone and everything the agent writes). */
+  workspace_size: z._default(quantity, '10Gi'),
+  /** Size limit of `/tmp`. */
+  tmp_size: z._default(quantity, '1Gi'),
+});
+export type KubernetesSettings = z.infer<typeof KubernetesSettings>;
+
 export const AgentFrontmatter = z.strictObject({
   name: z.optional(name),
   description: z.optional(z.string()),
@@ -112,6 +249,8 @@ export const AgentFrontmatter = z.strictObject({
   limits: z._default(Limits, () => Limits.parse({})),
   backend_settings: z._default(BackendSettings, () => BackendSettings.parse({})),
   sandbox: z._default(SandboxSetting, () => SandboxSetting.parse({})),
+  /** Read only when the run's runtime is `kubernetes`. */
+  kubernetes: z._default(KubernetesSettings, () => KubernetesSettings.parse({})),
 });
 export type AgentFrontmatter = z.infer<typeof AgentFrontmatter>;
 

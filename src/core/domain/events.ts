@@ -98,6 +98,8 @@ const eventData = () => ({
   'nexus.run.baseline': z.looseObject({ files: z.number(), git_head: str }),
   /** The store repaired a file after a crash (a torn event-log tail cut off). */
   'nexus.state.repaired': z.looseObject({ file: z.string(), cut_bytes: num, torn_seq: num }),
+  /** Where a run's runner stands in its runtime (a pod: pulling, Running, Unschedulable, …). */
+  'nexus.runtime.phase': z.looseObject({ phase: z.string(), reason: str, message: str, pod: str }),
 });
 type EventData = ReturnType<typeof eventData>;
 export type EventType = keyof EventData;
@@ -131,6 +133,7 @@ function buildRunEvent() {
     variant('nexus.security.refused'),
     variant('nexus.run.baseline'),
     variant('nexus.state.repaired'),
+    variant('nexus.runtime.phase'),
   ]);
 }
 

@@ -223,7 +223,7 @@ export const RunManifest = z.object({
        * How it reaches core: `bridge` (a core started it) or `embedded` (a terminal `nexus
        * run` with no core; such a runner hands over to a core that starts later).
        */
-      via: z.optional(z.enum(['bridge', 'embedded'])),
+      via: z.optional(z.enum(['bridge', 'embedded', 'pod'])),
     }),
   ),
 });

@@ -1,0 +1,30 @@
+/**
+ * The Kubernetes runtime wired to a core: reports from pod logs go to core's `report`, what
+ * core observes goes to the run's event log. Built wherever a dispatcher is (a core host, the
+ * terminal `nexus run`); nothing talks to a cluster until a run asks for one.
+ */
+import type { EmbeddedCore } from '../../embedded.ts';
+import { NEXUS_VERSION } from '../../embedded.ts';
+import { KubernetesRuntime } from './runtime.ts';
+
+export function kubernetesRuntimeFor(
+  core: Pick<EmbeddedCore, 'service' | 'store' | 'hub'>,
+  opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+): KubernetesRuntime {
+  const env = opts.env ?? process.env;
+  return new KubernetesRuntime({
+    env,
+    version: NEXUS_VERSION,
+    defaultImage: env.NEXUS_RUNNER_IMAGE ?? `nexus-runner:${NEXUS_VERSION}`,
+    applyReports: async (runId, reports) => {
+      await core.service.report(runId, reports);
+    },
+    record: async (runId, events) => {
+      await core.store.appendEvents(runId, events);
+    },
+    readRun: (runId) => core.store.readRun(runId),
+    runDir: (runId) => core.store.runDir(runId),
+    onEvent: (listener) => core.hub.on(listener),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+}

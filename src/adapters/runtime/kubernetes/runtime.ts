@@ -1,0 +1,625 @@
+/**
+ * The Kubernetes runtime: one Job per run, running the same `nexus-runner` as a local run, in a
+ * pod that never connects back. Core creates the Job, then its Secret (payload, run manifest,
+ * report key, provider credentials) and inbox ConfigMap, both owned by the Job; it follows the
+ * runner container's log, verifies each signed report line and applies it once (by `op`);
+ * watches pods and Jobs per namespace (one watch each, not one per run) and records phases by
+ * name; writes a person's approval decisions into the inbox; cancels by deleting the Job with
+ * Background propagation (never with a body, which would orphan the pod). After a restart it
+ * re-finds its runs' Jobs and reattaches; a Job gone from under a run ends it `failed`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { RunnerReport } from '../../../core/api.ts';
+import type { KubernetesSettings } from '../../../core/domain/definitions.ts';
+import type { NewEvent, RunEvent } from '../../../core/domain/events.ts';
+import type { RunManifest } from '../../../core/domain/run.ts';
+import { NexusError, toUserMessage } from '../../../core/errors.ts';
+import type { AgentRuntime, RunnerRef } from '../../../core/ports.ts';
+import type { RunConfigPayload } from '../../../protocol/payload.ts';
+import { RunnerReportSchema } from '../../../protocol/bridge-methods.ts';
+import { kubernetesClient, loadKubeConfig } from './kubeconfig.ts';
+import { buildInbox, buildJob, buildSecret, CONTAINERS, inboxName, jobName } from './manifests.ts';
+
+const RUNNER_CONTAINER = CONTAINERS.runner;
+import { followPodLog } from './pod-log.ts';
+import { parseReportLine } from './report-line.ts';
+import { podPhase, type PodPhase } from './phase.ts';
+import { NamespaceWatch } from './watch.ts';
+import { providerEnv } from '../../backends/provider-env.ts';
+
+const git = promisify(execFile);
+
+export interface KubernetesRuntimeDeps {
+  env: NodeJS.ProcessEnv;
+  version: string;
+  /** The image when an agent names none. */
+  defaultImage: string;
+  /** Applies reports read from a pod's log (core's `report`: once by `op`). */
+  applyReports(runId: string, reports: RunnerReport[]): Promise<void>;
+  /** Records what core observes of a run here (phases, refused lines). */
+  record(runId: string, events: NewEvent[]): Promise<void>;
+  readRun(runId: string): Promise<RunManifest>;
+  /** The run's directory in the state dir: the report key is kept there (0600). */
+  runDir(runId: string): string;
+  /** Core's live events: a person's approval decisions go into the pod's inbox. */
+  onEvent(listener: (e: RunEvent) => void): () => void;
+  log?: (line: string) => void;
+  /** How long a Job being replaced (a resumed run) may take to go, ms. */
+  replaceWaitMs?: number;
+}
+
+interface Tracked {
+  runId: string;
+  namespace: string;
+  job: string;
+  kc: KubeConfig;
+  key: Buffer;
+  pod?: string;
+  phase?: string;
+  /** Time of the last log line read, and the lines read at that second (a resume repeats them). */
+  cursor?: string;
+  seenAtCursor: Set<string>;
+  following?: AbortController;
+  text: string[];
+  textBytes: number;
+  cancelled: boolean;
+  ended: boolean;
+  terminated?: { exitCode: number | null; reason: string | undefined };
+  onExit?: ((code: number | null, signal: string | null, reason?: string) => void) | undefined;
+  applying: Promise<void>;
+}
+
+const TEXT_LIMIT = 1024 * 1024;
+
+export class KubernetesRuntime implements AgentRuntime {
+  readonly kind = 'kubernetes' as const;
+  readonly #d: KubernetesRuntimeDeps;
+  readonly #runs = new Map<string, Tracked>();
+  readonly #byJob = new Map<string, Tracked>();
+  readonly #watches = new Map<string, NamespaceWatch>();
+  readonly #configs = new Map<string, Promise<KubeConfig>>();
+  readonly #offEvents: () => void;
+
+  constructor(deps: KubernetesRuntimeDeps) {
+    this.#d = deps;
+    this.#offEvents = deps.onEvent((e) => void this.#forwardDecision(e));
+  }
+
+  /** Refuses, before a run is created, what could not start: no cluster, no repository. */
+  async preflight(
+    settings: KubernetesSettings,
+    workspace: { cwd: string; repo?: string },
+  ): Promise<void> {
+    await this.#config(settings.context);
+    if (!workspace.repo) await this.#remoteOf(workspace.cwd);
+  }
+
+  async start(
+    payload: RunConfigPayload,
+    opts: {
+      env: Record<string, string>;
+      onExit?: (code: number | null, signal: string | null, reason?: string) => void;
+    },
+  ): Promise<RunnerRef> {
+    const settings = payload.kubernetes ?? (await defaultSettings());
+    const kc = await this.#config(settings.context);
+    const k8s = await kubernetesClient();
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const namespace = settings.namespace;
+    const workspace = payload.workspace.repo
+      ? payload.workspace
+      : { ...payload.workspace, ...(await this.#remoteOf(payload.workspace.cwd)) };
+    const podPayload: RunConfigPayload = { ...payload, workspace };
+    const input = {
+      runId: payload.run_id,
+      agent: payload.agent_id,
+      namespace,
+      image: settings.image ?? this.#d.defaultImage,
+      version: this.#d.version,
+      settings,
+      wallTimeSec: payload.limits.wall_time_sec,
+    };
+    const name = jobName(payload.run_id);
+    const job = buildJob(input);
+    for (const c of job.spec?.template.spec?.containers ?? [])
+      c.env = [...(c.env ?? []), { name: 'NEXUS_K8S_JOB', value: `${namespace}/${name}` }];
+
+    const key = randomBytes(32);
+    await mkdir(join(this.#d.runDir(payload.run_id), 'runner'), { recursive: true, mode: 0o700 });
+    await writeFile(
+      join(this.#d.runDir(payload.run_id), 'runner', 'report-key'),
+      key.toString('base64url'),
+      {
+        mode: 0o600,
+      },
+    );
+    const t = this.#track(payload.run_id, namespace, name, kc, key, opts.onExit);
+    await this.#ensureWatch(namespace, kc);
+
+    const manifest = await this.#d.readRun(payload.run_id);
+    const files: Record<string, string> = {
+      'payload.json': JSON.stringify(podPayload),
+      'manifest.json': JSON.stringify(manifest),
+      'report-key': key.toString('base64url'),
+      'env.json': JSON.stringify(providerEnv(payload, this.#d.env)),
+    };
+    // A payload too large for a Secret is refused before anything exists in the cluster.
+    buildSecret(input, { name, uid: 'pending' }, files);
+    let created: V1Job;
+    try {
+      created = await batch.createNamespacedJob({ namespace, body: job });
+    } catch (err) {
+      if (apiCode(err) !== 409) throw clusterError(err, `create Job ${namespace}/${name}`);
+      const existing = await batch.readNamespacedJob({ name, namespace });
+      const owner = existing.metadata?.annotations?.['nexus.dev/run-id'];
+      if (owner !== payload.run_id)
+        throw new NexusError(
+          'BACKEND_FAILURE',
+          `Kubernetes: Job ${namespace}/${name} exists and belongs to ${owner ? `run ${owner}` : 'something other than Nexus'}`,
+        );
+      // A resumed run: its previous Job (finished, not yet collected) gives way to the new one.
+      await this.#deleteJob(kc, namespace, name);
+      await this.#waitGone(kc, namespace, name);
+      created = await batch.createNamespacedJob({ namespace, body: job });
+    }
+    const owner = { name, uid: created.metadata?.uid ?? '' };
+    try {
+      await core.createNamespacedSecret({ namespace, body: buildSecret(input, owner, files) });
+      await core.createNamespacedConfigMap({ namespace, body: buildInbox(input, owner, {}) });
+    } catch (err) {
+      await this.#deleteJob(kc, namespace, name).catch(() => undefined);
+      throw clusterError(err, `create the Secret of Job ${namespace}/${name}`);
+    }
+    this.#d.log?.(`run ${payload.run_id}: Job ${namespace}/${name} created`);
+    void t;
+    return { pid: 0, host: `k8s:${namespace}/${name}` };
+  }
+
+  async cancel(runId: string, runner?: RunnerRef): Promise<void> {
+    const t = this.#runs.get(runId);
+    const ref = t ? { namespace: t.namespace, job: t.job } : parseRef(runner);
+    if (!ref) return;
+    if (t) t.cancelled = true;
+    const kc = t?.kc ?? (await this.#config(undefined));
+    await this.#deleteJob(kc, ref.namespace, ref.job);
+  }
+
+  async alive(runner: RunnerRef): Promise<boolean> {
+    const ref = parseRef(runner);
+    if (!ref) return false;
+    const kc = this.#runs.get(ref.job)?.kc ?? (await this.#config(undefined));
+    const k8s = await kubernetesClient();
+    try {
+      const job = await kc
+        .makeApiClient(k8s.BatchV1Api)
+        .readNamespacedJob({ name: ref.job, namespace: ref.namespace });
+      return !finishedCondition(job);
+    } catch (err) {
+      if (apiCode(err) === 404) return false;
+      throw clusterError(err, `read Job ${ref.namespace}/${ref.job}`);
+    }
+  }
+
+  /**
+   * After a restart: follow the run's Job again from the start of its log (reports already
+   * applied are skipped by `op`), and settle it once the Job ends — or at once when it is gone.
+   */
+  async reattach(
+    m: RunManifest,
+    onExit: (code: number | null, signal: string | null, reason?: string) => void,
+  ): Promise<boolean> {
+    const ref = parseRef(m.runner) ?? {
+      namespace: (await defaultSettings()).namespace,
+      job: jobName(m.id),
+    };
+    const kc = await this.#config(undefined);
+    const key = await readFile(join(this.#d.runDir(m.id), 'runner', 'report-key'), 'utf8').catch(
+      () => undefined,
+    );
+    if (!key) return false;
+    if (
+      !(await this.alive({ pid: 0, host: `k8s:${ref.namespace}/${ref.job}` }).catch(() => false))
+    ) {
+      // Ended while core was away: apply what its log still holds, then settle.
+      const t = this.#track(
+        m.id,
+        ref.namespace,
+        ref.job,
+        kc,
+        Buffer.from(key, 'base64url'),
+        onExit,
+      );
+      await this.#readFinishedLog(t);
+      this.#end(t, null, 'its Kubernetes Job ended or disappeared while core was away');
+      return true;
+    }
+    this.#track(m.id, ref.namespace, ref.job, kc, Buffer.from(key, 'base64url'), onExit);
+    await this.#ensureWatch(ref.namespace, kc);
+    return true;
+  }
+
+  async logs(runId: string, from = 0): Promise<{ text: string; next: number }> {
+    const t = this.#runs.get(runId);
+    const all = t ? t.text.join('\n') + (t.text.length ? '\n' : '') : '';
+    return { text: all.slice(from), next: all.length };
+  }
+
+  /** Stops watching and following (core stopping); Jobs keep running and are reattached. */
+  close(): void {
+    this.#offEvents();
+    for (const w of this.#watches.values()) w.stop();
+    for (const t of this.#runs.values()) t.following?.abort();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #track(
+    runId: string,
+    namespace: string,
+    job: string,
+    kc: KubeConfig,
+    key: Buffer,
+    onExit: Tracked['onExit'],
+  ): Tracked {
+    this.#runs.get(runId)?.following?.abort();
+    const t: Tracked = {
+      runId,
+      namespace,
+      job,
+      kc,
+      key,
+      seenAtCursor: new Set(),
+      text: [],
+      textBytes: 0,
+      cancelled: false,
+      ended: false,
+      onExit,
+      applying: Promise.resolve(),
+    };
+    this.#runs.set(runId, t);
+    this.#byJob.set(`${namespace}/${job}`, t);
+    return t;
+  }
+
+  #config(context: string | undefined): Promise<KubeConfig> {
+    const k = context ?? '';
+    let p = this.#configs.get(k);
+    if (!p) {
+      p = loadKubeConfig(this.#d.env, context);
+      this.#configs.set(k, p);
+      p.catch(() => this.#configs.delete(k));
+    }
+    return p;
+  }
+
+  async #ensureWatch(namespace: string, kc: KubeConfig): Promise<void> {
+    if (this.#watches.has(namespace)) return;
+    const w = new NamespaceWatch(kc, namespace, {
+      onPod: (pod, type) => this.#onPod(pod, type),
+      onJob: (job, type) => this.#onJob(job, type),
+      log: this.#d.log,
+    });
+    this.#watches.set(namespace, w);
+    await w.start();
+  }
+
+  #trackedFor(
+    obj: { metadata?: { namespace?: string; labels?: Record<string, string> } },
+    job?: string,
+  ): Tracked | undefined {
+    const ns = obj.metadata?.namespace ?? '';
+    const name =
+      job ??
+      obj.metadata?.labels?.['job-name'] ??
+      obj.metadata?.labels?.['batch.kubernetes.io/job-name'];
+    return name ? this.#byJob.get(`${ns}/${name}`) : undefined;
+  }
+
+  #onPod(pod: V1Pod, type: string): void {
+    const t = this.#trackedFor(pod);
+    if (!t || t.ended) return;
+    const name = pod.metadata?.name;
+    if (type === 'DELETED') return;
+    const phase = podPhase(pod);
+    if (phase.name !== t.phase) {
+      t.phase = phase.name;
+      void this.#d.record(t.runId, [phaseEvent(phase, name)]).catch(() => undefined);
+    }
+    const runner = pod.status?.containerStatuses?.find((c) => c.name === RUNNER_CONTAINER);
+    if (runner?.state?.terminated)
+      t.terminated = {
+        exitCode: runner.state.terminated.exitCode ?? null,
+        reason: runner.state.terminated.reason,
+      };
+    const started = Boolean(runner?.state?.running || runner?.state?.terminated);
+    if (name && started && (t.pod !== name || !t.following)) {
+      t.pod = name;
+      this.#follow(t);
+    }
+  }
+
+  #onJob(job: V1Job, type: string): void {
+    const t = this.#trackedFor(job, job.metadata?.name);
+    if (!t || t.ended) return;
+    if (type === 'DELETED') {
+      if (t.cancelled) return this.#end(t, null, 'cancelled');
+      void t.applying.then(() =>
+        this.#end(t, null, `its Kubernetes Job ${t.namespace}/${t.job} was deleted outside Nexus`),
+      );
+      return;
+    }
+    const done = finishedCondition(job);
+    if (!done) return;
+    // The log stream ends with the container; settle once its last reports are applied.
+    void (async () => {
+      if (!t.following && t.pod) await this.#readFinishedLog(t);
+      await waitFor(() => !t.following, 30_000);
+      await t.applying;
+      const why =
+        done.type === 'Complete'
+          ? undefined
+          : jobFailureReason(done.reason, done.message, t.terminated, job);
+      this.#end(t, t.terminated?.exitCode ?? (done.type === 'Complete' ? 0 : null), why);
+    })();
+  }
+
+  #follow(t: Tracked): void {
+    const pod = t.pod;
+    if (!pod || t.following) return;
+    const stop = new AbortController();
+    t.following = stop;
+    void (async () => {
+      let backoff = 250;
+      while (!stop.signal.aborted && !t.ended) {
+        let result: { status: number; body?: string };
+        try {
+          result = await followPodLog(t.kc, {
+            namespace: t.namespace,
+            pod,
+            container: RUNNER_CONTAINER,
+            follow: true,
+            sinceTime: t.cursor,
+            signal: stop.signal,
+            onLine: (time, text) => this.#line(t, time, text),
+          });
+        } catch (err) {
+          this.#d.log?.(`run ${t.runId}: pod log: ${toUserMessage(err)}; retrying`);
+          result = { status: 0 };
+        }
+        if (stop.signal.aborted) break;
+        if (result.status === 200 && t.terminated) break; // the container ended: all read
+        if (result.status === 404) break; // the pod is gone
+        // Dropped, or the container not started yet (400): resume from the cursor.
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5000);
+        if (result.status === 200) backoff = 250;
+      }
+      if (t.following === stop) t.following = undefined;
+    })();
+  }
+
+  async #readFinishedLog(t: Tracked): Promise<void> {
+    if (!t.pod) {
+      const k8s = await kubernetesClient();
+      const pods = await t.kc
+        .makeApiClient(k8s.CoreV1Api)
+        .listNamespacedPod({ namespace: t.namespace, labelSelector: `job-name=${t.job}` })
+        .catch(() => undefined);
+      t.pod = pods?.items[0]?.metadata?.name;
+    }
+    if (!t.pod) return;
+    await followPodLog(t.kc, {
+      namespace: t.namespace,
+      pod: t.pod,
+      container: RUNNER_CONTAINER,
+      follow: false,
+      signal: new AbortController().signal,
+      onLine: (time, text) => this.#line(t, time, text),
+    }).catch(() => undefined);
+    await t.applying;
+  }
+
+  #line(t: Tracked, time: string | undefined, text: string): void {
+    if (time) {
+      if (t.cursor && time < t.cursor) return;
+      const seenKey = `${time} ${text}`;
+      if (time === t.cursor && t.seenAtCursor.has(seenKey)) return;
+      if (time !== t.cursor) t.seenAtCursor.clear();
+      t.cursor = time;
+      t.seenAtCursor.add(seenKey);
+    }
+    const parsed = parseReportLine(t.key, text);
+    if (parsed.kind === 'text') {
+      if (t.textBytes < TEXT_LIMIT) {
+        t.text.push(text);
+        t.textBytes += text.length + 1;
+      }
+      return;
+    }
+    if (parsed.kind === 'forged') {
+      void this.#d
+        .record(t.runId, [
+          {
+            type: 'nexus.security.refused',
+            data: { principal: 'agent', method: `pod report line (${parsed.reason})` },
+          },
+        ])
+        .catch(() => undefined);
+      return;
+    }
+    const report = RunnerReportSchema.safeParse(parsed.json);
+    if (!report.success) {
+      this.#d.log?.(`run ${t.runId}: a signed report is malformed; ignored`);
+      return;
+    }
+    const r = report.data as RunnerReport;
+    t.applying = t.applying
+      .then(() => this.#d.applyReports(t.runId, [r]))
+      .catch((err: unknown) =>
+        this.#d.log?.(`run ${t.runId}: report ${r.op}: ${toUserMessage(err)}`),
+      );
+  }
+
+  #end(t: Tracked, code: number | null, reason: string | undefined): void {
+    if (t.ended) return;
+    t.ended = true;
+    t.following?.abort();
+    this.#byJob.delete(`${t.namespace}/${t.job}`);
+    t.onExit?.(code, null, reason);
+  }
+
+  async #forwardDecision(e: RunEvent): Promise<void> {
+    if (e.type !== 'nexus.approval.decided' || e.data.status === 'expired') return;
+    const t = this.#runs.get(e.run_id);
+    if (!t || t.ended) return;
+    const k8s = await kubernetesClient();
+    const api = t.kc.makeApiClient(k8s.CoreV1Api);
+    const name = inboxName(t.runId);
+    const entry = JSON.stringify({
+      approve: e.data.status === 'approved',
+      by: e.data.by,
+      ...(e.data.reason ? { reason: e.data.reason } : {}),
+    });
+    for (let i = 0; i < 5; i++) {
+      try {
+        const cm = await api.readNamespacedConfigMap({ name, namespace: t.namespace });
+        cm.data = { ...cm.data, [`approval.${e.data.approval}`]: entry };
+        await api.replaceNamespacedConfigMap({ name, namespace: t.namespace, body: cm });
+        return;
+      } catch (err) {
+        if (apiCode(err) !== 409) {
+          this.#d.log?.(
+            `run ${t.runId}: could not write the decision to the inbox: ${toUserMessage(err)}`,
+          );
+          return;
+        }
+      }
+    }
+  }
+
+  async #deleteJob(kc: KubeConfig, namespace: string, name: string): Promise<void> {
+    const k8s = await kubernetesClient();
+    try {
+      // No body: with one, the API server reads only the body and orphans the pod.
+      await kc
+        .makeApiClient(k8s.BatchV1Api)
+        .deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+    } catch (err) {
+      if (apiCode(err) !== 404) throw clusterError(err, `delete Job ${namespace}/${name}`);
+    }
+  }
+
+  async #waitGone(kc: KubeConfig, namespace: string, name: string): Promise<void> {
+    const k8s = await kubernetesClient();
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const until = Date.now() + (this.#d.replaceWaitMs ?? 60_000);
+    while (Date.now() < until) {
+      try {
+        await batch.readNamespacedJob({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new NexusError(
+      'BACKEND_FAILURE',
+      `the previous Job ${namespace}/${name} did not go away`,
+    );
+  }
+
+  /** The workspace's repository as the pod can clone it: its `origin` remote and HEAD. */
+  async #remoteOf(cwd: string): Promise<{ repo: string; ref: string | undefined }> {
+    const remote = await git('git', ['-C', cwd, 'remote', 'get-url', 'origin']).catch(
+      () => undefined,
+    );
+    const repo = remote?.stdout.trim();
+    if (!repo) {
+      throw new NexusError(
+        'USAGE',
+        `a Kubernetes run clones its repository inside the pod, and the workspace ${cwd} has no git remote 'origin': add one (git remote add origin URL, pushed), or pass --repo URL`,
+      );
+    }
+    const head = await git('git', ['-C', cwd, 'rev-parse', 'HEAD']).catch(() => undefined);
+    return { repo, ref: head?.stdout.trim() || undefined };
+  }
+}
+
+function phaseEvent(phase: PodPhase, pod: string | undefined): NewEvent {
+  return {
+    type: 'nexus.runtime.phase',
+    data: {
+      phase: phase.name,
+      ...(phase.reason ? { reason: phase.reason } : {}),
+      ...(phase.message ? { message: phase.message.slice(0, 500) } : {}),
+      ...(pod ? { pod } : {}),
+    },
+  };
+}
+
+function finishedCondition(
+  job: V1Job,
+): { type: string; reason?: string; message?: string } | undefined {
+  const c = job.status?.conditions?.find(
+    (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
+  );
+  return c ? { type: c.type, reason: c.reason, message: c.message } : undefined;
+}
+
+function jobFailureReason(
+  reason: string | undefined,
+  message: string | undefined,
+  terminated: Tracked['terminated'],
+  job: V1Job,
+): string {
+  switch (reason) {
+    case 'DeadlineExceeded':
+      return `its Job ran past its deadline (activeDeadlineSeconds ${job.spec?.activeDeadlineSeconds ?? '?'}) and Kubernetes stopped it`;
+    case 'PodFailurePolicy':
+      return `its runner refused its configuration (exit ${terminated?.exitCode ?? '?'}); see 'nexus logs'`;
+    default:
+      if (terminated?.reason === 'OOMKilled')
+        return 'its pod ran out of memory (OOMKilled): raise kubernetes.resources.limits.memory';
+      return `its Job failed (${reason ?? 'unknown'}${message ? `: ${message}` : ''})`;
+  }
+}
+
+function parseRef(
+  runner: { host: string } | undefined,
+): { namespace: string; job: string } | undefined {
+  const m = /^k8s:([^/]+)\/(.+)$/.exec(runner?.host ?? '');
+  return m?.[1] && m[2] ? { namespace: m[1], job: m[2] } : undefined;
+}
+
+function apiCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function clusterError(err: unknown, what: string): NexusError {
+  const body = (err as { body?: unknown }).body;
+  let detail = toUserMessage(err);
+  if (typeof body === 'string') {
+    try {
+      detail = (JSON.parse(body) as { message?: string }).message ?? detail;
+    } catch {
+      // keep the client's message
+    }
+  }
+  return new NexusError('BACKEND_FAILURE', `Kubernetes: could not ${what}: ${detail}`);
+}
+
+async function defaultSettings(): Promise<KubernetesSettings> {
+  const { KubernetesSettings: schema } = await import('../../../core/domain/definitions.ts');
+  return schema.parse({});
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
