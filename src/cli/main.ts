@@ -11,7 +11,7 @@ import type { CliIO } from './context.ts';
 type Loader = () => Promise<CommandSpec>;
 
 /** Command name → loader. Two-word commands (`task set`) are looked up first. */
-const COMMANDS: Record<string, Loader> = {
+export const COMMANDS: Record<string, Loader> = {
   init: async () => (await import('./commands/init.ts')).initCommand,
   list: async () => (await import('./commands/list.ts')).listCommand,
   show: async () => (await import('./commands/show.ts')).showCommand,
@@ -76,6 +76,27 @@ global options: --workspace DIR  --state-dir DIR  --json  --help
 exit codes: 0 ok · 1 attempts exhausted · 2 a task blocked · 3 bad input/config/connection ·
             4 backend or runtime failure · 130 cancelled`;
 
+const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
+
+/** `task` → `list`, `show`, …: the second words of the two-word commands under `first`. */
+function subcommandsOf(first: string): string[] {
+  return Object.keys(COMMANDS)
+    .filter((k) => k.startsWith(`${first} `))
+    .map((k) => k.slice(first.length + 1));
+}
+
+/** `nexus task --help`: every subcommand's usage, from the specs themselves. */
+async function groupHelp(first: string, subcommands: string[]): Promise<string> {
+  const specs = await Promise.all(
+    subcommands.map((sub) => (COMMANDS[`${first} ${sub}`] as Loader)()),
+  );
+  return [
+    `nexus ${first} <subcommand>:`,
+    ...specs.map((s) => `\n  ${s.usage.replace(/\n\s*/g, '\n    ')}\n    ${s.summary}`),
+    `\n(nexus ${first} <subcommand> --help for one of them)`,
+  ].join('\n');
+}
+
 const defaultIO: CliIO = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
@@ -97,11 +118,15 @@ export async function main(
   }
   const two = second !== undefined ? `${first} ${second}` : '';
   const key = two in COMMANDS ? two : first in COMMANDS ? first : undefined;
+  const subcommands = subcommandsOf(first);
   if (!key) {
-    const group = Object.keys(COMMANDS).filter((k) => k.startsWith(`${first} `));
+    if (subcommands.length > 0 && isHelp(second)) {
+      io.out(await groupHelp(first, subcommands));
+      return ExitCode.ok;
+    }
     io.err(
-      group.length > 0
-        ? `nexus ${first}: expected one of ${group.map((g) => g.split(' ')[1]).join(', ')}${second ? ` (got '${second}')` : ''}`
+      subcommands.length > 0
+        ? `nexus ${first}: expected one of ${subcommands.join(', ')}${second ? ` (got '${second}')` : ''} (see 'nexus ${first} --help')`
         : `nexus: unknown command '${first}' (see 'nexus --help')`,
     );
     return ExitCode.badInput;
@@ -110,9 +135,19 @@ export async function main(
   const rest = argv.slice(key.split(' ').length);
   let ctx: CliContext | undefined;
   try {
-    const args = spec.raw ? { positionals: rest, values: {} } : parseCommandArgs(spec, rest);
+    // A raw command passes its arguments on untouched, except a leading --help: `nexus hook
+    // gate git --help` is git's help, `nexus hook --help` is ours.
+    const args = spec.raw
+      ? { positionals: rest, values: { help: isHelp(rest[0]) } }
+      : parseCommandArgs(spec, rest);
     if (args.values.help === true) {
-      io.out(`${spec.summary}\n\nusage: ${spec.usage}`);
+      const subs = key === first ? subcommands : [];
+      io.out(
+        `${spec.summary}\n\nusage: ${spec.usage}` +
+          (subs.length > 0
+            ? `\n\nalso: nexus ${first} ${subs.join('|')} … (nexus ${first} <subcommand> --help)`
+            : ''),
+      );
       return ExitCode.ok;
     }
     ctx = new CliContext({
