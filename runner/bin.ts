@@ -1,6 +1,14 @@
-// The `nexus-runner` executable.
+// The `nexus-runner` executable. The Node version is checked before the runner's modules load
+// (see src/adapters/node-version.ts).
 import module from 'node:module';
+import { NODE_TOO_OLD_EXIT, nodeTooOld } from '../src/adapters/node-version.ts';
 
-module.enableCompileCache?.();
-const { runnerMain } = await import('./main.ts');
-process.exitCode = await runnerMain(process.argv.slice(2));
+const tooOld = nodeTooOld('nexus-runner', process.argv[1]);
+if (tooOld) {
+  process.stderr.write(tooOld);
+  process.exitCode = NODE_TOO_OLD_EXIT;
+} else {
+  module.enableCompileCache?.();
+  const { runnerMain } = await import('./main.ts');
+  process.exitCode = await runnerMain(process.argv.slice(2));
+}

@@ -3,10 +3,33 @@
  * Node version check, the README's quick start, exit codes and messages of the common commands.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/context.ts';
-import { nexus, tempWorkspace } from '../builders/workspace.ts';
+import { ExitCode } from '../../src/core/errors.ts';
+import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
+import { REPO, nexus, tempWorkspace } from '../builders/workspace.ts';
+
+/** The machine's own Node, older than the project's on this machine and in CI. */
+const SYSTEM_NODE = '/usr/bin/node';
+
+/**
+ * A file of the build (`npm run build`), refused when missing or older than the sources it is
+ * built from: a stale bundle would test yesterday's code.
+ */
+function built(relative: string, sources: string[]): string {
+  const path = join(REPO, relative);
+  assert.ok(existsSync(path), `${path} is missing: run \`npm run build\` first`);
+  const newest = Math.max(...sources.map((s) => statSync(join(REPO, s)).mtimeMs));
+  assert.ok(
+    statSync(path).mtimeMs >= newest,
+    `${path} is older than its sources: run \`npm run build\``,
+  );
+  return path;
+}
 
 /** Runs `main` in this process and keeps what it printed. */
 async function inProcess(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -49,4 +72,47 @@ test('the real executable: nexus task -h exits 0; a bare group names its help', 
   const gate = await nexus(ws, ['hook', 'gate', '/usr/bin/printf', '%s', '--help']);
   assert.equal(gate.code, 0, gate.stderr);
   assert.equal(gate.stdout, '--help');
+});
+
+test('the Node check: the minimum is package.json engines.node; its exit code is bad input', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+    engines: { node: string };
+  };
+  assert.equal(pkg.engines.node, `>=${MIN_NODE_MAJOR}`);
+  assert.equal(NODE_TOO_OLD_EXIT, ExitCode.badInput);
+  assert.equal(nodeTooOld('nexus', undefined, '22.0.0'), undefined);
+  const msg = nodeTooOld('nexus', join(REPO, 'src', 'cli', 'bin.ts'), '18.19.1') ?? '';
+  assert.match(msg, /Node 18\.19\.1; Nexus needs Node >= 22/);
+  assert.ok(msg.includes(`bash ${REPO}/scripts/n node`), msg);
+  // Outside a checkout there is no scripts/n to offer.
+  assert.match(nodeTooOld('nexus', '/nowhere/cli.mjs', '20.0.0') ?? '', /Install Node 24/);
+});
+
+test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3', (t) => {
+  const probe = spawnSync(SYSTEM_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return t.skip(`${SYSTEM_NODE} is not there`);
+  const version = probe.stdout.trim();
+  if (Number(version.split('.')[0]) >= MIN_NODE_MAJOR)
+    return t.skip(`${SYSTEM_NODE} is Node ${version}, not older than ${MIN_NODE_MAJOR}`);
+  const entries = [
+    ['nexus', built('dist/cli.mjs', ['src/cli/bin.ts', 'src/adapters/node-version.ts'])],
+    ['nexus-runner', built('dist/runner.mjs', ['runner/bin.ts', 'src/adapters/node-version.ts'])],
+  ] as const;
+  const ws = tempWorkspace({ withExamples: true });
+  for (const [program, entry] of entries) {
+    // A command that loads the heavy modules (before the check: a TypeError from a chunk).
+    const r = spawnSync(SYSTEM_NODE, [entry, 'list', 'agents'], {
+      cwd: ws.dir,
+      env: ws.env,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, ExitCode.badInput, `${program}: exit ${r.status}\n${r.stderr}`);
+    assert.equal(r.stdout, '');
+    assert.ok(
+      r.stderr.startsWith(`${program}: this is Node ${version}; Nexus needs Node >= 22`),
+      r.stderr,
+    );
+    assert.ok(r.stderr.includes(`bash ${REPO}/scripts/n node ${entry}`), r.stderr);
+    assert.doesNotMatch(r.stderr, /TypeError|at file:/);
+  }
 });

@@ -1,0 +1,65 @@
+/**
+ * The Node version check the `nexus` and `nexus-runner` entries make before loading anything
+ * else. The bundles use Node 22 APIs as they load (`Set.prototype.union`, …): on an older Node
+ * they would fail with a TypeError from deep inside a chunk instead of saying what is wrong.
+ * This module is imported before that check passes, so it must itself run on old Node: plain
+ * syntax, built-in modules only, nothing from the rest of Nexus.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** package.json `engines.node` (a unit test keeps the two equal). */
+export const MIN_NODE_MAJOR = 22;
+
+/** `ExitCode.badInput`: the setup is wrong, as for a bad config (not imported: see above). */
+export const NODE_TOO_OLD_EXIT = 3;
+
+/**
+ * The message for a Node older than MIN_NODE_MAJOR, or undefined when this Node will do.
+ * `entry` is the script Node was started with (process.argv[1]): when it sits in a checkout
+ * of Nexus (`<checkout>/dist/cli.mjs`), the message gives the command that uses the checkout's
+ * pinned Node.
+ */
+export function nodeTooOld(
+  program: string,
+  entry: string | undefined,
+  version: string = process.versions.node,
+): string | undefined {
+  if (Number(version.split('.')[0]) >= MIN_NODE_MAJOR) return undefined;
+  const lines = [
+    `${program}: this is Node ${version}; Nexus needs Node >= ${MIN_NODE_MAJOR} (it is built and tested on Node 24).`,
+  ];
+  const checkout = checkoutOf(entry);
+  if (checkout) {
+    lines.push(
+      "  Run it on the project's Node 24 (scripts/n installs it on first use):",
+      `    bash ${checkout.root}/scripts/n node ${checkout.entry} …`,
+    );
+    if (program === 'nexus') {
+      lines.push(
+        `  or, as the README's quick start does: alias nexus="bash ${checkout.root}/scripts/n node ${checkout.entry}"`,
+      );
+    }
+  } else {
+    lines.push(
+      `  Install Node 24 (https://nodejs.org, or your system's package manager) and run ${program} with it.`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The checkout an entry script belongs to (it has scripts/n), if any. */
+function checkoutOf(entry: string | undefined): { root: string; entry: string } | undefined {
+  if (!entry) return undefined;
+  try {
+    // `npm link` and bin shims reach dist/cli.mjs through a symlink.
+    const real = realpathSync(entry);
+    // dist/cli.mjs, runner/bin.ts, src/cli/bin.ts: the checkout is two or three folders up.
+    for (let root = dirname(dirname(real)), up = 0; up < 2; root = dirname(root), up++) {
+      if (existsSync(join(root, 'scripts', 'n'))) return { root, entry: real };
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
