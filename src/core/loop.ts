@@ -9,6 +9,7 @@
 import type { UnnumberedRunnerReport } from './api.ts';
 import type { RunManifest, RunStatus } from './domain/run.ts';
 import { ExitCode } from './errors.ts';
+import { count } from './plural.ts';
 import type {
   AttemptResult,
   Backend,
@@ -234,6 +235,6 @@ export async function runAttemptLoop(
   return finish({
     status: 'exhausted',
     exitCode: ExitCode.exhausted,
-    reason: `${payload.limits.max_attempts} attempts used${which}`,
+    reason: `${count(payload.limits.max_attempts, 'attempt')} used${which}`,
   });
 }

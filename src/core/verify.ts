@@ -8,6 +8,7 @@ import type { CheckResult, RunManifest, TaskState } from './domain/run.ts';
 import { isTaskVerified } from './domain/run.ts';
 import type { CommandRunner } from './ports.ts';
 import { trimNote } from './tasks.ts';
+import { count } from './plural.ts';
 import type { ProtectedFiles } from './protect.ts';
 import { protectedChanges, protectionFailure } from './protect.ts';
 
@@ -145,6 +146,9 @@ export function judge(m: RunManifest): Judgement {
     done: true,
     status: 'succeeded',
     exitCode: 0,
-    reason: `all ${m.tasks.length} tasks verified`,
+    reason:
+      m.tasks.length === 1
+        ? 'the only task verified'
+        : `all ${count(m.tasks.length, 'task')} verified`,
   };
 }

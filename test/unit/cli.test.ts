@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/context.ts';
 import { ExitCode } from '../../src/core/errors.ts';
+import { count } from '../../src/core/plural.ts';
 import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
 import { REPO, nexus, tempWorkspace } from '../builders/workspace.ts';
 
@@ -115,4 +116,30 @@ test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3
     assert.ok(r.stderr.includes(`bash ${REPO}/scripts/n node ${entry}`), r.stderr);
     assert.doesNotMatch(r.stderr, /TypeError|at file:/);
   }
+});
+
+test('counts agree with their nouns: 1 task, 1 skill, 1 note, 1 needs attention', async () => {
+  assert.equal(count(1, 'run'), '1 run');
+  assert.equal(count(0, 'run'), '0 runs');
+  assert.equal(count(2, 'needs', 'need'), '2 need');
+  const ws = tempWorkspace({ withExamples: true });
+  ws.write(
+    '.nexus/assignments/one-task.md',
+    ['---', 'tasks:', '  - id: only', '    title: The only task', '---', 'One task.'].join('\n'),
+  );
+  const init = await nexus(ws, ['init', '--agent', 'manual', '--assignment', 'one-task']);
+  assert.equal(init.code, 0, init.stderr);
+  assert.match(init.stdout, /· 1 task\b/);
+  const id = /created run (\w+)/.exec(init.stdout)?.[1] as string;
+  const noted = await nexus(ws, ['task', 'append-notes', id, 'only', 'a first note']);
+  assert.match(noted.stdout, /\(1 note\)/);
+  // Blocked: the run ends and needs attention.
+  await nexus(ws, ['task', 'set', id, 'only', 'blocked']);
+  const status = await nexus(ws, ['status']);
+  assert.match(status.stdout, /5 agents · 3 assignments · 1 skill$/m);
+  assert.match(status.stdout, /1 total · 0 running · 1 needs attention/);
+  const reset = await nexus(ws, ['run', 'reset', id]);
+  assert.match(reset.stdout, /reset \(1 task pending\)/);
+  const show = await nexus(ws, ['run', 'status', id]);
+  assert.match(show.stdout, /0\/3 attempts/);
 });

@@ -3,6 +3,7 @@ import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
 import type { RunIndexEntry } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
+import { count } from '../../core/plural.ts';
 import type { CommandSpec } from '../command.ts';
 import { flag, list, need } from '../command.ts';
 import { age, table } from '../format.ts';
@@ -65,7 +66,7 @@ export const discoverCommand: CommandSpec = {
     const runs = await (await ctx.core()).listRuns({ status: [...ACTIVE], kind: kinds });
     ctx.print(
       runs.length
-        ? `${runRows(runs)}\n${runs.length} run(s).`
+        ? `${runRows(runs)}\n${count(runs.length, 'run')}.`
         : 'no detached runs are running (pass --include-interactive to broaden)',
       runs,
     );

@@ -1,5 +1,6 @@
 import { ExitCode, usageError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
+import { count } from '../../core/plural.ts';
 import type { CommandSpec } from '../command.ts';
 import { list, str } from '../command.ts';
 import { SessionKind } from '../../core/domain/run.ts';
@@ -44,7 +45,7 @@ export const initCommand: CommandSpec = {
       repo: str(args, 'repo'),
     });
     ctx.print(
-      `created run ${shortId(run.id)} (${run.id}) · agent ${run.agent.name}${run.assignment ? ` · assignment ${run.assignment.name}` : ''} · ${run.tasks.length} tasks`,
+      `created run ${shortId(run.id)} (${run.id}) · agent ${run.agent.name}${run.assignment ? ` · assignment ${run.assignment.name}` : ''} · ${count(run.tasks.length, 'task')}`,
       run,
     );
     return ExitCode.ok;

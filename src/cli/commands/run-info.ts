@@ -3,6 +3,7 @@ import type { RunManifest } from '../../core/domain/run.ts';
 import { progressOf } from '../../core/domain/run.ts';
 import { ExitCode } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
+import { count } from '../../core/plural.ts';
 import type { CommandSpec } from '../command.ts';
 import { need, str } from '../command.ts';
 import { taskMark, taskStateLabel } from '../format.ts';
@@ -22,7 +23,7 @@ export function renderRun(m: RunManifest): string {
             : `  sandbox   ${m.sandbox.kind}`,
         ]
       : []),
-    `  progress  ${p.verified}/${p.total} verified · ${m.attempts.length}/${m.limits.max_attempts} attempts`,
+    `  progress  ${p.verified}/${p.total} verified · ${m.attempts.length}/${count(m.limits.max_attempts, 'attempt')}`,
     ...(m.backend_session_id ? [`  session   ${m.backend_session_id}`] : []),
     `  created   ${m.created_at}${m.ended_at ? ` · ended ${m.ended_at}` : ''}`,
   ];

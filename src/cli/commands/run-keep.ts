@@ -4,6 +4,7 @@
  */
 import { ExitCode, usageError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
+import { count } from '../../core/plural.ts';
 import type { RunUpdateRequest } from '../../core/api.ts';
 import type { CommandSpec } from '../command.ts';
 import { flag, need } from '../command.ts';
@@ -87,7 +88,7 @@ export const runResetCommand: CommandSpec = {
   async run(ctx, args) {
     const m = await (await ctx.core()).resetRun(need(args, 0, RUN, runResetCommand));
     ctx.print(
-      `run ${shortId(m.id)}: reset (${m.tasks.length} tasks pending); start it with 'nexus run --resume ${shortId(m.id)}'`,
+      `run ${shortId(m.id)}: reset (${count(m.tasks.length, 'task')} pending); start it with 'nexus run --resume ${shortId(m.id)}'`,
       m,
     );
     return ExitCode.ok;

@@ -1,4 +1,5 @@
 import { ExitCode, usageError } from '../../core/errors.ts';
+import { count } from '../../core/plural.ts';
 import type { CommandSpec } from '../command.ts';
 import { need } from '../command.ts';
 
@@ -28,7 +29,7 @@ export const showCommand: CommandSpec = {
           `  backend ${a.backend}${a.model ? ` · model ${a.model}` : ''} · runtime ${a.runtime}`,
           `  tools ${a.tools.join(', ') || '-'} · skills ${a.skills.join(', ') || '-'}`,
           `  permissions: ${perms}${p.requires_approval_for.length ? ` · approval for ${p.requires_approval_for.join(', ')}` : ''}`,
-          `  limits: ${a.limits.max_attempts} attempts · ${a.limits.attempt_timeout_sec}s per attempt · ${a.limits.wall_time_sec}s per run`,
+          `  limits: ${count(a.limits.max_attempts, 'attempt')} · ${a.limits.attempt_timeout_sec}s per attempt · ${a.limits.wall_time_sec}s per run`,
           '',
           a.instructions,
         ]

@@ -1,4 +1,5 @@
 import { ExitCode } from '../../core/errors.ts';
+import { count } from '../../core/plural.ts';
 import type { CommandSpec } from '../command.ts';
 
 export const statusCommand: CommandSpec = {
@@ -14,8 +15,8 @@ export const statusCommand: CommandSpec = {
         `nexus ${s.version} · ${s.mode}${s.bridgeUrl ? ` (${s.bridgeUrl})` : ''}`,
         `workspace   ${s.workspace}`,
         `state       ${s.stateDir}`,
-        `definitions ${s.definitions.agents} agents · ${s.definitions.assignments} assignments · ${s.definitions.skills} skills`,
-        `runs        ${s.runs.total} total · ${s.runs.running} running · ${s.runs.needsAttention} need attention`,
+        `definitions ${count(s.definitions.agents, 'agent')} · ${count(s.definitions.assignments, 'assignment')} · ${count(s.definitions.skills, 'skill')}`,
+        `runs        ${s.runs.total} total · ${s.runs.running} running · ${count(s.runs.needsAttention, 'needs', 'need')} attention`,
         ...s.backends.map(
           (b) =>
             `backend     ${b.name}: ${b.bin ?? 'not found'}${b.version ? ` (${b.version})` : ''}`,

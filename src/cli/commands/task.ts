@@ -5,6 +5,7 @@
 import { TaskStatus } from '../../core/domain/run.ts';
 import type { TaskState } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
+import { count } from '../../core/plural.ts';
 import type { CommandSpec, ParsedArgs } from '../command.ts';
 import { list, str } from '../command.ts';
 import type { CliContext } from '../context.ts';
@@ -116,7 +117,7 @@ export const taskNotesCommand: CommandSpec = {
     const text = words.join(' ');
     if (!text.trim()) throw usageError(`a note needs text\n\nusage: ${taskNotesCommand.usage}`);
     const t = await api.appendNotes(run, task as string, text, ctx.actor);
-    ctx.print(`noted on ${t.id} (${t.notes.length} notes)`, t);
+    ctx.print(`noted on ${t.id} (${count(t.notes.length, 'note')})`, t);
     return ExitCode.ok;
   },
 };
