@@ -19,9 +19,12 @@ export function table(rows: string[][], header?: string[]): string {
 
 export function taskMark(t: TaskState): string {
   if (isTaskVerified(t)) return t.verification.state === 'passed' ? '[✓]' : '[x]';
+  // A failed check reopens its task (in_progress): the mark keeps saying why until the task is
+  // completed again, which sends it back to the checks.
+  if (t.verification.state === 'failed' && t.status !== 'blocked') return '[!]';
   switch (t.status) {
     case 'completed':
-      return t.verification.state === 'failed' ? '[!]' : '[?]';
+      return '[?]';
     case 'in_progress':
       return '[~]';
     case 'blocked':
@@ -32,7 +35,10 @@ export function taskMark(t: TaskState): string {
 }
 
 export function taskStateLabel(t: TaskState): string {
-  if (t.status !== 'completed') return t.status;
+  if (t.status !== 'completed')
+    return t.verification.state === 'failed' && t.status !== 'blocked'
+      ? `${t.status}, check failed`
+      : t.status;
   switch (t.verification.state) {
     case 'passed':
       return 'completed, verified';

@@ -7,6 +7,8 @@
 export const ExitCode = {
   ok: 0,
   exhausted: 1,
+  /** The same 1, from `nexus task set … completed` on a passive run: a check failed. */
+  checkFailed: 1,
   blocked: 2,
   badInput: 3,
   backendFailure: 4,

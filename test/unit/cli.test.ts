@@ -12,7 +12,7 @@ import type { CliIO } from '../../src/cli/context.ts';
 import { ExitCode } from '../../src/core/errors.ts';
 import { count } from '../../src/core/plural.ts';
 import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
-import { REPO, nexus, tempWorkspace } from '../builders/workspace.ts';
+import { REPO, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
 
 /** The machine's own Node, older than the project's on this machine and in CI. */
 const SYSTEM_NODE = '/usr/bin/node';
@@ -142,4 +142,49 @@ test('counts agree with their nouns: 1 task, 1 skill, 1 note, 1 needs attention'
   assert.match(reset.stdout, /reset \(1 task pending\)/);
   const show = await nexus(ws, ['run', 'status', id]);
   assert.match(show.stdout, /0\/3 attempts/);
+});
+
+test('task set completed on a passive run: failed checks are shown with [!] and exit 1', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  let r = await nexus(ws, ['task', 'set', id, 'create-file', 'completed']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\[\?\] create-file: completed, awaiting checks$/m);
+  assert.match(
+    r.stdout,
+    /checks run once every task is completed or blocked \(still open: list-files\)/,
+  );
+
+  // The last task settles the run: its checks run now, and nothing was done.
+  r = await nexus(ws, ['task', 'set', id, 'list-files', 'completed']);
+  assert.equal(r.code, ExitCode.checkFailed, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /^\[!\] list-files: in_progress, check failed\n {4}check failed: test -s files\.txt \(exit 1\)$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^\[!\] create-file: in_progress, check failed\n {4}check failed: grep -q "hello" hello\.txt/m,
+  );
+  assert.match(r.stdout, /2 tasks reopened by their checks/);
+  const list = await nexus(ws, ['task', 'list', id]);
+  assert.match(list.stdout, /^\[!\] create-file: .* — in_progress, check failed$/m);
+
+  // Done for real: verified, and the run says it ended.
+  ws.write('hello.txt', 'hello world\n');
+  ws.write('files.txt', 'hello.txt\n');
+  assert.equal((await nexus(ws, ['task', 'set', id, 'create-file', 'completed'])).code, 0);
+  r = await nexus(ws, ['task', 'set', id, 'list-files', 'completed']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /^\[✓\] list-files: completed, verified\nrun \w+ has ended: succeeded \(exit 0\): all 2 tasks verified$/m,
+  );
+  // A --json caller still gets the task, and the exit code tells it the rest.
+  const id2 = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  await nexus(ws, ['task', 'set', id2, 'create-file', 'completed']);
+  ws.write('files.txt', '');
+  r = await nexus(ws, ['task', 'set', id2, 'list-files', 'completed', '--json']);
+  assert.equal(r.code, ExitCode.checkFailed);
+  assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'in_progress');
 });

@@ -50,7 +50,7 @@ test('a passive run: tasks ticked by hand, checks run, the run ends succeeded', 
   let r = await nexus(ws, ['task', 'set', id.slice(0, 6), 'create-file', 'completed']);
   assert.equal(r.code, 0, r.stderr);
   r = await nexus(ws, ['task', 'set', id.slice(0, 6), 'list-files', 'completed']);
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 1, 'the call that ran the failing checks exits 1');
   let m = JSON.parse(readFileSync(manifestPath(ws.stateDir, id), 'utf8')) as {
     status: string;
     tasks: Array<{ status: string; notes: Array<{ by: string; text: string }> }>;

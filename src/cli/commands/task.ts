@@ -2,9 +2,10 @@
  * `nexus task …`: read and change a run's checklist. Inside a run's backend process the run id
  * comes from NEXUS_RUN_ID, so an agent types `nexus task set build completed`.
  */
-import { TaskStatus } from '../../core/domain/run.ts';
-import type { TaskState } from '../../core/domain/run.ts';
+import { TaskStatus, isTerminalRunStatus } from '../../core/domain/run.ts';
+import type { RunManifest, TaskState } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
+import { shortId } from '../../core/ids.ts';
 import { count } from '../../core/plural.ts';
 import type { CommandSpec, ParsedArgs } from '../command.ts';
 import { list, str } from '../command.ts';
@@ -80,19 +81,69 @@ export const taskSetCommand: CommandSpec = {
         `invalid task status '${statusRaw}': use one of ${TaskStatus.options.join(', ')}`,
       );
     }
-    const t = await (
-      await ctx.core()
-    ).setTask({
+    const api = await ctx.core();
+    const t = await api.setTask({
       run,
       task: task as string,
       status: status.data,
       note: str(args, 'note'),
       by: ctx.actor,
     });
-    ctx.print(`${taskMark(t)} ${t.id}: ${taskStateLabel(t)}`, t);
-    return ExitCode.ok;
+    // Only completing or blocking a task can settle a passive run, whose checks core runs
+    // inside this very call: then say what they found.
+    const settling = status.data === 'completed' || status.data === 'blocked';
+    const m = settling ? await api.getRun(run) : undefined;
+    const report = m?.agent.backend === 'passive' ? passiveReport(m, t) : undefined;
+    ctx.print(
+      [`${taskMark(t)} ${t.id}: ${taskStateLabel(t)}`, ...(report?.lines ?? [])].join('\n'),
+      t,
+    );
+    return report?.failed ? ExitCode.checkFailed : ExitCode.ok;
   },
 };
+
+/**
+ * What a `task set` on a passive run led to: the checks that failed (their tasks reopened),
+ * the run's end, or what is still open before the checks run. Verdicts of this call are those
+ * core stamped at or after the task's own update (core's clock stamps both).
+ */
+function passiveReport(m: RunManifest, t: TaskState): { lines: string[]; failed: boolean } {
+  const run = shortId(m.id);
+  const failed = m.tasks
+    .filter((x) => x.verification.state === 'failed' && (x.verification.at ?? '') >= t.updated_at)
+    // The task just set first: its line is already printed, its check goes under it.
+    .sort((a, b) => Number(b.id === t.id) - Number(a.id === t.id));
+  if (failed.length > 0) {
+    const lines: string[] = [];
+    for (const x of failed) {
+      if (x.id !== t.id) lines.push(`${taskMark(x)} ${x.id}: ${taskStateLabel(x)}`);
+      const r = x.verification.results.find((c) => !c.passed);
+      if (r)
+        lines.push(
+          `    check failed: ${r.command} (${r.timed_out ? 'timed out' : `exit ${r.exit_code ?? '-'}`})`,
+        );
+    }
+    lines.push(
+      `${count(failed.length, 'task')} reopened by ${failed.length === 1 ? 'its check' : 'their checks'}: fix, then set completed again (the output: nexus task show ${run} <task>)`,
+    );
+    return { lines, failed: true };
+  }
+  // The task could be set, so the run had not ended before this call.
+  if (isTerminalRunStatus(m.status))
+    return {
+      lines: [
+        `run ${run} has ended: ${m.status}${m.outcome ? ` (exit ${m.outcome.exit_code}): ${m.outcome.reason}` : ''}`,
+      ],
+      failed: false,
+    };
+  const open = m.tasks.filter((x) => x.status !== 'completed' && x.status !== 'blocked');
+  return {
+    lines: [
+      `  the checks run once every task is completed or blocked (still open: ${open.map((x) => x.id).join(', ')})`,
+    ],
+    failed: false,
+  };
+}
 
 export const taskNotesCommand: CommandSpec = {
   name: 'task append-notes',
