@@ -1,6 +1,7 @@
 /** Human output: aligned tables, status marks, short ids, ages. */
-import type { RunStatus, TaskState } from '../core/domain/run.ts';
+import type { RunManifest, RunStatus, TaskState } from '../core/domain/run.ts';
 import { isTaskVerified } from '../core/domain/run.ts';
+import { shortId } from '../core/ids.ts';
 
 export function table(rows: string[][], header?: string[]): string {
   const all = header ? [header, ...rows] : rows;
@@ -49,6 +50,19 @@ export function taskStateLabel(t: TaskState): string {
     default:
       return 'completed, awaiting checks';
   }
+}
+
+/**
+ * What to do next with a run that has not ended: a passive one is worked by hand and ticked
+ * (Nexus runs the checks), any other is started.
+ */
+export function nextStep(m: RunManifest): string {
+  const id = shortId(m.id);
+  if (m.agent.backend !== 'passive')
+    return `next: nexus run --resume ${id}   (starts it and follows it here; add --bg for the background)`;
+  if (m.tasks.length === 0)
+    return `next: add tasks (nexus task add ${id} <title> --verify CMD), do the work, then tick each: nexus task set ${id} <task> completed`;
+  return `next: do the work, then tick each task: nexus task set ${id} <task> completed (tasks: ${m.tasks.map((t) => t.id).join(', ')}); the checks run once every task is completed or blocked`;
 }
 
 export const STATUS_ORDER: Record<RunStatus, number> = {

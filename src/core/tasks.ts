@@ -34,10 +34,23 @@ export function assertMutable(m: RunManifest): void {
   if (isTerminalRunStatus(m.status)) {
     throw new NexusError(
       'RUN_STATE_CONFLICT',
-      `run ${m.id} has ended (${m.status}); its tasks can no longer change. Resume it with 'nexus run --resume ${m.id.slice(0, 8)}'.`,
+      `run ${m.id} has ended (${m.status}); its tasks can no longer change. ${
+        m.agent.backend === 'passive'
+          ? passiveAgain(m)
+          : `Resume it with 'nexus run --resume ${m.id.slice(0, 8)}'.`
+      }`,
       { run: m.id, status: m.status },
     );
   }
+}
+
+/**
+ * How to work an ended passive run again. Not `--resume`: there is no backend session to
+ * continue, and resuming a passive run has nothing to start.
+ */
+export function passiveAgain(m: Pick<RunManifest, 'id'>): string {
+  const id = m.id.slice(0, 8);
+  return `To work its checklist again: 'nexus run reset ${id}' (every task back to pending), or a new run with 'nexus init'.`;
 }
 
 export function trimNote(text: string): string {

@@ -13,6 +13,7 @@ import { ExitCode } from '../../src/core/errors.ts';
 import { count } from '../../src/core/plural.ts';
 import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
 import { REPO, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
+import { scriptAgent, scriptedEnv } from '../builders/daemon.ts';
 
 /** The machine's own Node, older than the project's on this machine and in CI. */
 const SYSTEM_NODE = '/usr/bin/node';
@@ -187,4 +188,58 @@ test('task set completed on a passive run: failed checks are shown with [!] and 
   r = await nexus(ws, ['task', 'set', id2, 'list-files', 'completed', '--json']);
   assert.equal(r.code, ExitCode.checkFailed);
   assert.equal((JSON.parse(r.stdout) as { status: string }).status, 'in_progress');
+});
+
+test('nexus init prints the next step, and that step works', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const passive = await nexus(ws, ['init', '--agent', 'manual', '--assignment', 'hello-file']);
+  const pid = /created run (\w+)/.exec(passive.stdout)?.[1] as string;
+  assert.match(
+    passive.stdout,
+    new RegExp(
+      `^next: do the work, then tick each task: nexus task set ${pid} <task> completed \\(tasks: create-file, list-files\\)`,
+      'm',
+    ),
+  );
+  const bare = await nexus(ws, ['init', '--agent', 'manual']);
+  assert.match(bare.stdout, /^next: add tasks \(nexus task add \w+ <title> --verify CMD\)/m);
+
+  // An agent with a backend: the step is `nexus run --resume`, and it starts the run.
+  scriptAgent(ws, [['true']]);
+  const active = await nexus(ws, ['init', '--agent', 'scripted']);
+  const aid = /created run (\w+)/.exec(active.stdout)?.[1] as string;
+  const step = new RegExp(`^next: (nexus run --resume ${aid}) `, 'm').exec(active.stdout);
+  assert.ok(step, active.stdout);
+  const started = await nexus(ws, ['run', '--resume', aid], scriptedEnv(ws));
+  assert.equal(started.code, 0, started.stdout + started.stderr);
+  assert.match(started.stdout, /■ run succeeded/);
+});
+
+test('an ended passive run points at nexus run reset, not in a circle back to --resume', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  ws.write('hello.txt', 'hello\n');
+  await nexus(ws, ['task', 'set', id, 'create-file', 'completed']);
+  const ended = await nexus(ws, ['task', 'set', id, 'list-files', 'blocked']);
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.match(ended.stdout, /has ended: blocked \(exit 2\)[^]*'nexus run reset \w+'/);
+
+  const set = await nexus(ws, ['task', 'set', id, 'list-files', 'completed']);
+  assert.equal(set.code, ExitCode.badInput);
+  assert.match(set.stderr, /has ended \(blocked\); .*'nexus run reset \w+'/);
+  assert.doesNotMatch(set.stderr, /--resume/);
+  const resume = await nexus(ws, ['run', '--resume', id]);
+  assert.equal(resume.code, ExitCode.badInput);
+  assert.match(resume.stderr, /is passive and has ended \(blocked\): there is nothing to resume/);
+  assert.doesNotMatch(resume.stdout + resume.stderr, /nexus task …/);
+
+  // Following the hint leads to a run that can be worked again, to the end.
+  const reset = await nexus(ws, ['run', 'reset', id]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(reset.stdout, /next: do the work, then tick each task: nexus task set/);
+  ws.write('files.txt', 'hello.txt\n');
+  assert.equal((await nexus(ws, ['task', 'set', id, 'create-file', 'completed'])).code, 0);
+  const done = await nexus(ws, ['task', 'set', id, 'list-files', 'completed']);
+  assert.equal(done.code, 0, done.stdout + done.stderr);
+  assert.match(done.stdout, /has ended: succeeded/);
 });

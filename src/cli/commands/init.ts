@@ -4,6 +4,7 @@ import { count } from '../../core/plural.ts';
 import type { CommandSpec } from '../command.ts';
 import { list, str } from '../command.ts';
 import { SessionKind } from '../../core/domain/run.ts';
+import { nextStep } from '../format.ts';
 
 export function parseVars(pairs: string[]): Record<string, string> {
   const vars: Record<string, string> = {};
@@ -45,7 +46,7 @@ export const initCommand: CommandSpec = {
       repo: str(args, 'repo'),
     });
     ctx.print(
-      `created run ${shortId(run.id)} (${run.id}) · agent ${run.agent.name}${run.assignment ? ` · assignment ${run.assignment.name}` : ''} · ${count(run.tasks.length, 'task')}`,
+      `created run ${shortId(run.id)} (${run.id}) · agent ${run.agent.name}${run.assignment ? ` · assignment ${run.assignment.name}` : ''} · ${count(run.tasks.length, 'task')}\n${nextStep(run)}`,
       run,
     );
     return ExitCode.ok;

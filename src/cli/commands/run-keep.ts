@@ -8,6 +8,7 @@ import { count } from '../../core/plural.ts';
 import type { RunUpdateRequest } from '../../core/api.ts';
 import type { CommandSpec } from '../command.ts';
 import { flag, need } from '../command.ts';
+import { nextStep } from '../format.ts';
 
 const RUN = 'a run id (or unambiguous prefix)';
 
@@ -88,7 +89,7 @@ export const runResetCommand: CommandSpec = {
   async run(ctx, args) {
     const m = await (await ctx.core()).resetRun(need(args, 0, RUN, runResetCommand));
     ctx.print(
-      `run ${shortId(m.id)}: reset (${count(m.tasks.length, 'task')} pending); start it with 'nexus run --resume ${shortId(m.id)}'`,
+      `run ${shortId(m.id)}: reset (${count(m.tasks.length, 'task')} pending)\n${nextStep(m)}`,
       m,
     );
     return ExitCode.ok;

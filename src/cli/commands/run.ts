@@ -14,7 +14,9 @@ import { shortId } from '../../core/ids.ts';
 import type { CommandSpec } from '../command.ts';
 import { flag, list, str } from '../command.ts';
 import type { CliContext } from '../context.ts';
+import { nextStep } from '../format.ts';
 import { renderProgress } from '../progress.ts';
+import { passiveAgain } from '../../core/tasks.ts';
 import { parseVars } from './init.ts';
 
 export const runCommand: CommandSpec = {
@@ -100,10 +102,17 @@ export const runCommand: CommandSpec = {
       });
     }
     if (run.agent.backend === 'passive') {
-      ctx.print(
-        `run ${shortId(run.id)} is passive: work its checklist with 'nexus task … ${shortId(run.id)}'`,
-        run,
-      );
+      // Nothing to start or resume: a person works a passive run. One that has ended is
+      // reopened by a reset (core refuses task changes on an ended run).
+      if (isTerminalRunStatus(run.status)) {
+        closeDispatch?.();
+        throw new NexusError(
+          'RUN_STATE_CONFLICT',
+          `run ${shortId(run.id)} is passive and has ended (${run.status}): there is nothing to resume. ${passiveAgain(run)}`,
+          { run: run.id, status: run.status },
+        );
+      }
+      ctx.print(`run ${shortId(run.id)} is passive: nothing to start.\n${nextStep(run)}`, run);
       closeDispatch?.();
       return ExitCode.ok;
     }

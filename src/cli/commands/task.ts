@@ -6,6 +6,7 @@ import { TaskStatus, isTerminalRunStatus } from '../../core/domain/run.ts';
 import type { RunManifest, TaskState } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
+import { passiveAgain } from '../../core/tasks.ts';
 import { count } from '../../core/plural.ts';
 import type { CommandSpec, ParsedArgs } from '../command.ts';
 import { list, str } from '../command.ts';
@@ -133,6 +134,7 @@ function passiveReport(m: RunManifest, t: TaskState): { lines: string[]; failed:
     return {
       lines: [
         `run ${run} has ended: ${m.status}${m.outcome ? ` (exit ${m.outcome.exit_code}): ${m.outcome.reason}` : ''}`,
+        ...(m.status === 'succeeded' ? [] : [`  ${passiveAgain(m)}`]),
       ],
       failed: false,
     };
