@@ -43,6 +43,15 @@ export function resolveVars(
         throw new NexusError('USAGE', `assignment ${assignment?.name ?? ''} needs --var ${key}=…`);
       continue;
     }
+    // `--var feature=` (a shell variable that was never set, say) is no value: a required var
+    // must not become an empty string in the brief, nor an empty number 0.
+    if (raw.trim() === '' && (spec.required || spec.type !== 'string')) {
+      throw new NexusError(
+        'USAGE',
+        `var ${key} of assignment ${assignment?.name ?? ''} is empty: give it a value (--var ${key}=…)${spec.description ? `: ${spec.description}` : ''}`,
+        { var: key },
+      );
+    }
     if (spec.type === 'number') {
       const n = Number(raw);
       if (!Number.isFinite(n))

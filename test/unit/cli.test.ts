@@ -243,3 +243,33 @@ test('an ended passive run points at nexus run reset, not in a circle back to --
   assert.equal(done.code, 0, done.stdout + done.stderr);
   assert.match(done.stdout, /has ended: succeeded/);
 });
+
+test('an empty required --var is refused, naming the var, exit 3, and no run is made', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  for (const value of ['', '   ']) {
+    for (const cmd of ['init', 'run']) {
+      const r = await nexus(ws, [
+        cmd,
+        '--agent',
+        'manual',
+        '--assignment',
+        'node-feature',
+        '--var',
+        `feature=${value}`,
+      ]);
+      assert.equal(r.code, ExitCode.badInput, `${cmd} --var feature='${value}': ${r.stdout}`);
+      assert.match(r.stderr, /var feature of assignment node-feature is empty: give it a value/);
+    }
+  }
+  assert.equal((await nexus(ws, ['list', 'runs', '--json'])).stdout.trim(), '[]');
+  const ok = await nexus(ws, [
+    'init',
+    '--agent',
+    'manual',
+    '--assignment',
+    'node-feature',
+    '--var',
+    'feature=slugify',
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
