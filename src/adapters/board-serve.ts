@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureUserToken } from './bridge/auth.ts';
 import { tokenPath } from './bridge/discovery.ts';
 import { createBoardHttpHandler } from './board-http.ts';
+import { ensureStateDir } from './store/state-dir.ts';
 
 /** `dist/webview/board.js` next to this code (bundled into dist/ or dist/chunks/, or source). */
 export function boardBundle(): string | undefined {
@@ -26,6 +27,7 @@ export async function boardHandlerFor(
     log('the board bundle (dist/webview/board.js) is not built; serving without the board');
     return undefined;
   }
+  await ensureStateDir(stateDir);
   const token = await ensureUserToken(tokenPath(stateDir));
   return createBoardHttpHandler({ token, bundleFile, log });
 }

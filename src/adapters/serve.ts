@@ -8,6 +8,7 @@ import type { NexusApi, RunnerApi } from '../core/api.ts';
 import { HmacTokenAuthority, ensureUserToken } from './bridge/auth.ts';
 import { rememberPort, removeCoreInfo, tokenPath, writeCoreInfo } from './bridge/discovery.ts';
 import { BridgeServer } from './bridge/server.ts';
+import { ensureStateDir } from './store/state-dir.ts';
 import { NEXUS_VERSION } from './embedded.ts';
 
 export interface ServeOptions {
@@ -44,6 +45,7 @@ export async function serveCore(
   core: { service: NexusApi & RunnerApi & Partial<RefusalRecorder> },
   opts: ServeOptions,
 ): Promise<ServedCore> {
+  await ensureStateDir(opts.stateDir);
   const userToken = await ensureUserToken(tokenPath(opts.stateDir));
   const auth = new HmacTokenAuthority(userToken);
   const server = new BridgeServer({

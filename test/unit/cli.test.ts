@@ -4,16 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/context.ts';
 import { ExitCode } from '../../src/core/errors.ts';
 import { count } from '../../src/core/plural.ts';
 import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
-import { REPO, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
-import { scriptAgent, scriptedEnv } from '../builders/daemon.ts';
+import { GIT_ENV, REPO, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
+import { scriptAgent, scriptedEnv, startDaemon } from '../builders/daemon.ts';
 
 /** The machine's own Node, older than the project's on this machine and in CI. */
 const SYSTEM_NODE = '/usr/bin/node';
@@ -272,4 +272,49 @@ test('an empty required --var is refused, naming the var, exit 3, and no run is 
     'feature=slugify',
   ]);
   assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('the state dir is git-ignored by a .gitignore of its own, token and all', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const git = (...args: string[]): string => {
+    const r = spawnSync('git', args, {
+      cwd: ws.dir,
+      encoding: 'utf8',
+      env: { ...ws.env, ...GIT_ENV },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  // A repository with no .gitignore of its own.
+  git('init', '-q');
+  const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  await nexus(ws, ['task', 'set', id, 'create-file', 'completed', '--note', 'done']);
+  // A service writes the bridge token, the discovery file and the port next to the runs.
+  const daemon = await startDaemon(ws);
+  await daemon.stop();
+  for (const file of ['bridge-token', 'core.port', 'index.json'])
+    assert.ok(existsSync(join(ws.stateDir, file)), `${file} was not written`);
+  assert.match(readFileSync(join(ws.stateDir, '.gitignore'), 'utf8'), /^\*$/m);
+  const status = git('status', '--porcelain', '--untracked-files=all');
+  assert.match(status, /\.nexus\/agents\/manual\.md/, 'git sees the workspace');
+  assert.doesNotMatch(status, /\.nexus\/state/);
+});
+
+test('a state dir made before this gets its .gitignore; a custom existing one is left alone', async () => {
+  const old = tempWorkspace({ withExamples: true });
+  mkdirSync(old.stateDir, { recursive: true });
+  await initRun(old, ['--agent', 'manual']);
+  assert.ok(existsSync(join(old.stateDir, '.gitignore')));
+
+  // NEXUS_STATE_DIR naming a folder that holds other things: `*` there would hide them.
+  const ws = tempWorkspace({ withExamples: true });
+  const custom = ws.write('shared/notes.txt', 'mine\n');
+  const stateDir = dirname(custom);
+  await initRun(ws, ['--agent', 'manual', '--state-dir', stateDir]);
+  assert.ok(existsSync(join(stateDir, 'index.json')));
+  assert.ok(!existsSync(join(stateDir, '.gitignore')));
+  // One Nexus creates itself, anywhere, is its own.
+  const fresh = join(ws.dir, 'elsewhere', 'state');
+  await initRun(ws, ['--agent', 'manual', '--state-dir', fresh]);
+  assert.ok(existsSync(join(fresh, '.gitignore')));
 });

@@ -5,12 +5,13 @@
  * e.g. for a core on another port or inside a container.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { NexusError } from '../../core/errors.ts';
 import { readUserToken } from './auth.ts';
 import { isPidAlive } from '../pid.ts';
+import { ensureStateDir } from '../store/state-dir.ts';
 
 /** File names inside the state dir. */
 export const CORE_INFO_FILE = 'core.json';
@@ -36,7 +37,7 @@ export const tokenPath = (stateDir: string): string => join(stateDir, TOKEN_FILE
 
 /** Core: publishes where it listens (atomic write, mode 0600). */
 export async function writeCoreInfo(stateDir: string, info: CoreInfo): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await ensureStateDir(stateDir);
   const target = coreInfoPath(stateDir);
   const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', 0o600);

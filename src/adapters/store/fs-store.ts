@@ -31,6 +31,7 @@ import { StateLock, withLock } from './lock.ts';
 import type { AcquireOptions } from './lock.ts';
 import { DIR_MODE, tighten, tightenSync } from './modes.ts';
 import { Serializer } from './serial.ts';
+import { ensureStateDir } from './state-dir.ts';
 
 export const RUN_ID_PATTERN = /^[0-9a-z]{1,32}$/;
 
@@ -209,9 +210,9 @@ export class FsRunStore implements RunStore {
     });
   }
 
-  /** Creates the state dir (0700) if missing; the constructor tightened an existing one. */
+  /** Creates the state dir (0700, git-ignored) if missing; the constructor tightened an existing one. */
   private async ensureRoot(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    await ensureStateDir(this.root);
   }
 
   /** A run's directory and `attempts/` found wider are tightened (first write in this store). */
