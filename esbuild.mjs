@@ -22,6 +22,27 @@ const esmBanner = [
   'const require = __nexusCreateRequire(import.meta.url);',
 ].join('\n');
 
+/**
+ * The CLI and the runner: ESM, split so each command loads only what it needs. Exported for the
+ * tests that run these bundles on another Node (they build into a folder of their own).
+ * @param {string} outdir
+ * @returns {esbuild.BuildOptions}
+ */
+export function nodeBundles(outdir) {
+  return {
+    ...common,
+    entryPoints: { cli: 'src/cli/bin.ts', runner: 'runner/bin.ts' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    splitting: true,
+    banner: { js: `#!/usr/bin/env node\n${esmBanner}` },
+  };
+}
+
 /** @type {esbuild.BuildOptions[]} */
 const builds = [
   {
@@ -34,18 +55,7 @@ const builds = [
     format: 'cjs',
     external: ['vscode'],
   },
-  {
-    ...common,
-    entryPoints: { cli: 'src/cli/bin.ts', runner: 'runner/bin.ts' },
-    outdir: 'dist',
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    splitting: true,
-    banner: { js: `#!/usr/bin/env node\n${esmBanner}` },
-  },
+  nodeBundles('dist'),
   {
     ...common,
     entryPoints: { board: 'webview/board/main.ts' },
@@ -67,9 +77,12 @@ const builds = [
   },
 ];
 
-if (!watch) await rm('dist', { recursive: true, force: true });
-if (watch) {
-  for (const options of builds) await (await esbuild.context(options)).watch();
-} else {
-  await Promise.all(builds.map((options) => esbuild.build(options)));
+// Imported (by a test), it only lends its options.
+if (import.meta.main) {
+  if (!watch) await rm('dist', { recursive: true, force: true });
+  if (watch) {
+    for (const options of builds) await (await esbuild.context(options)).watch();
+  } else {
+    await Promise.all(builds.map((options) => esbuild.build(options)));
+  }
 }

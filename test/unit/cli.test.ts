@@ -10,13 +10,15 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
-  statSync,
+  realpathSync,
   symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
+import { build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/context.ts';
 import { ExitCode } from '../../src/core/errors.ts';
@@ -28,29 +30,28 @@ import { scriptAgent, scriptedEnv, startDaemon } from '../builders/daemon.ts';
 /** The machine's own Node, older than the project's on this machine and in CI. */
 const SYSTEM_NODE = '/usr/bin/node';
 
-/** Newest modification time of the files under these folders of the repository. */
-function newestUnder(folders: string[]): number {
-  let newest = 0;
-  for (const folder of folders) {
-    for (const entry of readdirSync(join(REPO, folder), { recursive: true, withFileTypes: true }))
-      if (entry.isFile())
-        newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
+let checkout: Promise<string> | undefined;
 
 /**
- * A bundle of the build (`npm run build`), refused when missing or older than any source it is
- * built from: a stale bundle would test yesterday's code.
+ * A checkout of our own: scripts/ linked, and the CLI and runner bundles built from this source
+ * into its dist/ with esbuild.mjs's own options. What `npm run build` leaves, without depending
+ * on one having run (nor on it being fresh).
  */
-function built(relative: string): string {
-  const path = join(REPO, relative);
-  assert.ok(existsSync(path), `${path} is missing: run \`npm run build\` first`);
-  assert.ok(
-    statSync(path).mtimeMs >= newestUnder(['src', 'runner']),
-    `${path} is older than src/ or runner/: run \`npm run build\``,
-  );
-  return path;
+function builtCheckout(): Promise<string> {
+  checkout ??= (async () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'nexus-checkout-')));
+    symlinkSync(join(REPO, 'scripts'), join(root, 'scripts'));
+    const config = (await import(pathToFileURL(join(REPO, 'esbuild.mjs')).href)) as {
+      nodeBundles: (outdir: string) => BuildOptions;
+    };
+    await build({
+      ...config.nodeBundles(join(root, 'dist')),
+      absWorkingDir: REPO,
+      logLevel: 'warning',
+    });
+    return root;
+  })();
+  return checkout;
 }
 
 /** Runs `main` in this process and keeps what it printed. */
@@ -110,15 +111,16 @@ test('the Node check: the minimum is package.json engines.node; its exit code is
   assert.match(nodeTooOld('nexus', '/nowhere/cli.mjs', '20.0.0') ?? '', /Install Node 24/);
 });
 
-test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3', (t) => {
+test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3', async (t) => {
   const probe = spawnSync(SYSTEM_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) return t.skip(`${SYSTEM_NODE} is not there`);
   const version = probe.stdout.trim();
   if (Number(version.split('.')[0]) >= MIN_NODE_MAJOR)
     return t.skip(`${SYSTEM_NODE} is Node ${version}, not older than ${MIN_NODE_MAJOR}`);
+  const root = await builtCheckout();
   const entries = [
-    ['nexus', built('dist/cli.mjs')],
-    ['nexus-runner', built('dist/runner.mjs')],
+    ['nexus', join(root, 'dist', 'cli.mjs')],
+    ['nexus-runner', join(root, 'dist', 'runner.mjs')],
   ] as const;
   const ws = tempWorkspace({ withExamples: true });
   for (const [program, entry] of entries) {
@@ -134,7 +136,7 @@ test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3
       r.stderr.startsWith(`${program}: this is Node ${version}; Nexus needs Node >= 22`),
       r.stderr,
     );
-    assert.ok(r.stderr.includes(`bash ${REPO}/scripts/n node ${entry}`), r.stderr);
+    assert.ok(r.stderr.includes(`bash ${root}/scripts/n node ${entry}`), r.stderr);
     assert.doesNotMatch(r.stderr, /TypeError|at file:/);
   }
 });
@@ -368,17 +370,14 @@ function quickStart(): string[] {
 }
 
 test("the README's quick start works as written, on a machine whose own node is older", async (t) => {
-  built('dist/cli.mjs');
   const lines = quickStart();
   assert.deepEqual(
     lines.filter((l) => QUICK_START_SKIPPED.includes(l)),
     QUICK_START_SKIPPED,
     'the lines this test leaves out are still in the README, in this order',
   );
-  // A checkout of its own: the README's `cd examples/workspace` lands in a copy, not in ours.
-  const root = mkdtempSync(join(tmpdir(), 'nexus-quickstart-'));
-  symlinkSync(join(REPO, 'scripts'), join(root, 'scripts'));
-  symlinkSync(join(REPO, 'dist'), join(root, 'dist'));
+  // In a checkout of its own: the README's `cd examples/workspace` lands in a copy, not in ours.
+  const root = await builtCheckout();
   cpSync(join(REPO, 'examples'), join(root, 'examples'), { recursive: true });
   const initOut = join(root, 'init.out');
   const script = ['set -euo pipefail', 'shopt -s expand_aliases'];
