@@ -73,8 +73,9 @@ environment
   status                                workspace, state, definitions, runs
 
 global options: --workspace DIR  --state-dir DIR  --json  --help
-exit codes: 0 ok · 1 attempts exhausted · 2 a task blocked · 3 bad input/config/connection ·
-            4 backend or runtime failure · 130 cancelled`;
+exit codes: 0 ok · 1 not verified (attempts exhausted, or a check failed) · 2 a task blocked ·
+            3 bad input/config/connection (or a Node older than 22) · 4 backend or runtime failure ·
+            130 cancelled`;
 
 const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
 

@@ -210,7 +210,10 @@ export class FsRunStore implements RunStore {
     });
   }
 
-  /** Creates the state dir (0700, git-ignored) if missing; the constructor tightened an existing one. */
+  /**
+   * Creates the state dir (0700, with its .gitignore) if missing; the constructor tightened an
+   * existing one.
+   */
   private async ensureRoot(): Promise<void> {
     await ensureStateDir(this.root);
   }
