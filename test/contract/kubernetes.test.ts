@@ -13,13 +13,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GIT_ENV, REPO, startCliJson, tempWorkspace } from '../builders/workspace.ts';
+import { CLI, GIT_ENV, nexus, REPO, startCliJson, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 import { FakeCluster } from '../k8s/apiserver.ts';
 import type { Pod } from '../k8s/types.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
 import type { Step } from '../servers/script.ts';
 import { until } from '../servers/harness.ts';
+import { startDaemon, waitForEnd } from '../builders/daemon.ts';
 
 const NS = 'nexus-agents';
 const claude = FLAVOURS.find((f) => f.backend === 'claude')!;
@@ -40,6 +41,10 @@ let kubeconfig: string;
 before(async () => {
   cluster = await FakeCluster.start({
     namespaces: [NS],
+    // An image no registry has, and a node pool the cluster does not have.
+    images: (image) => !image.startsWith('missing/'),
+    schedulable: (pod) =>
+      (pod.spec.nodeSelector as Record<string, string> | undefined)?.pool === undefined,
     // The image's paths, on this machine: the runner from source.
     pathMap: { '/opt/nexus/dist/runner.mjs': join(REPO, 'runner', 'bin.ts') },
     // The real kubelet passes no host env; the stand-in's containers need PATH for node, git
@@ -62,7 +67,14 @@ after(async () => {
 });
 
 /** A workspace whose `origin` is a bare repository the pod can clone. */
-function clonableWorkspace(opts: { sandbox?: 'off' } = {}): TempWorkspace {
+interface WsOpts {
+  sandbox?: 'off';
+  /** More agent frontmatter lines (under the kubernetes: block's level). */
+  agent?: readonly string[];
+  image?: string;
+}
+
+function clonableWorkspace(opts: WsOpts = {}): TempWorkspace {
   const ws = tempWorkspace({ withExamples: true });
   ws.write(
     '.nexus/agents/kube.md',
@@ -75,8 +87,9 @@ function clonableWorkspace(opts: { sandbox?: 'off' } = {}): TempWorkspace {
       '  max_attempts: 3',
       'kubernetes:',
       `  namespace: ${NS}`,
-      '  image: nexus-runner:test',
+      `  image: ${opts.image ?? 'nexus-runner:test'}`,
       ...(opts.sandbox ? ['sandbox:', `  mode: ${opts.sandbox}`] : []),
+      ...(opts.agent ?? []),
       '---',
       'You are a test agent.',
     ].join('\n'),
@@ -94,12 +107,41 @@ function clonableWorkspace(opts: { sandbox?: 'off' } = {}): TempWorkspace {
   return ws;
 }
 
-function nexusRun(ws: TempWorkspace, env: Record<string, string>) {
+function nexusRun(ws: TempWorkspace, env: Record<string, string>, assignment = 'hello-file') {
   return startCliJson<Manifest>(
     ws,
-    ['run', '--agent', 'kube', '--assignment', 'hello-file', '--json'],
-    { ...env, KUBECONFIG: kubeconfig },
+    ['run', '--agent', 'kube', '--assignment', assignment, '--json'],
+    { ...env, ...GIT_ENV, KUBECONFIG: kubeconfig },
   );
+}
+
+/** The run's event log, parsed. */
+function eventsOf(
+  ws: TempWorkspace,
+  id: string,
+): Array<{ seq: number; type: string; data: Record<string, unknown> }> {
+  return readFileSync(join(ws.stateDir, 'runs', id, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { seq: number; type: string; data: Record<string, unknown> });
+}
+
+/** The one run in a workspace's state, once it exists. */
+async function runIdOf(ws: TempWorkspace): Promise<string> {
+  let id: string | undefined;
+  await until(
+    () => {
+      const r = execFileSync(process.execPath, [CLI, 'list', 'runs', '--json'], {
+        cwd: ws.dir,
+        env: ws.env,
+      });
+      id = (JSON.parse(r.toString()) as Array<{ id: string }>)[0]?.id;
+      return id !== undefined;
+    },
+    'the run to exist',
+    60_000,
+  );
+  return id ?? '';
 }
 
 const DONE: Step[] = [
@@ -108,7 +150,7 @@ const DONE: Step[] = [
   { text: 'Both tasks are done.' },
 ];
 
-async function scenario(steps: Step[], opts: { sandbox?: 'off' } = {}) {
+async function scenario(steps: Step[], opts: WsOpts = {}) {
   const server = await claude.start(steps);
   const ws = clonableWorkspace(opts);
   const run = nexusRun(ws, claude.env(server));
@@ -205,5 +247,178 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     const name = pod.metadata.name ?? '';
     await cluster.waitFor('the pod gone', () => !cluster.pod(name, NS) || undefined, 60_000);
     await server.close();
+  });
+
+  void it('an approval is decided by a person while the pod waits: the decision reaches it through the inbox', async () => {
+    const server = await claude.start([
+      { shell: 'git commit --allow-empty -q -m first' },
+      { shell: 'nexus task set commit completed' },
+      { text: 'Committed.' },
+    ]);
+    const ws = clonableWorkspace({
+      agent: ['permissions:', '  can_commit: true', '  requires_approval_for: [commit]'],
+    });
+    ws.write(
+      '.nexus/assignments/commit.md',
+      [
+        '---',
+        'tasks:',
+        '  - id: commit',
+        '    title: Commit the work',
+        '    verify:',
+        '      - git log --oneline | grep -q first',
+        '---',
+        'Make one commit named first.',
+      ].join('\n'),
+    );
+    execFileSync('git', ['add', '-A'], { cwd: ws.dir });
+    execFileSync('git', ['commit', '-q', '-m', 'assignment'], {
+      cwd: ws.dir,
+      env: { ...process.env, ...GIT_ENV },
+    });
+    execFileSync('git', ['push', '-q', 'origin', 'HEAD:main'], { cwd: ws.dir });
+    const run = nexusRun(ws, claude.env(server), 'commit');
+    let approval: string | undefined;
+    await until(
+      () => {
+        const r = execFileSync(process.execPath, [CLI, 'approvals', 'list', '--json'], {
+          cwd: ws.dir,
+          env: ws.env,
+        });
+        approval = (JSON.parse(r.toString() || '[]') as Array<{ id: string; action: string }>).find(
+          (a) => a.action === 'commit',
+        )?.id;
+        return approval !== undefined;
+      },
+      'the pod to ask for approval',
+      60_000,
+    );
+    // Pending, not decided by anything in the pod: a person decides, from another terminal.
+    const ok = await nexus(ws, ['approvals', 'approve', approval ?? '']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = await run.done;
+    await server.close();
+    assert.equal(r.code, 0, r.stderr);
+    const a = r.manifest.approvals.find((x) => x.id === approval);
+    assert.equal(a?.status, 'approved');
+    assert.equal(a?.decided_by, 'user');
+    const inbox = cluster.requests.filter((q) => q.method === 'PUT' && q.path.includes('-inbox'));
+    assert.ok(inbox.length > 0, 'the decision went into the inbox ConfigMap');
+  });
+
+  void it('a watch expiring (410) and a log stream dropping mid-run lose nothing and apply nothing twice', async () => {
+    const server = await claude.start([
+      { shell: 'echo hello > hello.txt && sleep 2 && nexus task set create-file completed' },
+      { shell: 'sleep 2 && ls > files.txt && nexus task set list-files completed' },
+      { text: 'done' },
+    ]);
+    const ws = clonableWorkspace();
+    const run = nexusRun(ws, claude.env(server));
+    await until(() => server.requests.length > 0, 'the model asked', 60_000);
+    cluster.compact();
+    cluster.dropStreams({ abrupt: true });
+    await new Promise((res) => setTimeout(res, 2500));
+    cluster.dropStreams();
+    const r = await run.done;
+    await server.close();
+    assert.equal(r.code, 0, r.stderr);
+    const events = eventsOf(ws, r.manifest.id);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+      'seq contiguous',
+    );
+    const verified = events.filter((e) => e.type === 'nexus.task.verified');
+    assert.equal(verified.length, 2, 'each verdict applied once');
+    assert.ok(
+      cluster.requests.some((q) => q.path.includes('/log') && q.query.sinceTime),
+      'the log follow resumed from its cursor',
+    );
+  });
+
+  void it('ImagePullBackOff and Unschedulable are shown by name', async () => {
+    for (const [opts, phase] of [
+      [{ image: 'missing/image:1' }, 'ImagePullBackOff'],
+      [{ agent: ['  node_selector:', '    pool: gpu'] }, 'Unschedulable'],
+    ] as const) {
+      const server = await claude.start([{ text: 'never' }]);
+      const ws = clonableWorkspace(opts);
+      const run = nexusRun(ws, claude.env(server));
+      const id = await runIdOf(ws);
+      await until(
+        () => {
+          try {
+            return eventsOf(ws, id).some(
+              (e) => e.type === 'nexus.runtime.phase' && e.data.phase === phase,
+            );
+          } catch {
+            return false;
+          }
+        },
+        `phase ${phase}`,
+        60_000,
+      );
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      assert.equal(r.manifest.status, 'cancelled', r.stderr);
+      await server.close();
+    }
+  });
+
+  void it('a Job deleted outside Nexus ends its run failed, saying so', async () => {
+    const server = await claude.start([{ shell: 'sleep 60' }, { text: 'late' }]);
+    const ws = clonableWorkspace();
+    const run = nexusRun(ws, claude.env(server));
+    const id = await runIdOf(ws);
+    await until(() => server.requests.length > 0, 'the model asked', 60_000);
+    const job = cluster
+      .list('jobs', NS)
+      .find((j) => j.metadata.annotations?.['nexus.dev/run-id'] === id);
+    assert.ok(job, 'the run has a Job');
+    cluster.deleteJob(job.metadata.name ?? '', { namespace: NS });
+    const r = await run.done;
+    await server.close();
+    assert.equal(r.manifest.status, 'failed', r.stderr);
+    assert.match(r.manifest.outcome?.reason ?? '', /deleted outside Nexus/);
+    assert.match(r.manifest.outcome?.reason ?? '', /--resume/);
+  });
+
+  void it('core restarted mid-run (nexus serve stopped, then started again): the run finishes, no report lost or applied twice', async () => {
+    const server = await claude.start([
+      { shell: 'echo hello > hello.txt && sleep 3 && nexus task set create-file completed' },
+      { shell: 'ls > files.txt && nexus task set list-files completed' },
+      { text: 'done' },
+    ]);
+    const ws = clonableWorkspace();
+    const env = { ...claude.env(server), ...GIT_ENV, KUBECONFIG: kubeconfig };
+    let daemon = await startDaemon(ws, [], env);
+    const started = await nexus(
+      ws,
+      ['run', '--agent', 'kube', '--assignment', 'hello-file', '--bg', '--json'],
+      env,
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const id = (JSON.parse(started.stdout) as { id: string }).id;
+    await until(() => server.requests.length > 0, 'the model asked', 60_000);
+    await daemon.stop();
+    // While core is away the pod goes on; the restarted core re-finds its Job and reattaches.
+    await new Promise((res) => setTimeout(res, 1500));
+    daemon = await startDaemon(ws, [], env);
+    try {
+      const end = await waitForEnd(ws, id, 120_000);
+      assert.equal(end.status, 'succeeded', daemon.output());
+    } finally {
+      await daemon.stop();
+      await server.close();
+    }
+    const events = eventsOf(ws, id);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      events.map((_, i) => i + 1),
+      'seq contiguous',
+    );
+    assert.equal(events.filter((e) => e.type === 'nexus.task.verified').length, 2);
+    assert.equal(events.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
+    assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
   });
 });

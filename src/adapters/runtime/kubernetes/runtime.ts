@@ -69,6 +69,8 @@ interface Tracked {
   textBytes: number;
   cancelled: boolean;
   ended: boolean;
+  /** Approvals whose decision is in the inbox. */
+  forwarded: Set<string>;
   terminated?: { exitCode: number | null; reason: string | undefined };
   onExit?: ((code: number | null, signal: string | null, reason?: string) => void) | undefined;
   applying: Promise<void>;
@@ -84,10 +86,18 @@ export class KubernetesRuntime implements AgentRuntime {
   readonly #watches = new Map<string, NamespaceWatch>();
   readonly #configs = new Map<string, Promise<KubeConfig>>();
   readonly #offEvents: () => void;
+  #decisionTimer: NodeJS.Timeout | undefined;
 
   constructor(deps: KubernetesRuntimeDeps) {
     this.#d = deps;
-    this.#offEvents = deps.onEvent((e) => void this.#forwardDecision(e));
+    this.#offEvents = deps.onEvent((e) => {
+      if (e.type === 'nexus.approval.decided')
+        void this.#forwardDecision({
+          run_id: e.run_id,
+          type: e.type,
+          data: { ...e.data, by: e.data.by ?? 'user' },
+        });
+    });
   }
 
   /** Refuses, before a run is created, what could not start: no cluster, no repository. */
@@ -253,6 +263,7 @@ export class KubernetesRuntime implements AgentRuntime {
   /** Stops watching and following (core stopping); Jobs keep running and are reattached. */
   close(): void {
     this.#offEvents();
+    clearInterval(this.#decisionTimer);
     for (const w of this.#watches.values()) w.stop();
     for (const t of this.#runs.values()) t.following?.abort();
   }
@@ -279,11 +290,13 @@ export class KubernetesRuntime implements AgentRuntime {
       textBytes: 0,
       cancelled: false,
       ended: false,
+      forwarded: new Set(),
       onExit,
       applying: Promise.resolve(),
     };
     this.#runs.set(runId, t);
     this.#byJob.set(`${namespace}/${job}`, t);
+    this.#pollDecisions();
     return t;
   }
 
@@ -474,10 +487,48 @@ export class KubernetesRuntime implements AgentRuntime {
     t.onExit?.(code, null, reason);
   }
 
-  async #forwardDecision(e: RunEvent): Promise<void> {
+  /**
+   * Decisions reach the pod through its inbox: at once when this core made them, and by a
+   * look at the record every second otherwise (another process — a terminal `nexus approvals
+   * approve` — decided on the same state).
+   */
+  #pollDecisions(): void {
+    if (this.#decisionTimer) return;
+    this.#decisionTimer = setInterval(() => {
+      for (const t of this.#runs.values()) {
+        if (t.ended) continue;
+        void this.#d
+          .readRun(t.runId)
+          .then((m) => {
+            for (const a of m.approvals) {
+              if (a.status !== 'approved' && a.status !== 'denied') continue;
+              void this.#forwardDecision({
+                run_id: m.id,
+                type: 'nexus.approval.decided',
+                data: {
+                  approval: a.id,
+                  status: a.status,
+                  by: a.decided_by ?? 'user',
+                  ...(a.reason ? { reason: a.reason } : {}),
+                },
+              });
+            }
+          })
+          .catch(() => undefined);
+      }
+    }, 1000);
+    this.#decisionTimer.unref();
+  }
+
+  async #forwardDecision(e: {
+    run_id: string;
+    type: string;
+    data: { approval: string; status: string; by: string; reason?: string | undefined };
+  }): Promise<void> {
     if (e.type !== 'nexus.approval.decided' || e.data.status === 'expired') return;
     const t = this.#runs.get(e.run_id);
-    if (!t || t.ended) return;
+    if (!t || t.ended || t.forwarded.has(e.data.approval)) return;
+    t.forwarded.add(e.data.approval);
     const k8s = await kubernetesClient();
     const api = t.kc.makeApiClient(k8s.CoreV1Api);
     const name = inboxName(t.runId);
@@ -494,6 +545,7 @@ export class KubernetesRuntime implements AgentRuntime {
         return;
       } catch (err) {
         if (apiCode(err) !== 409) {
+          t.forwarded.delete(e.data.approval);
           this.#d.log?.(
             `run ${t.runId}: could not write the decision to the inbox: ${toUserMessage(err)}`,
           );
