@@ -1,6 +1,6 @@
 // The board's engine: the pure column mapping and move rules, BoardService against a real
-// embedded core (store on disk, real events), the providers it drives, and the host-side
-// session that validates every board message before acting on it.
+// embedded core (store on disk, real events), a projection to the internal provider, and the
+// host-side session that validates every board message before acting on it.
 import assert from 'node:assert/strict';
 import { after, suite, test } from 'node:test';
 import { join } from 'node:path';
@@ -8,7 +8,13 @@ import { openEmbeddedCore, type EmbeddedCore } from '../../src/adapters/embedded
 import { actionForMove } from '../../src/core/board/actions.ts';
 import { columnOf, type BoardCard } from '../../src/core/board/card.ts';
 import { InternalBoardProvider } from '../../src/core/board/internal.ts';
-import type { BoardProvider } from '../../src/core/board/provider.ts';
+import { BoardProviderError, type BoardProvider } from '../../src/core/board/provider.ts';
+import {
+  BoardProjection,
+  type ProjectionState,
+  type ProjectionStore,
+} from '../../src/core/board/projection.ts';
+import { systemClock } from '../../src/adapters/clock.ts';
 import { BoardService, type BoardPatch } from '../../src/core/board/service.ts';
 import { BoardSession } from '../../src/core/board/session.ts';
 import type { HostMessage } from '../../src/protocol/webview.ts';
@@ -95,10 +101,9 @@ void suite('columns and moves', () => {
 });
 
 void suite('BoardService on a real core', () => {
-  test('cards follow a run through its columns; providers see creation, moves and comments', async () => {
+  test('cards follow a run through its columns, in gap-free patches', async () => {
     const c = await core();
-    const internal = new InternalBoardProvider();
-    const board = new BoardService({ source: c.service, providers: [internal] });
+    const board = new BoardService({ source: c.service });
     const before = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
     await board.start();
     const patches: BoardPatch[] = [];
@@ -109,12 +114,10 @@ void suite('BoardService on a real core', () => {
     await board.whenIdle();
     assert.equal(board.card(run.id)?.column, 'queued');
     assert.equal(board.card(run.id)?.total, 2);
-    assert.equal(internal.get(run.id)?.status, 'queued');
 
     await c.service.setTask({ run: run.id, task: 'create-file', status: 'in_progress' });
     await board.whenIdle();
     assert.equal(board.card(run.id)?.column, 'running');
-    assert.equal(internal.get(run.id)?.status, 'running');
 
     // An approval request waits for a decision: do not await it until decided.
     const waiting = c.service.requestApproval(run.id, {
@@ -134,20 +137,6 @@ void suite('BoardService on a real core', () => {
     await board.whenIdle();
     assert.equal(board.card(run.id)?.status, 'cancelled');
     assert.equal(board.card(run.id)?.column, 'failed');
-    assert.equal(internal.get(run.id)?.status, 'failed');
-    const comments = internal.get(run.id)?.comments.map((x) => x.text) ?? [];
-    assert.ok(
-      comments.some((t) => t.startsWith('Approval requested: commit')),
-      comments.join('|'),
-    );
-    assert.ok(
-      comments.some((t) => t === 'Approval approved by user'),
-      comments.join('|'),
-    );
-    assert.ok(
-      comments.some((t) => t === 'Run cancelled: cancelled by user'),
-      comments.join('|'),
-    );
 
     // Patches are numbered without gaps, starting after the snapshot's seq.
     assert.ok(patches.length >= 4);
@@ -158,31 +147,108 @@ void suite('BoardService on a real core', () => {
     assert.equal(board.snapshot().seq, patches.at(-1)!.seq);
     board.close();
   });
+});
 
-  test('a provider that fails does not stop the board or the other providers', async () => {
+void suite('BoardProjection to the internal provider', () => {
+  const memory = (): ProjectionStore & { saved?: ProjectionState } => {
+    const store: ProjectionStore & { saved?: ProjectionState } = {
+      load: async () => (store.saved ? structuredClone(store.saved) : undefined),
+      save: async (s) => void (store.saved = structuredClone(s)),
+    };
+    return store;
+  };
+
+  test('items follow their runs; milestones become one comment each, in order', async () => {
     const c = await core();
     const internal = new InternalBoardProvider();
-    const broken: BoardProvider = {
-      name: 'plane',
-      createItem: async () => {
-        throw new Error('plane is down');
+    const projection = new BoardProjection({
+      source: c.service,
+      provider: internal,
+      store: memory(),
+      target: 'memory',
+      clock: systemClock,
+      settleMs: 0,
+    });
+    await projection.start();
+    const run = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await c.service.setTask({ run: run.id, task: 'create-file', status: 'in_progress' });
+    const waiting = c.service.requestApproval(run.id, {
+      action: 'commit',
+      detail: 'git commit -m x',
+      timeoutSec: 60,
+    });
+    await poll(async () => (await c.service.listApprovals()).length > 0);
+    const [approval] = await c.service.listApprovals({ status: 'pending' });
+    await c.service.decideApproval({ id: approval!.id, approve: true });
+    await waiting;
+    await c.service.setTask({
+      run: run.id,
+      task: 'list-files',
+      status: 'blocked',
+      note: 'no disk',
+    });
+    await c.service.cancelRun(run.id);
+    await projection.whenIdle();
+    const item = internal.get(run.id);
+    assert.equal(item?.status, 'failed');
+    assert.equal(item?.spec.details.runStatus, 'cancelled');
+    assert.deepEqual(
+      item?.comments.map((x) => x.text),
+      [
+        'Approval requested: commit: git commit -m x',
+        'Approval approved by user',
+        'Blocked: list-files (Write the list of files in the workspace to files.txt): no disk',
+        'Run cancelled (exit 130): cancelled by user',
+      ],
+    );
+    assert.equal(new Set(item?.comments.map((x) => x.key)).size, item?.comments.length);
+    await projection.close();
+  });
+
+  test('a provider that is down delays the projection and loses nothing', async () => {
+    const c = await core();
+    const internal = new InternalBoardProvider();
+    let down = true;
+    const calls: string[] = [];
+    const flaky: BoardProvider = {
+      name: 'flaky',
+      createItem: async (spec) => {
+        calls.push('create');
+        if (down) throw new BoardProviderError('unavailable', 'flaky is down');
+        return internal.createItem(spec);
       },
-      updateStatus: async () => undefined,
-      addComment: async () => undefined,
+      updateItem: (id, spec) => internal.updateItem(id, spec),
+      addComment: (id, comment) => internal.addComment(id, comment),
     };
     const logs: string[] = [];
-    const board = new BoardService({
+    const projection = new BoardProjection({
       source: c.service,
-      providers: [broken, internal],
+      provider: flaky,
+      store: memory(),
+      target: 'memory',
+      clock: systemClock,
+      settleMs: 0,
+      backoff: { baseMs: 20, maxMs: 40 },
       log: (m) => logs.push(m),
     });
-    await board.start();
+    await projection.start();
     const run = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
-    await board.whenIdle();
-    assert.equal(board.card(run.id)?.column, 'queued');
-    assert.equal(internal.get(run.id)?.status, 'queued');
-    assert.ok(logs.some((l) => l.includes('provider plane failed: internal error: plane is down')));
-    board.close();
+    await c.service.cancelRun(run.id);
+    while (calls.length < 3) await new Promise((r) => setTimeout(r, 10));
+    const waiting = projection.status();
+    assert.equal(waiting.last_error?.message, `run ${run.id}: flaky is down`);
+    assert.ok(waiting.backlog >= 1);
+    assert.equal(internal.get(run.id), undefined);
+    down = false;
+    await projection.whenIdle();
+    assert.equal(internal.get(run.id)?.status, 'failed');
+    assert.deepEqual(
+      internal.get(run.id)?.comments.map((x) => x.text),
+      ['Run cancelled (exit 130): cancelled by user'],
+    );
+    assert.equal(projection.status().state, 'idle');
+    assert.ok(logs.some((l) => l.includes('flaky is down')));
+    await projection.close();
   });
 });
 
@@ -313,6 +379,10 @@ void suite('BoardSession: the host side of the board protocol', () => {
 });
 
 /** Resolves once the board publishes a patch after which `cond` holds (no timers, no polling). */
+async function poll(cond: () => Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
+}
+
 function until(cond: () => boolean, board: BoardService): Promise<void> {
   if (cond()) return Promise.resolve();
   return new Promise((resolve) => {

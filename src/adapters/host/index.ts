@@ -13,7 +13,6 @@ import type { EmbeddedCore } from '../embedded.ts';
 import { LocalRuntime } from '../runtime/local.ts';
 import { Dispatcher } from '../../core/dispatcher.ts';
 import { BoardService } from '../../core/board/service.ts';
-import { InternalBoardProvider } from '../../core/board/internal.ts';
 import { systemClock } from '../clock.ts';
 import { serveCore } from '../serve.ts';
 import type { ServedCore } from '../serve.ts';
@@ -40,7 +39,7 @@ export interface CoreHost {
   core: EmbeddedCore;
   served: ServedCore;
   dispatcher: Dispatcher;
-  /** The host's one board service (cards and provider projections), shared by every view. */
+  /** The host's one board service (the cards), shared by every view. */
   board: BoardService;
   close(opts?: { stopRunners?: boolean }): Promise<void>;
 }
@@ -109,13 +108,8 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
   });
   service.setLauncher(dispatcher);
   await dispatcher.reconcile();
-  // One board service per core host: its providers (the internal board; projections such as
-  // Plane next) hear each transition once, however many panels or browser tabs show it.
-  const board = new BoardService({
-    source: service,
-    providers: [new InternalBoardProvider()],
-    log,
-  });
+  // One board service per core host, shared by every panel and browser tab.
+  const board = new BoardService({ source: service, log });
   await board.start();
 
   return {

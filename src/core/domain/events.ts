@@ -72,7 +72,11 @@ const eventData = () => ({
       ),
     ),
   }),
-  'nexus.attempt.started': z.looseObject({ attempt: z.number() }),
+  'nexus.attempt.started': z.looseObject({
+    attempt: z.number(),
+    /** Queued messages (ids) its prompt carried. */
+    messages: z.optional(z.array(z.string())),
+  }),
   'nexus.attempt.finished': z.looseObject({
     attempt: z.number(),
     result: str,
@@ -100,6 +104,24 @@ const eventData = () => ({
   'nexus.state.repaired': z.looseObject({ file: z.string(), cut_bytes: num, torn_seq: num }),
   /** Where a run's runner stands in its runtime (a pod: pulling, Running, Unschedulable, …). */
   'nexus.runtime.phase': z.looseObject({ phase: z.string(), reason: str, message: str, pod: str }),
+  /** A person's message waits for the agent's next attempt (its prompt will carry it). */
+  'nexus.message.queued': z.looseObject({
+    message: z.string(),
+    text: z.string(),
+    /** Who wrote it: `user`, or `plane:<name>` when it came from a board provider. */
+    by: z.string(),
+    via: str,
+  }),
+  /** Something a person did at a board provider reached the run (audited before it acts). */
+  'nexus.board.inbound': z.looseObject({
+    provider: z.string(),
+    /** `cancel` or `message`. */
+    action: z.string(),
+    by: z.string(),
+    /** The provider's delivery id (a replayed delivery is recognised by it). */
+    delivery: str,
+    item: str,
+  }),
 });
 type EventData = ReturnType<typeof eventData>;
 export type EventType = keyof EventData;
@@ -134,6 +156,8 @@ function buildRunEvent() {
     variant('nexus.run.baseline'),
     variant('nexus.state.repaired'),
     variant('nexus.runtime.phase'),
+    variant('nexus.message.queued'),
+    variant('nexus.board.inbound'),
   ]);
 }
 

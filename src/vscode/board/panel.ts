@@ -71,7 +71,7 @@ export class BoardPanel implements vscode.Disposable {
       const { api, board } = await getApi();
       // The core host's board service when this window embeds core (its providers run once,
       // there); connected to another core, a view-only one (that core projects the board).
-      const service = board ?? new BoardService({ source: api, providers: [], log: this.#log });
+      const service = board ?? new BoardService({ source: api, log: this.#log });
       if (!board) await service.start();
       if (this.#disposed) {
         if (!board) service.close();
