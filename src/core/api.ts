@@ -10,6 +10,7 @@ import type {
   RuntimeKind,
   GatedAction,
 } from './domain/definitions.ts';
+import type { BoardLink, BoardSyncStatus } from './board/sync-status.ts';
 import type { RunEvent } from './domain/events.ts';
 import type {
   Approval,
@@ -161,6 +162,14 @@ export interface NexusApi {
 
   status(): Promise<EnvironmentStatus>;
 
+  // board projections (Plane, …): run by the core host that serves this state
+  /** Each projection's health: lag, backlog, last error. Empty when none runs here. */
+  boardSyncStatus(): Promise<BoardSyncStatus[]>;
+  /** Projects every run again at every provider; nothing is created or commented twice. */
+  resyncBoard(): Promise<BoardSyncStatus[]>;
+  /** The run's items at the providers ("Open in Plane"). */
+  boardLinks(run: string): Promise<BoardLink[]>;
+
   /** Events as they happen, after an optional replay from per-run cursors. */
   subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription>;
 }
@@ -181,7 +190,14 @@ export type RunnerReport =
       via?: 'bridge' | 'embedded' | 'pod' | undefined;
     }
   | { op: number; type: 'baseline'; baseline: Baseline }
-  | { op: number; type: 'attempt.started'; attempt: number; transcript: string }
+  | {
+      op: number;
+      type: 'attempt.started';
+      attempt: number;
+      transcript: string;
+      /** Queued messages this attempt's prompt carries (marked delivered). */
+      messages?: string[] | undefined;
+    }
   | { op: number; type: 'attempt.finished'; summary: AttemptSummary }
   | {
       op: number;

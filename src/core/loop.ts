@@ -7,7 +7,7 @@
  * command runner for checks and the clock. The runner process wires the real ones.
  */
 import type { UnnumberedRunnerReport } from './api.ts';
-import type { RunManifest, RunStatus } from './domain/run.ts';
+import type { QueuedMessage, RunManifest, RunStatus } from './domain/run.ts';
 import { ExitCode } from './errors.ts';
 import { count } from './plural.ts';
 import type {
@@ -22,7 +22,8 @@ import type {
 import type { ProtectedFiles } from './protect.ts';
 import { takeBaseline } from './protect.ts';
 import type { RunConfigPayload } from '../protocol/payload.ts';
-import { buildNudge } from './prompt.ts';
+import { pendingMessages } from './board/inbound.ts';
+import { buildNudge, withMessages } from './prompt.ts';
 import { judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
 
 /** The run's state as the loop sees it: read the manifest, send reports. */
@@ -82,6 +83,8 @@ export async function runAttemptLoop(
   let transientLeft = retries.transient;
   let usageLeft = retries.usageLimit;
   let backoffMs = retries.baseDelayMs;
+  /** Messages an attempt that did not count (a backend failure retried) must carry again. */
+  let carried: QueuedMessage[] = [];
 
   const finish = async (outcome: LoopOutcome): Promise<LoopOutcome> => {
     await state.report({
@@ -117,13 +120,25 @@ export async function runAttemptLoop(
     }
     attempt++;
     const transcript = deps.transcriptFor(attempt);
-    await state.report({ type: 'attempt.started', attempt, transcript: transcript.relative });
+    // Messages people queued (a `/nexus` comment in Plane) ride on this attempt's prompt; the
+    // report names them, so core marks exactly these delivered and none is carried twice.
+    const fresh = pendingMessages(await state.read()).filter(
+      (x) => !carried.some((c) => c.id === x.id),
+    );
+    const messages = [...carried, ...fresh];
+    carried = [];
+    await state.report({
+      type: 'attempt.started',
+      attempt,
+      transcript: transcript.relative,
+      ...(messages.length > 0 ? { messages: messages.map((x) => x.id) } : {}),
+    });
     const startedAt = clock.now().toISOString();
     const n = attempt;
     const result: AttemptResult = await deps.backend.runAttempt({
       runId: payload.run_id,
       attempt,
-      prompt,
+      prompt: withMessages(prompt, messages),
       systemPrompt: payload.system_prompt,
       sessionId,
       cwd: payload.workspace.cwd,
@@ -192,6 +207,7 @@ export async function runAttemptLoop(
         );
         backoffMs = Math.min(backoffMs * 2, retries.maxDelayMs);
         await clock.sleep(wait, signal);
+        carried = messages;
         attempt--;
         continue;
       }

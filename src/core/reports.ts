@@ -72,7 +72,12 @@ export function applyReports(
           result: 'running',
           transcript: r.transcript,
         });
-        events.push({ type: 'nexus.attempt.started', data: { attempt: r.attempt } });
+        for (const msg of m.messages ?? [])
+          if (r.messages?.includes(msg.id)) msg.delivered_attempt ??= r.attempt;
+        events.push({
+          type: 'nexus.attempt.started',
+          data: { attempt: r.attempt, ...(r.messages?.length ? { messages: r.messages } : {}) },
+        });
         break;
       }
       case 'attempt.finished': {

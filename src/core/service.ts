@@ -41,6 +41,8 @@ import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } fro
 import { applyVerdict, judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
 import type { TaskVerdict } from './verify.ts';
 import { ApprovalService } from './approvals.ts';
+import { applyInbound, type InboundAction, type InboundResult } from './board/inbound.ts';
+import type { BoardLink, BoardSync, BoardSyncStatus } from './board/sync-status.ts';
 import type { ProtectedFiles } from './protect.ts';
 import { takeBaseline } from './protect.ts';
 
@@ -78,6 +80,7 @@ export class CoreService implements NexusApi, RunnerApi {
   readonly approvals: ApprovalService;
   private readonly d: CoreDeps;
   private readonly refusalsSeen = new Map<string, number>();
+  private boardSync: BoardSync | undefined;
 
   constructor(deps: CoreDeps) {
     this.d = deps;
@@ -87,6 +90,11 @@ export class CoreService implements NexusApi, RunnerApi {
   /** The launcher may need this core's own address, so it can be set after construction. */
   setLauncher(launcher: RunLauncher): void {
     this.d.launcher = launcher;
+  }
+
+  /** The host's board projections, once it has started them. */
+  setBoardSync(sync: BoardSync | undefined): void {
+    this.boardSync = sync;
   }
 
   /** Notes and titles are the agent's words: known secret values are cut before they land. */
@@ -232,12 +240,23 @@ export class CoreService implements NexusApi, RunnerApi {
     return manifest;
   }
 
-  async cancelRun(ref: string): Promise<RunManifest> {
+  /** `by` names who cancelled when it is not the person at this core (`plane:Alice`). */
+  async cancelRun(ref: string, by = 'user'): Promise<RunManifest> {
     const id = await this.d.store.resolveRunId(ref);
     const m = await this.d.store.readRun(id);
     if (isTerminalRunStatus(m.status)) return m;
     await this.d.launcher?.cancel(id);
-    return this.finishRun(id, 'cancelled', 130, 'cancelled by user');
+    return this.finishRun(id, 'cancelled', 130, `cancelled by ${by}`);
+  }
+
+  /** What a person did at a board provider (a cancel, a message for the agent): audited. */
+  applyBoardInbound(action: InboundAction): Promise<InboundResult> {
+    return applyInbound(action, {
+      store: this.d.store,
+      cancel: (id, by) => this.cancelRun(id, by),
+      now: () => this.now(),
+      redact: (t) => this.redact(t),
+    });
   }
 
   async updateRun(req: RunUpdateRequest): Promise<RunManifest> {
@@ -451,6 +470,25 @@ export class CoreService implements NexusApi, RunnerApi {
       runs: { total: runs.length, running, needsAttention },
       backends: this.d.probeBackends ? await this.d.probeBackends() : [],
     };
+  }
+
+  // --- board projections ---
+  async boardSyncStatus(): Promise<BoardSyncStatus[]> {
+    return this.boardSync?.status() ?? [];
+  }
+
+  async resyncBoard(): Promise<BoardSyncStatus[]> {
+    if (!this.boardSync) {
+      throw new NexusError(
+        'USAGE',
+        'no board projection runs here: it runs in the core host (`nexus serve` or the editor) of a workspace with a `plane:` block in .nexus/config.yaml',
+      );
+    }
+    return this.boardSync.resync();
+  }
+
+  async boardLinks(run: string): Promise<BoardLink[]> {
+    return this.boardSync?.links(await this.d.store.resolveRunId(run)) ?? [];
   }
 
   async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {

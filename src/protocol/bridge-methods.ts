@@ -24,6 +24,7 @@ import {
   VerificationState,
 } from '../core/domain/run.ts';
 import { runEventSchema } from '../core/domain/events.ts';
+import { BoardLink, BoardSyncStatus } from '../core/board/sync-status.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);
@@ -105,6 +106,7 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     type: z.literal('attempt.started'),
     attempt: int(1),
     transcript: z.string(),
+    messages: z.optional(z.array(nonEmpty).check(z.maxLength(100))),
   }),
   z.strictObject({
     op: int(1),
@@ -363,6 +365,22 @@ export const BRIDGE_METHODS = {
     params: empty,
     result: shaped<EnvironmentStatus>(['version', 'workspace', 'stateDir', 'mode']),
     api: { fn: 'status', args: [] },
+  },
+
+  'board.sync.status': {
+    params: empty,
+    result: z.array(BoardSyncStatus),
+    api: { fn: 'boardSyncStatus', args: [] },
+  },
+  'board.sync.resync': {
+    params: empty,
+    result: z.array(BoardSyncStatus),
+    api: { fn: 'resyncBoard', args: [] },
+  },
+  'board.links': {
+    params: z.strictObject({ run: ref }),
+    result: z.array(BoardLink),
+    api: { fn: 'boardLinks', args: ['run'] },
   },
 
   'events.subscribe': {

@@ -25,6 +25,7 @@ import type {
   GatedAction,
   SkillDefinition,
 } from '../../src/core/domain/definitions.ts';
+import type { BoardLink, BoardSyncStatus } from '../../src/core/board/sync-status.ts';
 import type { EventType, RunEvent } from '../../src/core/domain/events.ts';
 import { runEventSchema } from '../../src/core/domain/events.ts';
 import {
@@ -291,6 +292,18 @@ export class FakeApi implements NexusApi, RunnerApi {
       runs: { total: this.runs.size, running: 0, needsAttention: 0 },
       backends: [],
     };
+  }
+
+  /** No projection runs in the fake: an empty status, a refusal to resync, no links. */
+  async boardSyncStatus(): Promise<BoardSyncStatus[]> {
+    return [];
+  }
+  async resyncBoard(): Promise<BoardSyncStatus[]> {
+    throw new NexusError('USAGE', 'no board projection runs here');
+  }
+  async boardLinks(run: string): Promise<BoardLink[]> {
+    this.#run(run);
+    return [];
   }
 
   async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {

@@ -173,6 +173,40 @@ void describe('the attempt loop, with fakes', () => {
     assert.deepEqual(d.waits, [700]);
   });
 
+  void it('queued messages ride on the next attempt, once; a retried attempt carries them again', async () => {
+    const { state, payload } = fixture(ONE_TASK, 3);
+    const queue = (id: string, text: string): void =>
+      void (state.m.messages ??= []).push({ id, at: NOW, by: 'plane:Alice', text, via: 'plane' });
+    queue('m1', 'use the fast path');
+    let fixed = false;
+    const d = deps(
+      state,
+      [
+        // Attempt 1 (carries m1); a message arrives while it runs.
+        (a) => (queue('m2', 'also update the docs'), a.set('build', 'completed')),
+        // Attempt 2 fails transiently: not counted, retried with the same messages.
+        () => ({ ok: false, failure: { kind: 'transient', message: '503' } }),
+        (a) => ((fixed = true), a.set('build', 'completed')),
+      ],
+      () => (fixed ? ok() : fail('nope')),
+    );
+    const out = await runAttemptLoop(payload, d.deps, new AbortController().signal);
+    assert.equal(out.exitCode, 0, out.reason);
+    assert.match(d.prompts[0]!, /plane:Alice \(via plane\):\n {4}use the fast path/);
+    assert.doesNotMatch(d.prompts[0]!, /update the docs/);
+    for (const retry of [d.prompts[1]!, d.prompts[2]!]) {
+      assert.match(retry, /also update the docs/);
+      assert.doesNotMatch(retry, /fast path/, 'm1 was delivered with attempt 1');
+    }
+    assert.deepEqual(
+      state.m.messages?.map((m) => [m.id, m.delivered_attempt]),
+      [
+        ['m1', 1],
+        ['m2', 2],
+      ],
+    );
+  });
+
   void it('checks get the clean environment, never the agent one', async () => {
     const { state, payload } = fixture(ONE_TASK, 1);
     let seen: Record<string, string> = {};

@@ -164,6 +164,21 @@ export const SandboxState = z.object({
 });
 export type SandboxState = z.infer<typeof SandboxState>;
 
+/** A person's message for the agent's next attempt. */
+export const QueuedMessage = z.object({
+  /** Unique per run (a provider's comment id): queuing the same id twice is a no-op. */
+  id: z.string(),
+  at: z.string(),
+  /** `user`, or `plane:<name>`. */
+  by: z.string(),
+  text: z.string(),
+  /** Where it came from (`plane`). */
+  via: z.optional(z.string()),
+  /** The attempt whose prompt carried it; absent while it waits. */
+  delivered_attempt: z.optional(z.number().check(z.int())),
+});
+export type QueuedMessage = z.infer<typeof QueuedMessage>;
+
 export const RunManifest = z.object({
   schema: z.literal(1),
   id: z.string(),
@@ -226,6 +241,8 @@ export const RunManifest = z.object({
       via: z.optional(z.enum(['bridge', 'embedded', 'pod'])),
     }),
   ),
+  /** Messages people queued for the agent (a `/nexus` comment in Plane): the next attempt's prompt carries those not yet delivered. */
+  messages: z.optional(z.array(QueuedMessage)),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 
