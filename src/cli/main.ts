@@ -34,6 +34,7 @@ export const COMMANDS: Record<string, Loader> = {
   run: async () => (await import('./commands/run.ts')).runCommand,
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   board: async () => (await import('./commands/board.ts')).boardCommand,
+  'board sync': async () => (await import('./commands/board-sync.ts')).boardSyncCommand,
   hook: async () => (await import('./commands/hook.ts')).hookCommand,
   ps: async () => (await import('./commands/background.ts')).psCommand,
   discover: async () => (await import('./commands/background.ts')).discoverCommand,
@@ -67,6 +68,7 @@ background runs and the service
   attach <run> · logs <run> [--follow]  live progress (Ctrl-C detaches) · backend output
   cancel <run>                          SIGINT to the agent, SIGKILL after a grace period
   board                                 a signed-in link to the board nexus serve serves
+  board sync [status] · --resync        board projections (Plane): lag, backlog, last error; rebuild
 approvals
   approvals list|approve|deny [<id>]    decide gated actions (commit, push, merge, …)
 environment

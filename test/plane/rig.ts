@@ -91,6 +91,26 @@ export async function planeRig(o: RigOptions = {}): Promise<Rig> {
   };
 }
 
+/** A `.nexus/config.yaml` pointing the projection at the test server. */
+export function writePlaneConfig(
+  ws: TempWorkspace,
+  server: PlaneTestServer,
+  o: { inbound?: boolean; limit?: string; extra?: string } = {},
+): void {
+  ws.write(
+    '.nexus/config.yaml',
+    [
+      'plane:',
+      `  url: ${server.url}`,
+      `  workspace: ${server.workspace}`,
+      `  project: ${server.project.id}`,
+      `  inbound: ${o.inbound ?? true}`,
+      `  rate_limit: ${o.limit ?? '{requests: 600, window_sec: 1}'}`,
+      o.extra ?? '',
+    ].join('\n'),
+  );
+}
+
 /** Waits for a condition, polling; fails with `what` after `ms`. */
 export async function eventually(
   cond: () => boolean | Promise<boolean>,

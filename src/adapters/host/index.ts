@@ -13,8 +13,11 @@ import type { EmbeddedCore } from '../embedded.ts';
 import { LocalRuntime } from '../runtime/local.ts';
 import { Dispatcher } from '../../core/dispatcher.ts';
 import { BoardService } from '../../core/board/service.ts';
+import type { SecretSource } from '../plane/config.ts';
 import { systemClock } from '../clock.ts';
 import { serveCore } from '../serve.ts';
+import { startBoardSync, type BoardSyncHost } from '../board/sync.ts';
+import { PROVIDER_FACTORIES } from '../board/providers.ts';
 import type { ServedCore } from '../serve.ts';
 
 export interface CoreHostOptions {
@@ -30,6 +33,10 @@ export interface CoreHostOptions {
   /** Extra env for a run's runner (e.g. that backend's API keys from the editor's secret storage). Never logged. */
   runnerEnv?: (backend: BackendName) => Promise<Record<string, string>> | Record<string, string>;
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Secrets besides the environment for board providers (the editor's secret storage). */
+  secret?: SecretSource;
+  /** Environment the providers' settings come from (default: this process's). */
+  env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
   /** How long a runner's exit may precede its final report landing, ms. */
   exitGraceMs?: number;
@@ -41,6 +48,8 @@ export interface CoreHost {
   dispatcher: Dispatcher;
   /** The host's one board service (the cards), shared by every view. */
   board: BoardService;
+  /** The board projections (Plane, …), each fed from the event log with its own cursor. */
+  sync: BoardSyncHost;
   close(opts?: { stopRunners?: boolean }): Promise<void>;
 }
 
@@ -60,6 +69,8 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     ? Number(new URL(previous.url).port)
     : ((await lastPort(opts.stateDir)) ?? 0);
   let served: ServedCore;
+  // The inbound routes exist once the projections do (after the bridge serves).
+  const inbound: { sync?: BoardSyncHost } = {};
   const serveOn = (port: number): Promise<ServedCore> =>
     serveCore(
       { service },
@@ -68,7 +79,12 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
         ...(opts.host ? { host: opts.host } : {}),
         port,
         log,
-        ...(opts.httpHandler ? { httpHandler: opts.httpHandler } : {}),
+        // Inbound routes (`/hooks/plane`) first; the projections start after the bridge does.
+        httpHandler: (req, res) => {
+          if (inbound.sync?.route(req, res)) return;
+          if (opts.httpHandler) opts.httpHandler(req, res);
+          else res.writeHead(404).end();
+        },
       },
     );
   try {
@@ -108,16 +124,33 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
   });
   service.setLauncher(dispatcher);
   await dispatcher.reconcile();
-  // One board service per core host, shared by every panel and browser tab.
+  // One board service per core host, shared by every panel and browser tab; and one set of
+  // projections, each with its own cursor, so Plane hears each change once.
   const board = new BoardService({ source: service, log });
   await board.start();
+  const sync = await startBoardSync({
+    workspace: opts.workspace,
+    stateDir: opts.stateDir,
+    env: opts.env ?? process.env,
+    secret: opts.secret,
+    clock: systemClock,
+    source: service,
+    apply: (action) => service.applyBoardInbound(action),
+    factories: PROVIDER_FACTORIES,
+    log,
+  });
+  service.setBoardSync(sync);
+  inbound.sync = sync;
 
   return {
     core,
     served,
     dispatcher,
     board,
+    sync,
     async close(closeOpts = {}) {
+      service.setBoardSync(undefined);
+      await sync.close();
       board.close();
       dispatcher.close();
       kubernetes.close();
