@@ -37,6 +37,8 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
       return `  approval ${e.data.approval} ${e.data.status} by ${e.data.by ?? '?'}`;
     case 'nexus.log':
       return verbose ? e.data.lines.map((l) => `    │ ${l}`).join('\n') : undefined;
+    case 'nexus.message.queued':
+      return `  ✉ message from ${e.data.by} for the next attempt: ${e.data.text.split('\n')[0] ?? ''}`;
     case 'nexus.security.refused':
       return `  ⛔ refused: the ${e.data.principal} tried ${e.data.method}`;
     case 'nexus.agent.run.completed':

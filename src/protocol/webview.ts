@@ -9,6 +9,7 @@
  */
 import * as z from 'zod/mini';
 import { BoardCard, BoardColumn, BoardTask } from '../core/board/card.ts';
+import { BoardSyncStatus } from '../core/board/sync-status.ts';
 
 /** Bumped on an incompatible change; the host refuses a board that names another version. */
 export const BOARD_PROTOCOL_VERSION = 1;
@@ -28,6 +29,8 @@ export const BoardMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('move-card'), run: runId, to: BoardColumn }),
   /** An expanded card wants its task list. */
   z.strictObject({ type: z.literal('load-tasks'), run: runId }),
+  /** "Open in Plane": the host opens the run's item at that provider in a browser. */
+  z.strictObject({ type: z.literal('open-external'), run: runId, provider: z.string() }),
 ]);
 export type BoardMessage = z.infer<typeof BoardMessage>;
 
@@ -46,6 +49,8 @@ export const HostMessage = z.discriminatedUnion('type', [
     removed: z.array(runId),
   }),
   z.strictObject({ type: z.literal('tasks'), run: runId, tasks: z.array(BoardTask) }),
+  /** The board projections' health (the header) and which providers a run can be opened in. */
+  z.strictObject({ type: z.literal('sync'), providers: z.array(BoardSyncStatus) }),
   /** Something the person should see (a refused move, a failed action). */
   z.strictObject({
     type: z.literal('error'),

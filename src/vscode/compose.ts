@@ -21,7 +21,7 @@ import { registerRunCommands } from './commands/run-commands.ts';
 import { registerKeepCommands } from './commands/keep-commands.ts';
 import { registerSettingsCommands } from './commands/settings-commands.ts';
 import { openCoreConnection, type CoreHandle } from './core-connection.ts';
-import { BackendSecrets } from './secrets.ts';
+import { BackendSecrets, planeSecretSource } from './secrets.ts';
 import { NexusState } from './state.ts';
 import { createStatusBar } from './status-bar.ts';
 import { AgentsTreeProvider } from './views/agents-tree.ts';
@@ -71,7 +71,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('nexus');
 
   const core: Promise<CoreHandle> = folder
-    ? openCore(folder.uri.fsPath, config(), log, secrets)
+    ? openCore(folder.uri.fsPath, config(), log, secrets, planeSecretSource(context.secrets))
     : Promise.reject(new NexusError('USAGE', 'open a folder to use Nexus'));
   // Views show the failure; this only keeps the rejection from being reported as unhandled.
   core.catch((err: unknown) => log.error(`core unavailable: ${String(err)}`));
@@ -154,8 +154,17 @@ export function compose(context: vscode.ExtensionContext): Composition {
     ...registerInspectCommands(ctx),
     ...registerApprovalCommands(ctx),
     ...registerDefinitionCommands(ctx),
-    ...registerSettingsCommands(ctx, secrets, refreshDefinitions),
+    ...registerSettingsCommands(ctx, secrets, refreshDefinitions, context.secrets),
     state.onApprovalRequested((req) => showApprovalToast(ctx, req)),
+    // The link back from a Plane item: vscode://nexus-dev.nexus-agents/run?id=<run>.
+    vscode.window.registerUriHandler({
+      handleUri: async (uri) => {
+        const id = new URLSearchParams(uri.query).get('id');
+        if (uri.path !== '/run' || !id) return;
+        await ctx.revealRun(id);
+        await vscode.commands.executeCommand('nexus.attachRun', id);
+      },
+    }),
     registerBoard(
       context,
       () => core.then((c) => ({ api: c.api, board: c.board })),
@@ -210,6 +219,7 @@ function openCore(
   config: vscode.WorkspaceConfiguration,
   log: vscode.LogOutputChannel,
   secrets: BackendSecrets,
+  planeSecret: ReturnType<typeof planeSecretSource>,
 ): Promise<CoreHandle> {
   const setting = config.get<string>('stateDir', '').trim();
   const stateDir = setting
@@ -227,6 +237,7 @@ function openCore(
     maxConcurrent: config.get<number>('maxConcurrentRuns', 4),
     // Only the keys of the run's own backend (codex and openai both read OPENAI_API_KEY).
     runnerEnv: (backend) => secrets.backendEnv(backend),
+    planeSecret,
     log: (m) => log.info(m),
   });
 }

@@ -11,6 +11,7 @@ import type { BoardService } from '../core/board/service.ts';
 import { NexusError } from '../core/errors.ts';
 import { discoverCore, tokenPath } from '../adapters/bridge/discovery.ts';
 import type { DiscoveredCore } from '../adapters/bridge/discovery.ts';
+import type { SecretSource } from '../adapters/plane/config.ts';
 
 export interface CoreConnectionOptions {
   workspace: string;
@@ -24,6 +25,8 @@ export interface CoreConnectionOptions {
   runnerEnv?: (backend: BackendName) => Promise<Record<string, string>>;
   /** How many runs execute at once; more wait in `queued`. */
   maxConcurrent?: number;
+  /** Plane's secrets from the editor's secret storage (after the environment). Never logged. */
+  planeSecret?: SecretSource;
   env?: NodeJS.ProcessEnv;
   log: (message: string) => void;
 }
@@ -127,6 +130,7 @@ async function embed(opts: CoreConnectionOptions): Promise<CoreHandle> {
       owner: 'extension',
       ...(opts.maxConcurrent ? { maxConcurrent: opts.maxConcurrent } : {}),
       ...(opts.runnerEnv ? { runnerEnv: opts.runnerEnv } : {}),
+      ...(opts.planeSecret ? { secret: opts.planeSecret } : {}),
       log: opts.log,
     });
     const served = host.served;

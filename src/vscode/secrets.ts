@@ -56,3 +56,25 @@ export class BackendSecrets {
     return env;
   }
 }
+
+/** Plane's secrets in the editor's secret storage (never in a workspace file). */
+export const PLANE_SECRETS = {
+  'plane.apiKey': {
+    name: 'nexus.plane.apiKey',
+    label: 'Plane API key',
+    env: 'NEXUS_PLANE_API_KEY',
+  },
+  'plane.webhookSecret': {
+    name: 'nexus.plane.webhookSecret',
+    label: 'Plane webhook secret',
+    env: 'NEXUS_PLANE_WEBHOOK_SECRET',
+  },
+} as const;
+export type PlaneSecretName = keyof typeof PLANE_SECRETS;
+
+/** What the core host reads Plane's secrets from, after the environment. */
+export function planeSecretSource(
+  secrets: vscode.SecretStorage,
+): (name: PlaneSecretName) => Promise<string | undefined> {
+  return async (name) => secrets.get(PLANE_SECRETS[name].name);
+}

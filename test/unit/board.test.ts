@@ -17,6 +17,7 @@ import {
 import { systemClock } from '../../src/adapters/clock.ts';
 import { BoardService, type BoardPatch } from '../../src/core/board/service.ts';
 import { BoardSession } from '../../src/core/board/session.ts';
+import type { BoardSyncStatus } from '../../src/core/board/sync-status.ts';
 import type { HostMessage } from '../../src/protocol/webview.ts';
 import { BOARD_PROTOCOL_VERSION } from '../../src/protocol/webview.ts';
 import { tempWorkspace } from '../builders/workspace.ts';
@@ -253,6 +254,10 @@ void suite('BoardProjection to the internal provider', () => {
 });
 
 void suite('BoardSession: the host side of the board protocol', () => {
+  let sync: BoardSyncStatus[] = [];
+  let linked = '';
+  const cleanupSessions: Array<() => void> = [];
+  after(() => cleanupSessions.forEach((f) => f()));
   async function session(confirmAnswer: boolean) {
     const c = await core();
     const board = new BoardService({ source: c.service });
@@ -271,6 +276,9 @@ void suite('BoardSession: the host side of the board protocol', () => {
         calls.push(`start ${req.run}`);
         return c.service.startRun(req);
       },
+      boardSyncStatus: async () => sync,
+      boardLinks: async (run: string) =>
+        run === linked ? [{ provider: 'plane', label: 'Plane', url: `https://plane/${run}` }] : [],
     };
     const s = new BoardSession(board, api, {
       post: (m) => posted.push(m),
@@ -279,8 +287,10 @@ void suite('BoardSession: the host side of the board protocol', () => {
         return confirmAnswer;
       },
       openRun: async (id) => void calls.push(`open ${id}`),
+      openExternal: async (url) => void calls.push(`external ${url}`),
       log: (m) => logs.push(m),
     });
+    cleanupSessions.push(() => s.dispose());
     return { c, board, s, posted, logs, calls, questions };
   }
 
@@ -357,6 +367,30 @@ void suite('BoardSession: the host side of the board protocol', () => {
     assert.equal(last?.type, 'error');
     assert.equal(yes.calls.length, 2);
     yes.board.close();
+  });
+
+  test('sync health follows the snapshot; "Open in Plane" opens the run\'s item, or says it is not there yet', async () => {
+    sync = [{ provider: 'plane', label: 'Plane', state: 'syncing', items: 3, backlog: 2, lag: 7 }];
+    const { c, s, posted, calls, board } = await session(true);
+    const run = await c.service.createRun({ agent: 'manual', assignment: 'hello-file' });
+    await board.whenIdle();
+    linked = run.id;
+    await s.receive({ type: 'ready', protocol: BOARD_PROTOCOL_VERSION });
+    assert.deepEqual(
+      posted.map((m) => m.type),
+      ['snapshot', 'sync'],
+    );
+    const first = posted[1];
+    assert.ok(first?.type === 'sync' && first.providers[0]?.backlog === 2);
+    await s.receive({ type: 'open-external', run: run.id, provider: 'plane' });
+    assert.deepEqual(calls, [`external https://plane/${run.id}`]);
+    linked = '';
+    await s.receive({ type: 'open-external', run: run.id, provider: 'plane' });
+    const error = posted.at(-1);
+    assert.ok(error?.type === 'error' && /no item at plane yet/.test(error.message));
+    assert.equal(calls.length, 1);
+    sync = [];
+    board.close();
   });
 
   test('load-tasks answers with the run task list; open-run goes to the host', async () => {

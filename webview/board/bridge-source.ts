@@ -1,7 +1,7 @@
 /**
  * The served board's link to core: a small browser WebSocket client for the bridge's JSON-RPC
  * (hello with the user token, runs.list, approvals.list, runs.get, events.subscribe {all},
- * runs.cancel, runs.start). Every frame from the server is parsed with the bridge schemas and
+ * runs.cancel, runs.start, board.sync.status, board.links). Every frame from the server is parsed with the bridge schemas and
  * every result with its method's result schema; anything else is dropped and logged.
  */
 import type { Subscription, SubscribeRequest, EventListener } from '../../src/core/api.ts';
@@ -111,6 +111,12 @@ export class BrowserBridge implements BoardSource, BoardActionsApi {
     req: Parameters<BoardActionsApi['startRun']>[0],
   ): ReturnType<BoardActionsApi['startRun']> {
     return this.call('runs.start', req.run ? { run: req.run } : {});
+  }
+  boardSyncStatus(): ReturnType<BoardActionsApi['boardSyncStatus']> {
+    return this.call('board.sync.status', {});
+  }
+  boardLinks(run: string): ReturnType<BoardActionsApi['boardLinks']> {
+    return this.call('board.links', { run });
   }
 
   async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {

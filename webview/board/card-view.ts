@@ -28,7 +28,9 @@ function buildTemplate(): HTMLElement {
   const toggle = el('button', 'toggle');
   toggle.setAttribute('aria-expanded', 'false');
   toggle.setAttribute('aria-label', 'Show tasks');
-  head.append(toggle, el('span', 'title grow'));
+  const external = el('button', 'external');
+  external.hidden = true;
+  head.append(toggle, el('span', 'title grow'), external);
   // The title already names agent and assignment (runTitle); this row says where it stands.
   const who = el('div', 'row muted');
   who.append(el('span', 'tag status'), el('span', 'who grow'), el('span', 'runtime'));
@@ -56,6 +58,8 @@ export interface CardState {
   expanded: boolean;
   tasks: readonly BoardTask[] | undefined;
   now: number;
+  /** The provider a run can be opened in ("Open in Plane"), when one projects the board. */
+  external?: { provider: string; label: string } | undefined;
 }
 
 /** Writes a card's data into its element; touches only what changed. */
@@ -75,6 +79,14 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
   const title = head.children[1] as HTMLElement;
   setText(title, card.title);
   title.title = card.title;
+  const external = head.children[2] as HTMLElement;
+  external.hidden = state.external === undefined;
+  if (state.external) {
+    setText(external, '↗');
+    external.dataset['provider'] = state.external.provider;
+    external.title = `Open in ${state.external.label}`;
+    external.setAttribute('aria-label', `Open in ${state.external.label}`);
+  }
   const status = who.children[0] as HTMLElement;
   setText(
     status,

@@ -66,6 +66,8 @@ export function browserChannel(url: string, token: string, hooks: BrowserHooks):
     post,
     confirm: (question, action) => confirmDialog(question, ACTION_LABELS[action]),
     openRun: async (id) => hooks.openRun(id),
+    // A new tab without a reference back to the board (which holds the token).
+    openExternal: async (url) => void window.open(url, '_blank', 'noopener,noreferrer'),
     log: (m) => console.warn(m),
   });
   // Messages sent before core answered wait here (the board says `ready` at once).

@@ -76,6 +76,7 @@ function start(): void {
       view.reloadOpenTasks();
       document.body.dataset['seq'] = String(model.seq);
     } else if (next === 'tasks') view.render();
+    else if (next === 'sync') view.setSync(model.sync);
   });
   channel.send({ type: 'ready', protocol: BOARD_PROTOCOL_VERSION });
 }

@@ -5,6 +5,7 @@
  */
 import type { BoardCard, BoardColumn, BoardTask } from '../../src/core/board/card.ts';
 import { BOARD_COLUMNS } from '../../src/core/board/card.ts';
+import type { BoardSyncStatus } from '../../src/core/board/sync-status.ts';
 import type { HostMessage } from '../../src/protocol/webview.ts';
 
 export interface Filters {
@@ -18,7 +19,7 @@ export interface Filters {
 export const NO_FILTERS: Filters = { search: '', agent: '', runtime: '', status: '' };
 
 /** What applying a host message asks the view to do next. */
-export type ApplyResult = 'render' | 'resync' | 'tasks' | 'none';
+export type ApplyResult = 'render' | 'resync' | 'tasks' | 'sync' | 'none';
 
 export class BoardModel {
   readonly cards = new Map<string, BoardCard>();
@@ -27,6 +28,8 @@ export class BoardModel {
   filters: Filters = { ...NO_FILTERS };
   /** -1 until the first snapshot: patches before it are meaningless. */
   seq = -1;
+  /** The board projections (Plane, …) and how they are doing. */
+  sync: BoardSyncStatus[] = [];
 
   apply(message: HostMessage): ApplyResult {
     switch (message.type) {
@@ -54,6 +57,9 @@ export class BoardModel {
       case 'tasks':
         this.tasks.set(message.run, message.tasks);
         return 'tasks';
+      case 'sync':
+        this.sync = message.providers;
+        return 'sync';
       case 'error':
         return 'none';
     }

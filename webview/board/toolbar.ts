@@ -1,11 +1,13 @@
 /**
  * The filter bar: a search box and three pickers (agent, runtime, state), built from
- * @vscode-elements so they look and behave like VS Code's own inputs.
+ * @vscode-elements so they look and behave like VS Code's own inputs; the run count, the
+ * board projections' sync health, and the connection.
  */
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import type { BoardSyncStatus } from '../../src/core/board/sync-status.ts';
 import { RunStatus } from '../../src/core/domain/run.ts';
 import type { Filters } from './model.ts';
 
@@ -17,6 +19,7 @@ export class Toolbar {
   readonly #search: HTMLElement & { value: string };
   readonly #count: HTMLElement;
   readonly #connection: HTMLElement;
+  readonly #sync: HTMLElement;
   #agents: readonly string[] = [];
 
   constructor(initial: Filters, onChange: (filters: Filters) => void) {
@@ -57,7 +60,11 @@ export class Toolbar {
     this.#connection = document.createElement('span');
     this.#connection.className = 'connection';
     this.#connection.setAttribute('role', 'status');
-    this.el.append(this.#count, this.#connection);
+    this.#sync = document.createElement('span');
+    this.#sync.className = 'sync';
+    this.#sync.setAttribute('role', 'status');
+    this.#sync.hidden = true;
+    this.el.append(this.#count, this.#sync, this.#connection);
   }
 
   /** The agent picker lists the agents that have runs; rebuilt only when that set changes. */
@@ -76,9 +83,45 @@ export class Toolbar {
     this.#count.textContent = shown === total ? `${total} runs` : `${shown} of ${total} runs`;
   }
 
+  /** "Plane: synced" / "Plane: 12 behind" / "Plane: waiting", the last error as a tooltip. */
+  setSync(providers: readonly BoardSyncStatus[]): void {
+    this.#sync.hidden = providers.length === 0;
+    const parts = providers.map((p) => `${p.label}: ${syncText(p)}`);
+    this.#sync.textContent = parts.join(' · ');
+    this.#sync.title = providers
+      .map((p) =>
+        [
+          `${p.label}: ${p.state}, ${p.items} items, backlog ${p.backlog}, lag ${p.lag} events`,
+          ...(p.last_sync_at ? [`last sync ${p.last_sync_at}`] : []),
+          ...(p.last_error ? [`last error ${p.last_error.at}: ${p.last_error.message}`] : []),
+        ].join('\n'),
+      )
+      .join('\n\n');
+    this.#sync.classList.toggle(
+      'bad',
+      providers.some((p) => p.state === 'error' || p.state === 'waiting'),
+    );
+  }
+
   setConnection(text: string, bad: boolean): void {
     this.#connection.textContent = text;
     this.#connection.classList.toggle('bad', bad);
+  }
+}
+
+function syncText(p: BoardSyncStatus): string {
+  switch (p.state) {
+    case 'idle':
+      return p.lag > 0 ? `synced (${p.lag} events wait for an attempt to end)` : 'synced';
+    case 'syncing':
+    case 'starting':
+      return `syncing, ${p.backlog} behind`;
+    case 'waiting':
+      return `unreachable, ${p.backlog} waiting (retrying)`;
+    case 'error':
+      return 'not syncing';
+    case 'stopped':
+      return 'stopped';
   }
 }
 

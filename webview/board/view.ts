@@ -4,6 +4,7 @@
  */
 import { actionForMove } from '../../src/core/board/actions.ts';
 import { BOARD_COLUMNS, type BoardCard, type BoardColumn } from '../../src/core/board/card.ts';
+import type { BoardSyncStatus } from '../../src/core/board/sync-status.ts';
 import type { BoardMessage } from '../../src/protocol/webview.ts';
 import { cardHeight } from './card-view.ts';
 import { ColumnView } from './column.ts';
@@ -19,6 +20,7 @@ export class BoardView {
   readonly #bannerText: HTMLElement;
   readonly #columnsEl: HTMLElement;
   #dragged: BoardCard | undefined;
+  #external: { provider: string; label: string } | undefined;
   #renderQueued = false;
   /** Called when filters or expanded cards change (the VS Code host keeps them across reloads). */
   onStateChange: (filters: Filters, expanded: string[]) => void = () => undefined;
@@ -52,6 +54,7 @@ export class BoardView {
         expanded: model.expanded.has(card.id),
         tasks: model.tasks.get(card.id),
         now: Date.now(),
+        external: this.#external,
       }),
     };
     for (const column of BOARD_COLUMNS) {
@@ -100,6 +103,16 @@ export class BoardView {
     this.#toolbar.setConnection(text, bad);
   }
 
+  /** The header's sync health, and "Open in …" on cards for the first provider that runs. */
+  setSync(providers: readonly BoardSyncStatus[]): void {
+    this.#toolbar.setSync(providers);
+    const open = providers.find((p) => p.state !== 'error');
+    const next = open ? { provider: open.provider, label: open.label } : undefined;
+    if (next?.provider === this.#external?.provider) return;
+    this.#external = next;
+    this.render();
+  }
+
   /** Expands or collapses a card; an expanded card without tasks asks for them. */
   toggle(runId: string, open = !this.#model.expanded.has(runId)): void {
     if (open) {
@@ -145,12 +158,15 @@ export class BoardView {
     cols.addEventListener('click', (e) => {
       const card = this.#cardOf(e.target);
       if (!card) return;
-      if ((e.target as HTMLElement).closest('.toggle')) this.toggle(card.id);
+      const external = (e.target as HTMLElement).closest<HTMLElement>('.external');
+      if (external?.dataset['provider']) {
+        this.#send({ type: 'open-external', run: card.id, provider: external.dataset['provider'] });
+      } else if ((e.target as HTMLElement).closest('.toggle')) this.toggle(card.id);
       else this.#send({ type: 'open-run', run: card.id });
     });
     cols.addEventListener('keydown', (e) => {
       const card = this.#cardOf(e.target);
-      if (!card || (e.target as HTMLElement).closest('.toggle')) return;
+      if (!card || (e.target as HTMLElement).closest('.toggle, .external')) return;
       if (e.key === 'Enter') this.#send({ type: 'open-run', run: card.id });
       else if (e.key === ' ') {
         e.preventDefault();

@@ -100,7 +100,7 @@ export async function loadPlaneConfig(opts: {
   if (!apiKey) {
     return {
       problem:
-        "Plane has no API key: set NEXUS_PLANE_API_KEY, or in the editor run 'Nexus: Set Plane API Key' (a key is never read from a workspace file)",
+        "Plane has no API key: set NEXUS_PLANE_API_KEY, or in the editor run 'Nexus: Set Plane API Key or Webhook Secret' (a key is never read from a workspace file)",
     };
   }
   const webhookSecret =

@@ -21,10 +21,21 @@ export interface BoardHost {
   /** Asks the person; resolves true only on an explicit yes. */
   confirm(question: string, action: BoardAction): Promise<boolean>;
   openRun(runId: string): Promise<void>;
+  /** Opens a provider's page for a run's item ("Open in Plane") in a browser. */
+  openExternal(url: string): Promise<void>;
   log(message: string): void;
 }
 
-export type BoardActionsApi = Pick<NexusApi, 'cancelRun' | 'startRun' | 'getRun'>;
+export type BoardActionsApi = Pick<
+  NexusApi,
+  'cancelRun' | 'startRun' | 'getRun' | 'boardSyncStatus' | 'boardLinks'
+>;
+
+/**
+ * How often the header's sync health is refreshed. Projections have no event of their own;
+ * a cheap status call every few seconds is enough for "synced / 12 behind / waiting".
+ */
+const SYNC_EVERY_MS = 5000;
 
 export class BoardSession {
   readonly #service: BoardService;
@@ -32,6 +43,8 @@ export class BoardSession {
   readonly #host: BoardHost;
   #ready = false;
   readonly #off: () => void;
+  #syncTimer: ReturnType<typeof setInterval> | undefined;
+  #lastSync = '';
 
   constructor(service: BoardService, api: BoardActionsApi, host: BoardHost) {
     this.#service = service;
@@ -64,6 +77,17 @@ export class BoardSession {
   dispose(): void {
     this.#ready = false;
     this.#off();
+    clearInterval(this.#syncTimer);
+  }
+
+  /** Posts the projections' health when it changed (and once after each snapshot). */
+  async #postSync(force = false): Promise<void> {
+    const providers = await this.#api.boardSyncStatus().catch(() => undefined);
+    if (!providers || !this.#ready) return;
+    const text = JSON.stringify(providers);
+    if (!force && text === this.#lastSync) return;
+    this.#lastSync = text;
+    this.#host.post({ type: 'sync', providers });
   }
 
   async #handle(message: BoardMessage): Promise<void> {
@@ -80,10 +104,27 @@ export class BoardSession {
         }
         this.#ready = true;
         this.#sendSnapshot();
+        await this.#postSync(true);
+        this.#syncTimer ??= setInterval(() => void this.#postSync(), SYNC_EVERY_MS);
+        this.#syncTimer.unref?.();
         return;
       case 'resync':
         if (this.#ready) this.#sendSnapshot();
         return;
+      case 'open-external': {
+        const link = (await this.#api.boardLinks(message.run)).find(
+          (l) => l.provider === message.provider,
+        );
+        if (!link) {
+          this.#host.post({
+            type: 'error',
+            message: `run ${message.run.slice(0, 8)} has no item at ${message.provider} yet: it is still being synced (see 'nexus board sync status')`,
+          });
+          return;
+        }
+        await this.#host.openExternal(link.url);
+        return;
+      }
       case 'open-run':
         await this.#host.openRun(message.run);
         return;

@@ -84,6 +84,9 @@ export class BoardPanel implements vscode.Disposable {
         openRun: async (runId) => {
           await vscode.commands.executeCommand('nexus.attachRun', runId);
         },
+        openExternal: async (url) => {
+          await vscode.env.openExternal(vscode.Uri.parse(url));
+        },
         log: this.#log,
       });
       for (const message of this.#early.splice(0)) await this.#session.receive(message);

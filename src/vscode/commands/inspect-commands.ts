@@ -1,4 +1,7 @@
-/** Show Brief (what the agent is told) and Show Audit (every event of a run) as documents. */
+/**
+ * Show Brief (what the agent is told) and Show Audit (every event of a run) as documents, and
+ * Open in Plane (the run's item at the board projection).
+ */
 import * as vscode from 'vscode';
 import { shortId } from '../../core/ids.ts';
 import { formatEvent } from '../attach.ts';
@@ -43,6 +46,18 @@ export function registerInspectCommands(ctx: CommandContext): vscode.Disposable[
         content: `${lines.join('\n')}\n`,
       });
       await vscode.window.showTextDocument(doc, { preview: true });
+    }),
+    registerCommand('nexus.openInPlane', ctx.log, async (arg) => {
+      const id = await runArgument(ctx, arg);
+      if (!id) return;
+      const [link] = await (await ctx.api()).boardLinks(id);
+      if (!link) {
+        void vscode.window.showInformationMessage(
+          `Nexus: run ${shortId(id)} has no Plane item yet (is Plane configured? see 'nexus board sync status').`,
+        );
+        return;
+      }
+      await vscode.env.openExternal(vscode.Uri.parse(link.url));
     }),
   ];
 }

@@ -1,12 +1,19 @@
-/** Refresh, Set API Key and Show Log. */
+/** Refresh, Set API Key, Set Plane Secret and Show Log. */
 import * as vscode from 'vscode';
-import { KEY_ENV, KEYED_BACKENDS, type BackendSecrets } from '../secrets.ts';
+import {
+  KEY_ENV,
+  KEYED_BACKENDS,
+  PLANE_SECRETS,
+  type BackendSecrets,
+  type PlaneSecretName,
+} from '../secrets.ts';
 import { registerCommand, type CommandContext } from './command-kit.ts';
 
 export function registerSettingsCommands(
   ctx: CommandContext,
   secrets: BackendSecrets,
   refreshDefinitions: () => void,
+  storage: vscode.SecretStorage,
 ): vscode.Disposable[] {
   return [
     registerCommand('nexus.refresh', ctx.log, () => {
@@ -45,6 +52,28 @@ export function registerSettingsCommands(
       }
       // Never the key itself.
       ctx.log.info(`API key for ${backend} ${key.trim() ? 'stored' : 'cleared'}`);
+    }),
+    registerCommand('nexus.setPlaneSecret', ctx.log, async () => {
+      const names = Object.keys(PLANE_SECRETS) as PlaneSecretName[];
+      const picked = await vscode.window.showQuickPick(
+        names.map((n) => ({ label: PLANE_SECRETS[n].label, description: PLANE_SECRETS[n].env, n })),
+        { placeHolder: 'Which Plane secret to set' },
+      );
+      if (!picked) return;
+      const { label, name } = PLANE_SECRETS[picked.n];
+      const value = await vscode.window.showInputBox({
+        prompt: `${label} (stored in the editor's secret storage, never in the workspace; empty clears it)`,
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (value === undefined) return;
+      if (value.trim() === '') await storage.delete(name);
+      else await storage.store(name, value.trim());
+      // Read when core starts: say so rather than pretend it applies now.
+      void vscode.window.showInformationMessage(
+        `Nexus: the ${label} is ${value.trim() ? 'stored' : 'removed'}; it applies when core next starts (reload the window).`,
+      );
+      ctx.log.info(`${label} ${value.trim() ? 'stored' : 'cleared'}`);
     }),
   ];
 }

@@ -18,6 +18,8 @@ suite('activation', () => {
       'nexus.attachRun',
       'nexus.showBrief',
       'nexus.showAudit',
+      'nexus.openInPlane',
+      'nexus.setPlaneSecret',
       'nexus.approve',
       'nexus.deny',
       'nexus.newAgent',
