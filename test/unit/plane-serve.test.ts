@@ -5,6 +5,7 @@
 // leaves Plane with every item and comment exactly once.
 import assert from 'node:assert/strict';
 import { after, suite, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEmbeddedCore } from '../../src/adapters/embedded.ts';
 import { readCursorFile } from '../../src/adapters/board/cursor-file.ts';
@@ -49,8 +50,9 @@ void suite('Plane under nexus serve', () => {
       { text: 'All done!' },
       (req) => {
         prompts.push(req.lastUserText);
-        return { shell: 'echo hello > hello.txt && nexus task set create-file completed' };
+        return { shell: 'env > agent-env.txt' };
       },
+      { shell: 'echo hello > hello.txt && nexus task set create-file completed' },
       { shell: 'ls > files.txt && nexus task set list-files completed' },
       { text: 'Both tasks are done.' },
     ]);
@@ -124,6 +126,10 @@ void suite('Plane under nexus serve', () => {
     assert.match(item.description_html, /✓ verified/);
     const creates = plane.log.filter((l) => l.method === 'POST' && /work-items\/$/.test(l.path));
     assert.equal(creates.length, 1);
+    // The core host holds Plane's key and webhook secret; the agent's processes see neither.
+    const agentEnv = readFileSync(join(ws.dir, 'agent-env.txt'), 'utf8');
+    assert.match(agentEnv, /NEXUS_RUN_ID=/, 'the file is the agent environment');
+    assert.doesNotMatch(agentEnv, new RegExp(`${TEST_KEY}|${SECRET}|NEXUS_PLANE`));
   });
 
   test('core killed with SIGKILL mid-sync, restarted: every item and comment exactly once', async () => {
