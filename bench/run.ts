@@ -45,3 +45,11 @@ if (existsSync(join(repo, 'bench', 'board.ts')) && process.env.NEXUS_BENCH_BOARD
     child.on('close', () => resolve());
   });
 }
+
+if (process.env.NEXUS_BENCH_PLANE !== '0') {
+  process.stdout.write('\n');
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, [join(repo, 'bench', 'plane.ts')], { stdio: 'inherit' });
+    child.on('close', () => resolve());
+  });
+}

@@ -24,6 +24,7 @@ export interface RigOptions extends PlaneServerOptions {
   clientLimit?: { requests: number; windowMs: number };
   settleMs?: number;
   labels?: boolean;
+  backoff?: { baseMs: number; maxMs: number };
 }
 
 export interface Rig {
@@ -77,7 +78,7 @@ export async function planeRig(o: RigOptions = {}): Promise<Rig> {
         target: `${server.url}/${server.workspace}/${server.project.id}`,
         clock: systemClock,
         settleMs: o.settleMs ?? 0,
-        backoff: { baseMs: 50, maxMs: 400 },
+        backoff: o.backoff ?? { baseMs: 50, maxMs: 400 },
       });
       open.push(projection);
       return { projection, client };
