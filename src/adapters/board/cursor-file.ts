@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import type { ProjectionState, ProjectionStore } from '../../core/board/projection.ts';
+import type { ProjectionState, ProjectionStore } from '../../core/board/projection-state.ts';
 import { NexusError } from '../../core/errors.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 

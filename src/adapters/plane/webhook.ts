@@ -108,7 +108,7 @@ export function createPlaneWebhookHandler(
     const by = `plane:${actorName(body)}`;
     if (body.event === 'issue' && body.action === 'updated' && isStateChange(body)) {
       const itemId = str(data.id);
-      const runId = runOf(data, itemId);
+      const runId = runOf(itemId);
       if (!runId || !itemId) return 'ignored';
       const state = await stateOf(body, data);
       if (!state) return 'ignored';
@@ -129,7 +129,7 @@ export function createPlaneWebhookHandler(
       const text = str(data.comment_stripped) ?? textOfHtml(str(data.comment_html) ?? '');
       if (!text.startsWith(COMMAND)) return 'ignored';
       const itemId = str(data.issue) ?? str(data.issue_id);
-      const runId = itemId ? o.runForItem(itemId) : undefined;
+      const runId = runOf(itemId);
       const commentId = str(data.id);
       if (!runId || !commentId) return 'ignored';
       return o.apply({
@@ -146,9 +146,11 @@ export function createPlaneWebhookHandler(
     return 'ignored';
   }
 
-  function runOf(data: Record<string, unknown>, itemId: string | undefined): string | undefined {
-    if (data.external_source === EXTERNAL_SOURCE && str(data.external_id))
-      return str(data.external_id);
+  /**
+   * Only items the projection made stand for runs: the body's `external_id` is not trusted to
+   * name one (anyone with the project's API access can set it on any item).
+   */
+  function runOf(itemId: string | undefined): string | undefined {
     return itemId ? o.runForItem(itemId) : undefined;
   }
 

@@ -12,55 +12,27 @@
  * or update (the run's state now, not each step) and one comment per milestone, oldest first.
  * Runs are projected one at a time, which keeps a provider's rate limit simple to honour.
  */
-import type { NexusApi, Subscription } from '../api.ts';
+import type { Subscription } from '../api.ts';
 import type { RunEvent } from '../domain/events.ts';
 import { isNexusError } from '../errors.ts';
-import type { Clock } from '../ports.ts';
 import { itemSpecOf, specDigest } from './item-spec.ts';
 import { milestonesOf } from './milestones.ts';
 import { BoardProviderError, type BoardProvider } from './provider.ts';
 import type { BoardLink, BoardSyncStatus, SyncState } from './sync-status.ts';
+import {
+  freshState,
+  type BoardProjectionOptions,
+  type ProjectedRun,
+  type ProjectionState,
+} from './projection-state.ts';
 
-export type ProjectionSource = Pick<NexusApi, 'listRuns' | 'getRun' | 'getEvents' | 'subscribe'>;
-
-export interface ProjectedRun {
-  /** Every event up to this seq has reached the provider. */
-  seq: number;
-  item?: string | undefined;
-  url?: string | undefined;
-  /** specDigest of the last spec the provider took. */
-  sent?: string | undefined;
-}
-
-/** What a projection keeps across restarts. */
-export interface ProjectionState {
-  schema: 1;
-  provider: string;
-  /** Where the items live (a Plane project): another target starts over. */
-  target: string;
-  runs: Record<string, ProjectedRun>;
-  last_error?: { at: string; message: string } | undefined;
-  last_sync_at?: string | undefined;
-}
-
-/** Where a projection's state is kept (a file in the state dir, in practice). */
-export interface ProjectionStore {
-  load(): Promise<ProjectionState | undefined>;
-  save(state: ProjectionState): Promise<void>;
-}
-
-export interface BoardProjectionOptions {
-  source: ProjectionSource;
-  provider: BoardProvider;
-  store: ProjectionStore;
-  target: string;
-  clock: Clock;
-  /** How long a run's events are gathered before a pass, ms. Default 1000. */
-  settleMs?: number;
-  /** Waiting for a provider that is down: doubles from `baseMs` up to `maxMs`. */
-  backoff?: { baseMs: number; maxMs: number };
-  log?: (line: string) => void;
-}
+export type {
+  BoardProjectionOptions,
+  ProjectedRun,
+  ProjectionSource,
+  ProjectionState,
+  ProjectionStore,
+} from './projection-state.ts';
 
 /** Log lines and notes never change an item (a blocked note travels with its status change). */
 const QUIET: ReadonlySet<RunEvent['type']> = new Set(['nexus.log', 'nexus.task.notes']);
@@ -89,6 +61,7 @@ export class BoardProjection {
   #loop: Promise<void> | undefined;
   #wake: AbortController = new AbortController();
   #idle: Array<() => void> = [];
+  #savedText = '';
   #closed = false;
 
   constructor(options: BoardProjectionOptions) {
@@ -238,21 +211,21 @@ export class BoardProjection {
       this.#dirty.delete(next.runId);
       this.#processing = next.runId;
       try {
-        await this.#project(next.runId);
-        this.#succeeded(next.runId);
+        this.#succeeded(next.runId, await this.#project(next.runId));
       } catch (err) {
         this.#failed(next.runId, err);
       } finally {
         this.#processing = undefined;
       }
-      await this.#o.store.save(this.#state).catch((err: unknown) => {
-        this.#log(`board sync ${this.provider.name}: cannot save its cursor: ${message(err)}`);
-      });
+      await this.#save();
     }
   }
 
-  /** One pass over a run: its item to the run's state now, then its new milestones in order. */
-  async #project(runId: string): Promise<void> {
+  /**
+   * One pass over a run: its item to the run's state now, then its new milestones in order.
+   * Resolves whether the provider was called.
+   */
+  async #project(runId: string): Promise<boolean> {
     const run: ProjectedRun = this.#state.runs[runId] ?? { seq: 0 };
     const events: RunEvent[] = [];
     for (let after = run.seq; ;) {
@@ -267,14 +240,16 @@ export class BoardProjection {
     // window can be open (one opens with an attempt's end, which is not quiet).
     if (run.item && run.sent !== undefined && !events.some((e) => !QUIET.has(e.type))) {
       if (head !== undefined) run.seq = Math.max(run.seq, head);
-      return;
+      return false;
     }
     const manifest = await this.#o.source.getRun(runId);
     const spec = itemSpecOf(manifest);
     const digest = specDigest(spec);
     const provider = this.provider;
     this.#state.runs[runId] = run;
+    let called = false;
     if (run.item && run.sent !== digest) {
+      called = true;
       try {
         await provider.updateItem(run.item, spec);
       } catch (err) {
@@ -286,6 +261,7 @@ export class BoardProjection {
       }
     }
     if (!run.item) {
+      called = true;
       const item = await provider.createItem(spec);
       run.item = item.id;
       run.url = item.url;
@@ -295,6 +271,7 @@ export class BoardProjection {
     const scan = milestonesOf(runId, events, run.seq, (t) => titles.get(t));
     for (const comment of scan.comments) {
       if (this.#posted.has(comment.key)) continue;
+      called = true;
       await provider.addComment(run.item, comment);
       this.#posted.add(comment.key);
     }
@@ -302,13 +279,26 @@ export class BoardProjection {
     // An attempt still being judged keeps the cursor before its end; its verdicts and the next
     // attempt's start are events too, and bring the run back here.
     run.seq = Math.max(run.seq, scan.through);
+    return called;
   }
 
-  #succeeded(runId: string): void {
+  /** Writes the cursor when it changed (a pass that sent nothing costs no write). */
+  async #save(): Promise<void> {
+    const text = JSON.stringify(this.#state);
+    if (text === this.#savedText) return;
+    try {
+      await this.#o.store.save(this.#state);
+      this.#savedText = text;
+    } catch (err) {
+      this.#log(`board sync ${this.provider.name}: cannot save its cursor: ${message(err)}`);
+    }
+  }
+
+  #succeeded(runId: string, called: boolean): void {
     this.#failures = 0;
     this.#pausedUntil = 0;
     this.#rejections.delete(runId);
-    this.#state.last_sync_at = new Date(this.#now()).toISOString();
+    if (called) this.#state.last_sync_at = new Date(this.#now()).toISOString();
   }
 
   #failed(runId: string, err: unknown): void {
@@ -368,10 +358,6 @@ export class BoardProjection {
   #now(): number {
     return this.#o.clock.now().getTime();
   }
-}
-
-function freshState(provider: string, target: string): ProjectionState {
-  return { schema: 1, provider, target, runs: {} };
 }
 
 function message(err: unknown): string {
