@@ -302,6 +302,8 @@ export class BoardProjection {
   }
 
   #failed(runId: string, err: unknown): void {
+    // Stopping ends the call in flight: not the provider's fault, and the run stays owed.
+    if (this.#closed) return;
     if (isNexusError(err) && err.code === 'RUN_NOT_FOUND') {
       // Deleted while queued: nothing left to project (its item stays, as a record).
       delete this.#state.runs[runId];
