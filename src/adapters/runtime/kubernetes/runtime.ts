@@ -11,8 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { RunnerReport } from '../../../core/api.ts';
 import type { KubernetesSettings } from '../../../core/domain/definitions.ts';
@@ -28,11 +26,23 @@ import { buildInbox, buildJob, buildSecret, CONTAINERS, inboxName, jobName } fro
 const RUNNER_CONTAINER = CONTAINERS.runner;
 import { followPodLog } from './pod-log.ts';
 import { parseReportLine } from './report-line.ts';
-import { podPhase, type PodPhase } from './phase.ts';
+import { podPhase } from './phase.ts';
+import {
+  apiCode,
+  clusterError,
+  defaultSettings,
+  deleteJob,
+  finishedCondition,
+  jobFailureReason,
+  parseRef,
+  phaseEvent,
+  putInboxEntry,
+  remoteOf,
+  waitFor,
+  waitGone,
+} from './job-state.ts';
 import { NamespaceWatch } from './watch.ts';
 import { providerEnv } from '../../backends/provider-env.ts';
-
-const git = promisify(execFile);
 
 export interface KubernetesRuntimeDeps {
   env: NodeJS.ProcessEnv;
@@ -106,7 +116,7 @@ export class KubernetesRuntime implements AgentRuntime {
     workspace: { cwd: string; repo?: string },
   ): Promise<void> {
     await this.#config(settings.context);
-    if (!workspace.repo) await this.#remoteOf(workspace.cwd);
+    if (!workspace.repo) await remoteOf(workspace.cwd);
   }
 
   async start(
@@ -124,7 +134,7 @@ export class KubernetesRuntime implements AgentRuntime {
     const namespace = settings.namespace;
     const workspace = payload.workspace.repo
       ? payload.workspace
-      : { ...payload.workspace, ...(await this.#remoteOf(payload.workspace.cwd)) };
+      : { ...payload.workspace, ...(await remoteOf(payload.workspace.cwd)) };
     const podPayload: RunConfigPayload = { ...payload, workspace };
     const input = {
       runId: payload.run_id,
@@ -174,8 +184,8 @@ export class KubernetesRuntime implements AgentRuntime {
           `Kubernetes: Job ${namespace}/${name} exists and belongs to ${owner ? `run ${owner}` : 'something other than Nexus'}`,
         );
       // A resumed run: its previous Job (finished, not yet collected) gives way to the new one.
-      await this.#deleteJob(kc, namespace, name);
-      await this.#waitGone(kc, namespace, name);
+      await deleteJob(kc, namespace, name);
+      await waitGone(kc, namespace, name, this.#d.replaceWaitMs ?? 60_000);
       created = await batch.createNamespacedJob({ namespace, body: job });
     }
     const owner = { name, uid: created.metadata?.uid ?? '' };
@@ -183,7 +193,7 @@ export class KubernetesRuntime implements AgentRuntime {
       await core.createNamespacedSecret({ namespace, body: buildSecret(input, owner, files) });
       await core.createNamespacedConfigMap({ namespace, body: buildInbox(input, owner, {}) });
     } catch (err) {
-      await this.#deleteJob(kc, namespace, name).catch(() => undefined);
+      await deleteJob(kc, namespace, name).catch(() => undefined);
       throw clusterError(err, `create the Secret of Job ${namespace}/${name}`);
     }
     this.#d.log?.(`run ${payload.run_id}: Job ${namespace}/${name} created`);
@@ -197,7 +207,7 @@ export class KubernetesRuntime implements AgentRuntime {
     if (!ref) return;
     if (t) t.cancelled = true;
     const kc = t?.kc ?? (await this.#config(undefined));
-    await this.#deleteJob(kc, ref.namespace, ref.job);
+    await deleteJob(kc, ref.namespace, ref.job);
   }
 
   async alive(runner: RunnerRef): Promise<boolean> {
@@ -529,149 +539,17 @@ export class KubernetesRuntime implements AgentRuntime {
     const t = this.#runs.get(e.run_id);
     if (!t || t.ended || t.forwarded.has(e.data.approval)) return;
     t.forwarded.add(e.data.approval);
-    const k8s = await kubernetesClient();
-    const api = t.kc.makeApiClient(k8s.CoreV1Api);
-    const name = inboxName(t.runId);
-    const entry = JSON.stringify({
-      approve: e.data.status === 'approved',
-      by: e.data.by,
-      ...(e.data.reason ? { reason: e.data.reason } : {}),
-    });
-    for (let i = 0; i < 5; i++) {
-      try {
-        const cm = await api.readNamespacedConfigMap({ name, namespace: t.namespace });
-        cm.data = { ...cm.data, [`approval.${e.data.approval}`]: entry };
-        await api.replaceNamespacedConfigMap({ name, namespace: t.namespace, body: cm });
-        return;
-      } catch (err) {
-        if (apiCode(err) !== 409) {
-          t.forwarded.delete(e.data.approval);
-          this.#d.log?.(
-            `run ${t.runId}: could not write the decision to the inbox: ${toUserMessage(err)}`,
-          );
-          return;
-        }
-      }
-    }
-  }
-
-  async #deleteJob(kc: KubeConfig, namespace: string, name: string): Promise<void> {
-    const k8s = await kubernetesClient();
     try {
-      // No body: with one, the API server reads only the body and orphans the pod.
-      await kc
-        .makeApiClient(k8s.BatchV1Api)
-        .deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+      await putInboxEntry(t.kc, t.namespace, inboxName(t.runId), `approval.${e.data.approval}`, {
+        approve: e.data.status === 'approved',
+        by: e.data.by,
+        ...(e.data.reason ? { reason: e.data.reason } : {}),
+      });
     } catch (err) {
-      if (apiCode(err) !== 404) throw clusterError(err, `delete Job ${namespace}/${name}`);
-    }
-  }
-
-  async #waitGone(kc: KubeConfig, namespace: string, name: string): Promise<void> {
-    const k8s = await kubernetesClient();
-    const batch = kc.makeApiClient(k8s.BatchV1Api);
-    const until = Date.now() + (this.#d.replaceWaitMs ?? 60_000);
-    while (Date.now() < until) {
-      try {
-        await batch.readNamespacedJob({ name, namespace });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new NexusError(
-      'BACKEND_FAILURE',
-      `the previous Job ${namespace}/${name} did not go away`,
-    );
-  }
-
-  /** The workspace's repository as the pod can clone it: its `origin` remote and HEAD. */
-  async #remoteOf(cwd: string): Promise<{ repo: string; ref: string | undefined }> {
-    const remote = await git('git', ['-C', cwd, 'remote', 'get-url', 'origin']).catch(
-      () => undefined,
-    );
-    const repo = remote?.stdout.trim();
-    if (!repo) {
-      throw new NexusError(
-        'USAGE',
-        `a Kubernetes run clones its repository inside the pod, and the workspace ${cwd} has no git remote 'origin': add one (git remote add origin URL, pushed), or pass --repo URL`,
+      t.forwarded.delete(e.data.approval);
+      this.#d.log?.(
+        `run ${t.runId}: could not write the decision to the inbox: ${toUserMessage(err)}`,
       );
     }
-    const head = await git('git', ['-C', cwd, 'rev-parse', 'HEAD']).catch(() => undefined);
-    return { repo, ref: head?.stdout.trim() || undefined };
   }
-}
-
-function phaseEvent(phase: PodPhase, pod: string | undefined): NewEvent {
-  return {
-    type: 'nexus.runtime.phase',
-    data: {
-      phase: phase.name,
-      ...(phase.reason ? { reason: phase.reason } : {}),
-      ...(phase.message ? { message: phase.message.slice(0, 500) } : {}),
-      ...(pod ? { pod } : {}),
-    },
-  };
-}
-
-function finishedCondition(
-  job: V1Job,
-): { type: string; reason?: string; message?: string } | undefined {
-  const c = job.status?.conditions?.find(
-    (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
-  );
-  return c ? { type: c.type, reason: c.reason, message: c.message } : undefined;
-}
-
-function jobFailureReason(
-  reason: string | undefined,
-  message: string | undefined,
-  terminated: Tracked['terminated'],
-  job: V1Job,
-): string {
-  switch (reason) {
-    case 'DeadlineExceeded':
-      return `its Job ran past its deadline (activeDeadlineSeconds ${job.spec?.activeDeadlineSeconds ?? '?'}) and Kubernetes stopped it`;
-    case 'PodFailurePolicy':
-      return `its runner refused its configuration (exit ${terminated?.exitCode ?? '?'}); see 'nexus logs'`;
-    default:
-      if (terminated?.reason === 'OOMKilled')
-        return 'its pod ran out of memory (OOMKilled): raise kubernetes.resources.limits.memory';
-      return `its Job failed (${reason ?? 'unknown'}${message ? `: ${message}` : ''})`;
-  }
-}
-
-function parseRef(
-  runner: { host: string } | undefined,
-): { namespace: string; job: string } | undefined {
-  const m = /^k8s:([^/]+)\/(.+)$/.exec(runner?.host ?? '');
-  return m?.[1] && m[2] ? { namespace: m[1], job: m[2] } : undefined;
-}
-
-function apiCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function clusterError(err: unknown, what: string): NexusError {
-  const body = (err as { body?: unknown }).body;
-  let detail = toUserMessage(err);
-  if (typeof body === 'string') {
-    try {
-      detail = (JSON.parse(body) as { message?: string }).message ?? detail;
-    } catch {
-      // keep the client's message
-    }
-  }
-  return new NexusError('BACKEND_FAILURE', `Kubernetes: could not ${what}: ${detail}`);
-}
-
-async function defaultSettings(): Promise<KubernetesSettings> {
-  const { KubernetesSettings: schema } = await import('../../../core/domain/definitions.ts');
-  return schema.parse({});
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }
