@@ -102,7 +102,8 @@ export class Dispatcher implements RunLauncher {
 
   /**
    * After a start: what was running or waiting when the previous core stopped. Queued runs
-   * start again; a background run whose runner lives is reattached and watched; an interactive
+   * start again; a run whose runtime follows its own runners (a pod) is reattached whatever its
+   * kind; a background run whose runner lives is reattached and watched; an interactive
    * run a core had started is stopped (nobody waits on it any more, decision 11) unless a
    * terminal `nexus run` works it; a run whose runner is gone is settled `failed`.
    */
@@ -118,8 +119,10 @@ export class Dispatcher implements RunLauncher {
         continue;
       }
       const rt = this.#d.runtimes[m.runtime];
-      if (rt?.reattach && m.kind !== 'interactive') {
-        // The runtime follows its own runners (a pod's log): it settles the run when it ends.
+      if (rt?.reattach) {
+        // The runtime follows its own runners (a pod's log), which never depended on this
+        // core: even an interactive run goes on (an editor reloaded mid-run finds it still
+        // going), and the runtime settles it when it ends.
         this.#active.add(m.id);
         const ok = await rt
           .reattach(

@@ -421,4 +421,30 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     assert.equal(events.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
     assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
   });
+
+  void it('an interactive run survives its core reloading (the editor reloaded mid-run): the pod goes on and the new core settles it', async () => {
+    const server = await claude.start([
+      { shell: 'echo hello > hello.txt && sleep 3 && nexus task set create-file completed' },
+      { shell: 'ls > files.txt && nexus task set list-files completed' },
+      { text: 'done' },
+    ]);
+    const ws = clonableWorkspace();
+    const env = { ...claude.env(server), ...GIT_ENV, KUBECONFIG: kubeconfig };
+    let daemon = await startDaemon(ws, [], env);
+    // A person's interactive run through the serving core, as Start Run in the editor makes it.
+    const run = nexusRun(ws, env);
+    const id = await runIdOf(ws);
+    await until(() => server.requests.length > 0, 'the model asked', 60_000);
+    run.child.kill('SIGKILL'); // the window goes away with the core: nobody cancels
+    await daemon.stop();
+    daemon = await startDaemon(ws, [], env);
+    try {
+      const end = await waitForEnd(ws, id, 120_000);
+      assert.equal(end.status, 'succeeded', daemon.output());
+    } finally {
+      await daemon.stop();
+      await server.close();
+    }
+    assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
+  });
 });
