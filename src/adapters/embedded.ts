@@ -14,6 +14,8 @@ import type { DefinitionSource } from '../core/service.ts';
 import { systemClock } from './clock.ts';
 import type { FsDefinitions } from './definitions/fs-definitions.ts';
 import { FsRunStore } from './store/fs-store.ts';
+import { FsMemoryStore } from './memory/fs-memory.ts';
+import { embedderFromEnv } from './memory/embedder.ts';
 
 export const NEXUS_VERSION = '0.1.0';
 
@@ -107,6 +109,14 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     checkEnv: checkEnvironment(process.env, []),
     redact: makeRedactor(secretValues(process.env)),
     launcher: opts.launcher,
+    // The project's memory lives with the workspace's state; global and agent memory with the
+    // person's definitions (so every workspace shares them).
+    memory: new FsMemoryStore({
+      projectDir: join(opts.stateDir, 'memory'),
+      userDir: join(opts.userConfigDir, 'memory'),
+      lockWaitMs: opts.lockWaitMs ?? 5000,
+    }),
+    embedder: embedderFromEnv(process.env),
     workspace: opts.workspace,
     version: NEXUS_VERSION,
     mode: 'embedded',

@@ -28,6 +28,17 @@ import type {
   TaskStatus,
 } from './domain/run.ts';
 import type { RunFilter } from './ports.ts';
+import type { InjectedMemory, MemoryEntry, MemoryHit } from './domain/memory.ts';
+import type {
+  MemoryAddRequest,
+  MemoryApproveRequest,
+  MemoryEditRequest,
+  MemoryForgetRequest,
+  MemoryListFilter,
+  MemoryProposeRequest,
+  MemoryRejectRequest,
+  MemorySearchRequest,
+} from './memory/requests.ts';
 
 export interface DefinitionSummary {
   name: string;
@@ -108,6 +119,16 @@ export interface EnvironmentStatus {
   backends: Array<{ name: string; bin: string | undefined; version: string | undefined }>;
 }
 
+/** The brief a run's agent receives, and the memory that went into it. */
+export interface RunBrief {
+  systemPrompt: string;
+  prompt: string;
+  /** The entries injected, with scores: as recorded at dispatch, or a preview before one. */
+  memory: InjectedMemory[];
+  /** When they were recorded (absent: a preview; the run was not dispatched yet). */
+  memoryAt?: string | undefined;
+}
+
 export type EventListener = (event: RunEvent) => void;
 
 export interface Subscription {
@@ -135,7 +156,7 @@ export interface NexusApi {
   listRuns(filter?: RunFilter): Promise<RunIndexEntry[]>;
   getRun(ref: string): Promise<RunManifest>;
   /** The brief the agent receives (system prompt + first prompt). */
-  getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }>;
+  getBrief(ref: string): Promise<RunBrief>;
   /** All events of a run after a cursor. */
   getEvents(ref: string, after?: number, limit?: number): Promise<RunEvent[]>;
 
@@ -169,6 +190,17 @@ export interface NexusApi {
   resyncBoard(): Promise<BoardSyncStatus[]>;
   /** The run's items at the providers ("Open in Plane"). */
   boardLinks(run: string): Promise<BoardLink[]>;
+  // memory: a person decides what is kept; an agent only proposes (pending until approved)
+  listMemory(filter?: MemoryListFilter): Promise<MemoryEntry[]>;
+  /** Ranked hits (BM25, fused with vectors by reciprocal rank when an embedder is set). */
+  searchMemory(req: MemorySearchRequest): Promise<MemoryHit[]>;
+  proposeMemory(req: MemoryProposeRequest): Promise<MemoryEntry>;
+  approveMemory(req: MemoryApproveRequest): Promise<MemoryEntry>;
+  rejectMemory(req: MemoryRejectRequest): Promise<MemoryEntry>;
+  addMemory(req: MemoryAddRequest): Promise<MemoryEntry>;
+  editMemory(req: MemoryEditRequest): Promise<MemoryEntry>;
+  /** Archives the entry (never injected again), or removes it with `purge`. */
+  forgetMemory(req: MemoryForgetRequest): Promise<MemoryEntry>;
 
   /** Events as they happen, after an optional replay from per-run cursors. */
   subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription>;

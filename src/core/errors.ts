@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'BRIDGE_PROTOCOL'
   | 'APPROVAL_NOT_FOUND'
   | 'APPROVAL_FORBIDDEN'
+  | 'MEMORY_NOT_FOUND'
+  | 'MEMORY_FORBIDDEN'
   | 'SANDBOX_UNAVAILABLE'
   | 'BACKEND_FAILURE'
   | 'CANCELLED'
@@ -55,6 +57,8 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   BRIDGE_PROTOCOL: ExitCode.badInput,
   APPROVAL_NOT_FOUND: ExitCode.badInput,
   APPROVAL_FORBIDDEN: ExitCode.badInput,
+  MEMORY_NOT_FOUND: ExitCode.badInput,
+  MEMORY_FORBIDDEN: ExitCode.badInput,
   SANDBOX_UNAVAILABLE: ExitCode.badInput,
   BACKEND_FAILURE: ExitCode.backendFailure,
   CANCELLED: ExitCode.cancelled,

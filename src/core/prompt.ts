@@ -91,10 +91,25 @@ export function buildSystemPrompt(
 ): string {
   const parts = [agent.instructions.trim() || `You are the ${agent.name} agent.`];
   for (const s of skills) parts.push(`## Skill: ${s.name}\n${s.body.trim()}`);
-  if (memory.length > 0)
-    parts.push(`## Relevant memory\n${memory.map((m) => `- ${m}`).join('\n')}`);
+  if (memory.length > 0) {
+    parts.push(
+      `## Relevant memory\nNotes a person approved for this kind of work, most relevant first:\n${memory.map((m) => `- ${m.replace(/\n/g, '\n  ')}`).join('\n')}`,
+    );
+  }
   parts.push(taskToolInstructions(runId));
+  if (agent.memory.may_propose) parts.push(memoryProposalInstructions());
   return parts.join('\n\n');
+}
+
+/** Told only to an agent whose policy lets it propose. */
+export function memoryProposalInstructions(): string {
+  return [
+    '## Proposing memory',
+    'When you learn something later runs on this project should know (a command that works, a',
+    'pitfall, a convention), propose it as one short, self-contained fact:',
+    '- `nexus memory propose "<the fact>" [--scope project|global|agent] [--tags a,b]`',
+    'A person reviews each proposal; it reaches no run until they approve it.',
+  ].join('\n');
 }
 
 export function checklistText(tasks: readonly TaskState[]): string {

@@ -78,7 +78,11 @@ export function buildPayload(
     system_prompt: buildSystemPrompt(agent, skills, memory, m.id),
     skills: skills.map((s) => s.body),
     memory: [...memory],
-    tools: agent.tools,
+    // `memory` (the openai backend's memory_propose tool) is granted by the memory policy alone.
+    tools: [
+      ...agent.tools.filter((t) => t !== 'memory'),
+      ...(agent.memory.may_propose ? ['memory'] : []),
+    ],
     permissions: agent.permissions,
     sandbox: agent.sandbox,
     version: 1,

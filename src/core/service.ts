@@ -15,6 +15,7 @@ import type {
   StartRunRequest,
   SubscribeRequest,
   Subscription,
+  RunBrief,
   RunUpdateRequest,
   TaskAddRequest,
   TaskSetRequest,
@@ -45,6 +46,11 @@ import { applyInbound, type InboundAction, type InboundResult } from './board/in
 import type { BoardLink, BoardSync, BoardSyncStatus } from './board/sync-status.ts';
 import type { ProtectedFiles } from './protect.ts';
 import { takeBaseline } from './protect.ts';
+import type { MemoryEntry, MemoryHit } from './domain/memory.ts';
+import type { MemoryEmbedder, MemoryStore } from './memory/ports.ts';
+import type * as Mem from './memory/requests.ts';
+import { dispatchQuery } from './memory/select.ts';
+import { MemoryService } from './memory/service.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
 export interface DefinitionSource {
@@ -74,10 +80,15 @@ export interface CoreDeps {
   checkEnv?: Record<string, string> | undefined;
   /** Cuts known secret values from check output. */
   redact?: ((text: string) => string) | undefined;
+  /** Where memory is kept; absent: runs get none and memory calls are refused. */
+  memory?: MemoryStore | undefined;
+  /** The optional semantic leg of memory search (none ships; see docs/formats.md). */
+  embedder?: MemoryEmbedder | undefined;
 }
 
 export class CoreService implements NexusApi, RunnerApi {
   readonly approvals: ApprovalService;
+  readonly memory: MemoryService;
   private readonly d: CoreDeps;
   private readonly refusalsSeen = new Map<string, number>();
   private boardSync: BoardSync | undefined;
@@ -85,6 +96,15 @@ export class CoreService implements NexusApi, RunnerApi {
   constructor(deps: CoreDeps) {
     this.d = deps;
     this.approvals = new ApprovalService(deps.store, deps.clock, deps.hub);
+    this.memory = new MemoryService({
+      store: deps.memory,
+      runs: deps.store,
+      hub: deps.hub,
+      clock: deps.clock,
+      agentOf: (m) => this.getAgent(m.agent.path),
+      embedder: deps.embedder,
+      redact: deps.redact,
+    });
   }
 
   /** The launcher may need this core's own address, so it can be set after construction. */
@@ -185,12 +205,16 @@ export class CoreService implements NexusApi, RunnerApi {
     return this.d.store.readRun(await this.d.store.resolveRunId(ref));
   }
 
-  async getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }> {
+  async getBrief(ref: string): Promise<RunBrief> {
     const m = await this.getRun(ref);
     const { agent, assignment, skills } = await this.definitionsFor(m);
+    const memory = await this.memory.forRun(m, agent, dispatchQuery(m, assignment), false);
+    const texts = memory.injected.map((e) => e.text);
     return {
-      systemPrompt: buildSystemPrompt(agent, skills, [], m.id),
+      systemPrompt: buildSystemPrompt(agent, skills, texts, m.id),
       prompt: buildFirstPrompt(m, assignment),
+      memory: memory.injected,
+      ...(m.memory ? { memoryAt: m.memory.at } : {}),
     };
   }
 
@@ -202,7 +226,10 @@ export class CoreService implements NexusApi, RunnerApi {
   async payloadFor(ref: string): Promise<ReturnType<typeof buildPayload>> {
     const m = await this.getRun(ref);
     const { agent, assignment, skills } = await this.definitionsFor(m);
-    return buildPayload(m, agent, assignment, skills, []);
+    // Step 3 of a run: memory is searched now, and what the run was given is recorded.
+    const memory = await this.memory.forRun(m, agent, dispatchQuery(m, assignment), true);
+    const texts = memory.injected.map((e) => e.text);
+    return buildPayload(m, agent, assignment, skills, texts);
   }
 
   async startRun(req: StartRunRequest): Promise<RunManifest> {
@@ -491,14 +518,32 @@ export class CoreService implements NexusApi, RunnerApi {
     return this.boardSync?.links(await this.d.store.resolveRunId(run)) ?? [];
   }
 
+  // --- memory (MemoryService decides; these only expose it as NexusApi) ---
+  readonly listMemory = (f?: Mem.MemoryListFilter): Promise<MemoryEntry[]> => this.memory.list(f);
+  readonly searchMemory = (r: Mem.MemorySearchRequest): Promise<MemoryHit[]> =>
+    this.memory.search(r);
+  readonly proposeMemory = (r: Mem.MemoryProposeRequest): Promise<MemoryEntry> =>
+    this.memory.propose(r);
+  readonly approveMemory = (r: Mem.MemoryApproveRequest): Promise<MemoryEntry> =>
+    this.memory.approve(r);
+  readonly rejectMemory = (r: Mem.MemoryRejectRequest): Promise<MemoryEntry> =>
+    this.memory.reject(r);
+  readonly addMemory = (r: Mem.MemoryAddRequest): Promise<MemoryEntry> => this.memory.add(r);
+  readonly editMemory = (r: Mem.MemoryEditRequest): Promise<MemoryEntry> => this.memory.edit(r);
+  readonly forgetMemory = (r: Mem.MemoryForgetRequest): Promise<MemoryEntry> =>
+    this.memory.forget(r);
+
   async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
     // Listen first, then replay: events that arrive during the replay are delivered once, in order.
     const delivered = new Map<string, number>();
     let replaying = true;
     const buffered: RunEvent[] = [];
     const deliver = (e: RunEvent): void => {
-      if ((delivered.get(e.run_id) ?? 0) >= e.seq) return;
-      delivered.set(e.run_id, e.seq);
+      // A live-only memory event (run_id "") has no run's seq to order it by.
+      if (e.run_id !== '') {
+        if ((delivered.get(e.run_id) ?? 0) >= e.seq) return;
+        delivered.set(e.run_id, e.seq);
+      }
       listener(e);
     };
     const off = this.d.hub.on((e) => {

@@ -25,6 +25,8 @@ import {
 } from '../core/domain/run.ts';
 import { runEventSchema } from '../core/domain/events.ts';
 import { BoardLink, BoardSyncStatus } from '../core/board/sync-status.ts';
+import { InjectedMemory } from '../core/domain/memory.ts';
+import { MemoryMethods } from './memory-methods.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);
@@ -251,7 +253,12 @@ export const BRIDGE_METHODS = {
   },
   'runs.brief': {
     params: z.strictObject({ ref }),
-    result: z.object({ systemPrompt: z.string(), prompt: z.string() }),
+    result: z.object({
+      systemPrompt: z.string(),
+      prompt: z.string(),
+      memory: z._default(z.array(InjectedMemory), []),
+      memoryAt: z.optional(z.string()),
+    }),
     api: { fn: 'getBrief', args: ['ref'] },
   },
   'runs.events': {
@@ -396,6 +403,8 @@ export const BRIDGE_METHODS = {
     params: z.strictObject({ subscription: nonEmpty }),
     result: z.object({ closed: z.boolean() }),
   },
+
+  ...MemoryMethods,
 
   'runner.getRun': {
     params: z.strictObject({ run: runId }),

@@ -17,8 +17,11 @@ import type {
   Subscription,
   TaskAddRequest,
   TaskSetRequest,
+  RunBrief,
   RunUpdateRequest,
 } from '../../src/core/api.ts';
+import type { MemoryEntry, MemoryHit } from '../../src/core/domain/memory.ts';
+import type * as Mem from '../../src/core/memory/requests.ts';
 import type {
   AgentDefinition,
   AssignmentDefinition,
@@ -189,9 +192,9 @@ export class FakeApi implements NexusApi, RunnerApi {
   async getRun(ref: string): Promise<RunManifest> {
     return this.#run(ref).manifest;
   }
-  async getBrief(ref: string): Promise<{ systemPrompt: string; prompt: string }> {
+  async getBrief(ref: string): Promise<RunBrief> {
     this.#run(ref);
-    return { systemPrompt: 'You are a coder.', prompt: 'Do the tasks.' };
+    return { systemPrompt: 'You are a coder.', prompt: 'Do the tasks.', memory: [] };
   }
   async getEvents(ref: string, after = 0, limit = Number.MAX_SAFE_INTEGER): Promise<RunEvent[]> {
     return this.#run(ref)
@@ -304,6 +307,58 @@ export class FakeApi implements NexusApi, RunnerApi {
   async boardLinks(run: string): Promise<BoardLink[]> {
     this.#run(run);
     return [];
+  }
+
+  // Memory, kept just well enough for bridge tests (the real rules live in core's MemoryService).
+  readonly memory = new Map<string, MemoryEntry>();
+  async listMemory(): Promise<MemoryEntry[]> {
+    return [...this.memory.values()];
+  }
+  async searchMemory(req: Mem.MemorySearchRequest): Promise<MemoryHit[]> {
+    return [...this.memory.values()]
+      .filter((e) => e.status === 'active' && e.text.includes(req.query))
+      .map((entry) => ({ entry, score: 1, bm25: 1 }));
+  }
+  async proposeMemory(req: Mem.MemoryProposeRequest): Promise<MemoryEntry> {
+    return this.#remember(req.text, 'pending', req.by);
+  }
+  async addMemory(req: Mem.MemoryAddRequest): Promise<MemoryEntry> {
+    return this.#remember(req.text, 'active', req.by);
+  }
+  async approveMemory(req: Mem.MemoryApproveRequest): Promise<MemoryEntry> {
+    return this.#memoryStatus(req.id, 'active');
+  }
+  async rejectMemory(req: Mem.MemoryRejectRequest): Promise<MemoryEntry> {
+    return this.#memoryStatus(req.id, 'rejected');
+  }
+  async editMemory(req: Mem.MemoryEditRequest): Promise<MemoryEntry> {
+    const e = await this.#memoryStatus(req.id, undefined);
+    if (req.text !== undefined) e.text = req.text;
+    return e;
+  }
+  async forgetMemory(req: Mem.MemoryForgetRequest): Promise<MemoryEntry> {
+    return this.#memoryStatus(req.id, 'archived');
+  }
+  #remember(text: string, status: MemoryEntry['status'], by = 'user'): MemoryEntry {
+    const entry: MemoryEntry = {
+      id: `m${this.memory.size + 1}`,
+      text,
+      scope: 'project',
+      tags: [],
+      status,
+      source: { kind: 'person', by },
+      created_at: NOW,
+      updated_at: NOW,
+      use_count: 0,
+    };
+    this.memory.set(entry.id, entry);
+    return entry;
+  }
+  async #memoryStatus(id: string, status: MemoryEntry['status'] | undefined): Promise<MemoryEntry> {
+    const e = this.memory.get(id);
+    if (!e) throw new NexusError('MEMORY_NOT_FOUND', `no memory entry '${id}'`);
+    if (status) e.status = status;
+    return e;
   }
 
   async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {

@@ -59,6 +59,20 @@ const OBJECT_PARAMS: Record<string, unknown> = {
   'tasks.add': { run: 'run-ref-1', title: 'More', by: 'alice' },
   'approvals.list': { run: 'run-ref-1', status: 'pending' },
   'approvals.decide': { id: 'ap-1', approve: true, by: 'alice' },
+  'memory.list': { scope: ['project'], status: ['pending'] },
+  'memory.search': { query: 'migrations', scope: ['global'], limit: 3 },
+  'memory.propose': {
+    text: 'a fact',
+    scope: 'project',
+    tags: ['x'],
+    run: 'run-ref-1',
+    by: 'alice',
+  },
+  'memory.approve': { id: 'm1', text: 'fixed', by: 'alice' },
+  'memory.reject': { id: 'm1', reason: 'no', by: 'alice' },
+  'memory.add': { text: 'a fact', scope: 'global', by: 'alice' },
+  'memory.edit': { id: 'm1', tags: ['y'], by: 'alice' },
+  'memory.forget': { id: 'm1', purge: true, by: 'alice' },
 };
 
 /** A core that records each call it receives and refuses it (the answer does not matter). */

@@ -29,9 +29,12 @@ export class ClientSubscription {
   /** Delivers an event unless it was delivered before; returns whether it was. */
   deliver(event: RunEvent, onListenerError: (err: unknown) => void): boolean {
     if (this.closed) return false;
-    const last = this.cursors.get(event.run_id) ?? 0;
-    if (event.seq <= last) return false;
-    this.cursors.set(event.run_id, event.seq);
+    // A live-only memory event (run_id "") is in no run's log: no cursor, nothing to resume.
+    if (event.run_id !== '') {
+      const last = this.cursors.get(event.run_id) ?? 0;
+      if (event.seq <= last) return false;
+      this.cursors.set(event.run_id, event.seq);
+    }
     try {
       this.listener(event);
     } catch (err) {

@@ -94,8 +94,8 @@ const READ_OWN_RUN: Scope = {
 /**
  * What each run-scoped principal may call, and which run the call targets; a method absent
  * here is the person's alone. The runner (the judge) reports attempts and verdicts; the agent
- * works its checklist and asks for approvals — it can never report a verdict, decide an
- * approval, cancel, or touch another run.
+ * works its checklist, asks for approvals and proposes memory — it can never report a verdict,
+ * decide an approval, approve memory, cancel, or touch another run.
  */
 const SCOPES: Record<'runner' | 'agent', Scope> = {
   runner: {
@@ -110,6 +110,9 @@ const SCOPES: Record<'runner' | 'agent', Scope> = {
     'tasks.notes': (p) => p.run,
     'tasks.add': (p) => p.run,
     'runner.requestApproval': (p) => p.run,
+    // Proposing only, from its own run: pending until a person approves it (core also checks
+    // the agent's policy allows proposing). Approve, reject, add, edit, forget are not here.
+    'memory.propose': (p) => p.run,
   },
 };
 
@@ -135,7 +138,7 @@ function forbidden(role: Exclude<BridgeRole, { kind: 'user' }>, method: string):
   return new RpcFault(
     RpcErrorCode.forbidden,
     role.kind === 'agent'
-      ? `an agent token for run ${role.runId} may not call ${method}: an agent may read its own run, set its tasks and notes, add tasks and request approvals; everything else is a person's`
+      ? `an agent token for run ${role.runId} may not call ${method}: an agent may read its own run, set its tasks and notes, add tasks, request approvals and propose memory; everything else is a person's`
       : `a runner token for run ${role.runId} may not call ${method} here`,
     { method },
   );

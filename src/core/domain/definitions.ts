@@ -56,10 +56,12 @@ export const Permissions = z.strictObject({
 export type Permissions = z.infer<typeof Permissions>;
 
 export const MemoryPolicy = z.strictObject({
-  /** Scopes searched at dispatch. */
+  /** Scopes searched at dispatch (`agent`: this agent's own; `run` matches no stored entry). */
   scopes: z._default(z.array(z.enum(['global', 'project', 'agent', 'run'])), ['project', 'agent']),
   /** How many relevant entries are injected at most. */
   max_entries: z._default(int(0, 100), 5),
+  /** Most tokens (estimated: characters / 4) the injected entries may take together. */
+  token_budget: z._default(int(0, 100_000), 1000),
   /** May the agent propose new memory (a person approves it). */
   may_propose: z._default(z.boolean(), false),
 });

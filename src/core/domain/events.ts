@@ -122,6 +122,39 @@ const eventData = () => ({
     delivery: str,
     item: str,
   }),
+  // Memory: in the proposing run's log when the entry came from a run, else live only, with
+  // `run_id` "" (not in any log, never replayed: clients re-list memory on reconnect).
+  /** An agent (or a person) proposed an entry; it waits for a person's approval. */
+  'nexus.memory.proposed': z.looseObject({
+    entry: z.string(),
+    scope: z.string(),
+    by: str,
+    text: str,
+  }),
+  'nexus.memory.approved': z.looseObject({
+    entry: z.string(),
+    scope: z.string(),
+    by: str,
+    edited: bool,
+  }),
+  'nexus.memory.rejected': z.looseObject({
+    entry: z.string(),
+    scope: z.string(),
+    by: str,
+    reason: str,
+  }),
+  /** A person added, edited, forgot (archived) or purged an entry. */
+  'nexus.memory.changed': z.looseObject({
+    entry: z.string(),
+    scope: z.string(),
+    change: z.string(),
+    by: str,
+  }),
+  /** What this dispatch gave the run (the manifest's `memory` has the texts). */
+  'nexus.memory.injected': z.looseObject({
+    entries: z.array(z.looseObject({ id: z.string(), score: z.number() })),
+    tokens: num,
+  }),
 });
 type EventData = ReturnType<typeof eventData>;
 export type EventType = keyof EventData;
@@ -158,6 +191,11 @@ function buildRunEvent() {
     variant('nexus.runtime.phase'),
     variant('nexus.message.queued'),
     variant('nexus.board.inbound'),
+    variant('nexus.memory.proposed'),
+    variant('nexus.memory.approved'),
+    variant('nexus.memory.rejected'),
+    variant('nexus.memory.changed'),
+    variant('nexus.memory.injected'),
   ]);
 }
 

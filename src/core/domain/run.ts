@@ -11,6 +11,7 @@ import {
   VerifyCheck,
   GatedAction,
 } from './definitions.ts';
+import { RunMemory } from './memory.ts';
 
 export const TaskStatus = z.enum(['pending', 'in_progress', 'completed', 'blocked']);
 export type TaskStatus = z.infer<typeof TaskStatus>;
@@ -228,6 +229,8 @@ export const RunManifest = z.object({
   baseline: z.optional(Baseline),
   /** Where the agent's processes ran: `none` shows as `unsandboxed`, with the reason. */
   sandbox: z.optional(SandboxState),
+  /** The memory its last dispatch injected, with scores (what `nexus run brief` shows). */
+  memory: z.optional(RunMemory),
   /** The runner process driving the run, when local. */
   runner: z.optional(
     z.object({
