@@ -45,6 +45,14 @@ export const COMMANDS: Record<string, Loader> = {
   'approvals approve': async () =>
     (await import('./commands/approvals.ts')).approvalsApproveCommand,
   'approvals deny': async () => (await import('./commands/approvals.ts')).approvalsDenyCommand,
+  'memory list': async () => (await import('./commands/memory.ts')).memoryListCommand,
+  'memory search': async () => (await import('./commands/memory.ts')).memorySearchCommand,
+  'memory propose': async () => (await import('./commands/memory.ts')).memoryProposeCommand,
+  'memory approve': async () => (await import('./commands/memory.ts')).memoryApproveCommand,
+  'memory reject': async () => (await import('./commands/memory.ts')).memoryRejectCommand,
+  'memory add': async () => (await import('./commands/memory.ts')).memoryAddCommand,
+  'memory edit': async () => (await import('./commands/memory.ts')).memoryEditCommand,
+  'memory forget': async () => (await import('./commands/memory.ts')).memoryForgetCommand,
 };
 
 const OVERVIEW = `nexus — run coding agents against a checklist until every task is verified
@@ -71,6 +79,9 @@ background runs and the service
   board sync [status] · --resync        board projections (Plane): lag, backlog, last error; rebuild
 approvals
   approvals list|approve|deny [<id>]    decide gated actions (commit, push, merge, …)
+memory (an agent only proposes; a person decides)
+  memory list|search|add|edit|forget    what runs are given at dispatch (search shows scores)
+  memory propose|approve|reject         proposals: pending until a person approves
 environment
   status                                workspace, state, definitions, runs
 

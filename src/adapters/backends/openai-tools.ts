@@ -81,12 +81,29 @@ const TASK_TOOLS = [
   ]),
 ];
 
+/** Granted (as the `memory` tool) only to an agent whose policy has `memory.may_propose`. */
+const MEMORY_PROPOSE = fn(
+  'memory_propose',
+  'Propose one short fact for later runs on this project to remember (a command that works, a pitfall, a convention). A person reviews it; no run sees it before they approve.',
+  {
+    text: s('The fact, self-contained'),
+    scope: {
+      type: 'string',
+      enum: ['project', 'global', 'agent'],
+      description: 'project (default), global (every project), agent (only you)',
+    },
+    tags: { type: 'array', items: { type: 'string' }, description: 'Keywords (optional)' },
+  },
+  ['text'],
+);
+
 /** The tool definitions for an agent's `tools` list (task tools always). */
 export function toolDefinitions(tools: readonly string[]): ChatCompletionTool[] {
   const out: ChatCompletionTool[] = [];
   if (tools.includes('shell')) out.push(SHELL);
   if (tools.includes('files')) out.push(...FILE_TOOLS);
   out.push(...TASK_TOOLS);
+  if (tools.includes('memory')) out.push(MEMORY_PROPOSE);
   return out;
 }
 
@@ -156,6 +173,14 @@ export async function runTool(name: string, rawArgs: string, ctx: ToolContext): 
           text('task'),
           text('note'),
         ]);
+      case 'memory_propose': {
+        // Through the agent's own `nexus` and token, like the task tools: core decides.
+        const cli = ['memory', 'propose'];
+        if (typeof args.scope === 'string' && args.scope) cli.push(`--scope=${args.scope}`);
+        if (Array.isArray(args.tags) && args.tags.length)
+          cli.push(`--tags=${args.tags.filter((t) => typeof t === 'string').join(',')}`);
+        return await nexus(ctx, [...cli, '--', text('text')]);
+      }
       default:
         return `error: unknown tool '${name}'`;
     }

@@ -59,7 +59,18 @@ export const runBriefCommand: CommandSpec = {
   usage: 'nexus run brief <run> [--json]',
   async run(ctx, args) {
     const brief = await (await ctx.core()).getBrief(need(args, 0, 'a run id', runBriefCommand));
-    ctx.print(`# System prompt\n\n${brief.systemPrompt}\n\n# Prompt\n\n${brief.prompt}`, brief);
+    const when = brief.memoryAt
+      ? `given at dispatch ${brief.memoryAt}`
+      : 'preview: not dispatched yet';
+    const memory = brief.memory.length
+      ? brief.memory
+          .map((e) => `  ${e.score.toFixed(4)}  ${e.id}  ${e.scope}  ${e.tokens} tokens`)
+          .join('\n')
+      : '  (none)';
+    ctx.print(
+      `# System prompt\n\n${brief.systemPrompt}\n\n# Prompt\n\n${brief.prompt}\n\n# Memory (${when})\n\n${memory}`,
+      brief,
+    );
     return ExitCode.ok;
   },
 };
