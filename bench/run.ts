@@ -10,6 +10,7 @@ import { benchStore } from './store.ts';
 import { benchLoop } from './loop.ts';
 import { benchBridge } from './bridge.ts';
 import { benchSandbox } from './sandbox.ts';
+import { benchMemory } from './memory.ts';
 
 const repo = join(import.meta.dirname, '..');
 process.stdout.write(`nexus bench · node ${process.version} · ${new Date().toISOString()}\n\n`);
@@ -23,6 +24,7 @@ await benchStore();
 await benchLoop();
 await benchBridge(repo);
 await benchSandbox();
+await benchMemory();
 
 const vsix = join(repo, 'dist', 'nexus.vsix');
 if (existsSync(vsix))

@@ -12,7 +12,7 @@ import type { MemoryEmbedder } from '../../src/core/memory/ports.ts';
 import { fuse, hybridSearch, MemoryIndex, RRF_K } from '../../src/core/memory/search.ts';
 import { policyScopes, selectWithinBudget } from '../../src/core/memory/select.ts';
 import { processTerm, queryTerms, stem } from '../../src/core/memory/terms.ts';
-import { CORPUS, QUERIES } from '../fixtures/memory-corpus.ts';
+import { CORPUS, evaluate, QUERIES } from '../fixtures/memory-corpus.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const entries: MemoryEntry[] = CORPUS.map((c) => ({
@@ -24,22 +24,6 @@ const entries: MemoryEntry[] = CORPUS.map((c) => ({
   use_count: 0,
 }));
 const all = (): boolean => true;
-
-/** Recall@5 and MRR of a ranking function over the fixture queries. */
-export async function evaluate(
-  rank: (query: string) => Promise<string[]>,
-): Promise<{ recallAt5: number; mrr: number }> {
-  let recall = 0;
-  let mrr = 0;
-  for (const q of QUERIES) {
-    const ids = await rank(q.query);
-    const top5 = ids.slice(0, 5);
-    recall += q.relevant.filter((r) => top5.includes(r)).length / Math.min(q.relevant.length, 5);
-    const first = ids.findIndex((id) => q.relevant.includes(id));
-    mrr += first >= 0 ? 1 / (first + 1) : 0;
-  }
-  return { recallAt5: recall / QUERIES.length, mrr: mrr / QUERIES.length };
-}
 
 /**
  * A stand-in for a model: each text becomes counts over a few hand-made concepts. It proves

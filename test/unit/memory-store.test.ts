@@ -78,6 +78,26 @@ void describe('memory store', () => {
     assert.equal(statSync(d.userDir).mode & 0o777, 0o700);
   });
 
+  void it('counts uses beside the entries: the entries file and its revision stay as they were', async () => {
+    const d = dirs();
+    const store = new FsMemoryStore(d);
+    await store.mutate('agent:dev', (es) => void es.push(entry('a1', 'fact', 'agent:dev')));
+    const file = join(d.userDir, 'agents', 'dev.json');
+    const before = readFileSync(file, 'utf8');
+    await store.recordUse('agent:dev', ['a1'], '2026-01-02T00:00:00.000Z');
+    await store.recordUse('agent:dev', ['a1'], '2026-01-03T00:00:00.000Z');
+    assert.equal(readFileSync(file, 'utf8'), before);
+    const { entries, revisions } = await store.read();
+    assert.deepEqual(revisions, { 'agent:dev': 1 }, 'the usage file is not a scope');
+    assert.equal(entries[0]?.use_count, 2);
+    assert.equal(entries[0]?.last_used_at, '2026-01-03T00:00:00.000Z');
+    const usage = join(d.userDir, 'agents', 'dev.usage.json');
+    writeFileSync(usage, 'not json');
+    await assert.rejects(store.read(), isCorrupt(usage));
+    await assert.rejects(store.recordUse('agent:dev', ['a1'], 'x'), isCorrupt(usage));
+    assert.equal(readFileSync(usage, 'utf8'), 'not json');
+  });
+
   void it('refuses a file that is not JSON, names it, and never overwrites it', async () => {
     const d = dirs();
     const store = new FsMemoryStore(d);

@@ -1,20 +1,23 @@
 /**
- * Memory on disk, one JSON file per scope:
+ * Memory on disk, one JSON file per scope, and beside each the count of its entries' uses:
  *
  *   <state>/memory/project.json            the project's (with the workspace's other state)
  *   <config>/memory/global.json            the person's, for every workspace
  *   <config>/memory/agents/<name>.json     one agent's own (`agent:<name>`)
+ *   …/<scope>.usage.json                   how often each entry was given to a run
  *
  * Each write happens under its directory's lock (several cores — two workspaces — share the
  * user dir), reads the file fresh, changes it, and replaces it atomically (temp file, fsync,
  * rename, then an fsync of the directory so the rename itself survives a power cut). A file
  * that does not parse is refused with an error naming it, and never overwritten. Reads reuse
  * the last parse while the file's identity (inode, size, mtime) is unchanged: a search at
- * dispatch costs a `stat` per scope, not a parse of every entry.
+ * dispatch costs a `stat` per file, not a parse of every entry. Uses are counted in their own
+ * small file so that a dispatch rewrites neither the entries nor the index built from them.
  */
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { MemoryFile } from '../../core/domain/memory.ts';
+import type * as z from 'zod/mini';
+import { MemoryFile, MemoryUsageFile } from '../../core/domain/memory.ts';
 import type { MemoryEntry, MemoryScope } from '../../core/domain/memory.ts';
 import { NexusError } from '../../core/errors.ts';
 import type { MemorySnapshot, MemoryStore } from '../../core/memory/ports.ts';
@@ -32,15 +35,14 @@ export interface FsMemoryStoreOptions {
   lockWaitMs?: number;
 }
 
-interface Parsed {
-  /** inode:size:mtime of what was parsed. */
-  identity: string;
-  file: MemoryFile;
-}
+const USAGE_SUFFIX = '.usage.json';
 
 export class FsMemoryStore implements MemoryStore {
   readonly #o: FsMemoryStoreOptions;
-  readonly #cache = new Map<string, Parsed>();
+  /** Parsed files by path, with the identity they were parsed at. */
+  readonly #parsed = new Map<string, { identity: string; value: unknown }>();
+  /** A scope's entries with their uses, by the identities of both files. */
+  readonly #merged = new Map<string, { key: string; entries: MemoryEntry[] }>();
   /** One writer at a time per directory in this process; the lock orders processes. */
   readonly #serial = new Map<string, Serializer>();
   readonly #locks = new Map<string, StateLock>();
@@ -58,43 +60,84 @@ export class FsMemoryStore implements MemoryStore {
   }
 
   async read(scopes?: readonly MemoryScope[]): Promise<MemorySnapshot> {
-    const wanted = scopes ?? (await this.#scopesOnDisk());
-    const entries: MemoryEntry[] = [];
+    const wanted = [...new Set(scopes ?? (await this.#scopesOnDisk()))];
+    const lists: MemoryEntry[][] = [];
     const revisions: Record<string, number> = {};
-    for (const scope of new Set(wanted)) {
-      const file = await this.#load(this.fileOf(scope), true);
-      if (!file) continue;
-      revisions[scope] = file.revision;
-      // The file is the truth about scope: a hand-moved entry belongs where it now is.
-      for (const e of file.entries) entries.push(e.scope === scope ? e : { ...e, scope });
+    for (const scope of wanted) {
+      const scoped = await this.#scopeEntries(scope);
+      if (!scoped) continue;
+      revisions[scope] = scoped.revision;
+      lists.push(scoped.entries);
     }
-    return { entries, revisions };
+    return { entries: lists.length === 1 ? (lists[0] as MemoryEntry[]) : lists.flat(), revisions };
   }
 
   async mutate<T>(scope: MemoryScope, fn: (entries: MemoryEntry[]) => T): Promise<T> {
     const path = this.fileOf(scope);
+    return this.#locked(scope, async () => {
+      const current = (await this.#load(path, MemoryFile, false)) ?? {
+        version: 1 as const,
+        revision: 0,
+        entries: [],
+      };
+      const entries = structuredClone(current.entries).map((e) => ({ ...e, scope }));
+      const result = fn(entries);
+      const next: MemoryFile = { version: 1, revision: current.revision + 1, entries };
+      await writeDurably(path, next);
+      return result;
+    });
+  }
+
+  async recordUse(scope: MemoryScope, ids: readonly string[], at: string): Promise<void> {
+    const path = this.#usageOf(scope);
+    await this.#locked(scope, async () => {
+      const usage = (await this.#load(path, MemoryUsageFile, false)) ?? { version: 1, uses: {} };
+      for (const id of ids) usage.uses[id] = { count: (usage.uses[id]?.count ?? 0) + 1, last: at };
+      await writeDurably(path, usage);
+    });
+  }
+
+  /** A scope's entries with their use counts, rebuilt only when either file changed. */
+  async #scopeEntries(
+    scope: MemoryScope,
+  ): Promise<{ entries: MemoryEntry[]; revision: number } | undefined> {
+    const path = this.fileOf(scope);
+    const file = await this.#load(path, MemoryFile, true);
+    if (!file) return undefined;
+    const usage = await this.#load(this.#usageOf(scope), MemoryUsageFile, true);
+    const key = `${this.#parsed.get(path)?.identity ?? ''}|${usage ? (this.#parsed.get(this.#usageOf(scope))?.identity ?? '') : ''}`;
+    const hit = this.#merged.get(scope);
+    if (hit?.key === key) return { entries: hit.entries, revision: file.revision };
+    const entries = file.entries.map((e) => {
+      const used = usage?.uses[e.id];
+      // The file is the truth about scope: a hand-moved entry belongs where it now is.
+      if (!used && e.scope === scope) return e;
+      return {
+        ...e,
+        scope,
+        ...(used ? { use_count: e.use_count + used.count, last_used_at: used.last } : {}),
+      };
+    });
+    this.#merged.set(scope, { key, entries });
+    return { entries, revision: file.revision };
+  }
+
+  #usageOf(scope: MemoryScope): string {
+    return this.fileOf(scope).replace(/\.json$/, USAGE_SUFFIX);
+  }
+
+  /** Runs `fn` as the one writer of the scope's directory (in process, then across processes). */
+  #locked<T>(scope: MemoryScope, fn: () => Promise<T>): Promise<T> {
     const dir = scope === 'project' ? this.#o.projectDir : this.#o.userDir;
-    return this.#serializer(dir).run(async () => {
-      await mkdir(dirname(path), { recursive: true, mode: DIR_MODE });
+    let serial = this.#serial.get(dir);
+    if (!serial) this.#serial.set(dir, (serial = new Serializer()));
+    let lock = this.#locks.get(dir);
+    if (!lock) this.#locks.set(dir, (lock = new StateLock(join(dir, 'lock'))));
+    const held = lock;
+    return serial.run(async () => {
+      await mkdir(dirname(this.fileOf(scope)), { recursive: true, mode: DIR_MODE });
       await tighten(dir, DIR_MODE);
-      return withLock(
-        this.#lock(dir),
-        { waitMs: this.#o.lockWaitMs ?? 5000, owner: 'memory' },
-        async () => {
-          const current = (await this.#load(path, false)) ?? {
-            version: 1 as const,
-            revision: 0,
-            entries: [],
-          };
-          const entries = structuredClone(current.entries).map((e) => ({ ...e, scope }));
-          const result = fn(entries);
-          const next: MemoryFile = { version: 1, revision: current.revision + 1, entries };
-          await writeFileAtomic(path, `${JSON.stringify(next, null, 1)}\n`);
-          await syncDir(dirname(path));
-          this.#cache.delete(path);
-          return result;
-        },
-      );
+      return withLock(held, { waitMs: this.#o.lockWaitMs ?? 5000, owner: 'memory' }, fn);
     });
   }
 
@@ -110,13 +153,17 @@ export class FsMemoryStore implements MemoryStore {
       'project',
       'global',
       ...agents
-        .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+        .filter((f) => f.endsWith('.json') && !f.endsWith(USAGE_SUFFIX) && !f.startsWith('.'))
         .map((f) => `agent:${f.slice(0, -5)}`),
     ];
   }
 
   /** The parsed file, or undefined when there is none; a broken one is refused by name. */
-  async #load(path: string, cached: boolean): Promise<MemoryFile | undefined> {
+  async #load<S extends z.ZodMiniType>(
+    path: string,
+    schema: S,
+    cached: boolean,
+  ): Promise<z.output<S> | undefined> {
     let identity: string;
     try {
       const s = await stat(path);
@@ -125,8 +172,8 @@ export class FsMemoryStore implements MemoryStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    const hit = this.#cache.get(path);
-    if (cached && hit?.identity === identity) return hit.file;
+    const hit = this.#parsed.get(path);
+    if (cached && hit?.identity === identity) return hit.value as z.output<S>;
     const text = await readFile(path, 'utf8');
     let json: unknown;
     try {
@@ -134,7 +181,7 @@ export class FsMemoryStore implements MemoryStore {
     } catch (err) {
       throw corrupt(path, `is not valid JSON (${(err as Error).message})`);
     }
-    const parsed = MemoryFile.safeParse(json);
+    const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw corrupt(
@@ -142,20 +189,10 @@ export class FsMemoryStore implements MemoryStore {
         `is invalid at '${issue?.path.join('.') ?? ''}': ${issue?.message ?? 'unknown'}`,
       );
     }
-    this.#cache.set(path, { identity, file: parsed.data });
+    // A copy for writers (they change it); readers share the cached parse.
+    if (!cached) return parsed.data;
+    this.#parsed.set(path, { identity, value: parsed.data });
     return parsed.data;
-  }
-
-  #serializer(dir: string): Serializer {
-    let s = this.#serial.get(dir);
-    if (!s) this.#serial.set(dir, (s = new Serializer()));
-    return s;
-  }
-
-  #lock(dir: string): StateLock {
-    let l = this.#locks.get(dir);
-    if (!l) this.#locks.set(dir, (l = new StateLock(join(dir, 'lock'))));
-    return l;
   }
 }
 
@@ -167,11 +204,12 @@ function corrupt(path: string, what: string): NexusError {
   );
 }
 
-/** Makes a rename in `dir` durable (its directory entry on disk), where the platform can. */
-async function syncDir(dir: string): Promise<void> {
+/** Atomic replace, then an fsync of the directory so the rename itself is on disk. */
+async function writeDurably(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 1)}\n`);
   let fh;
   try {
-    fh = await open(dir, 'r');
+    fh = await open(dirname(path), 'r');
     await fh.sync();
   } catch {
     // Some platforms (Windows) cannot open a directory: the rename is still atomic.

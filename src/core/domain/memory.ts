@@ -59,6 +59,19 @@ export const MemoryFile = z.object({
 });
 export type MemoryFile = z.infer<typeof MemoryFile>;
 
+/**
+ * How often each entry of a scope was given to a run, kept beside the scope's file: a dispatch
+ * writes this small file, never the entries (so the search index built from them stays valid).
+ */
+export const MemoryUsageFile = z.object({
+  version: z.literal(1),
+  uses: z.record(
+    z.string(),
+    z.object({ count: z.number().check(z.int(), z.gte(0)), last: z.string() }),
+  ),
+});
+export type MemoryUsageFile = z.infer<typeof MemoryUsageFile>;
+
 /** What a run was given: each entry with its score, as it read then (the brief shows it). */
 export const InjectedMemory = z.object({
   id: z.string(),

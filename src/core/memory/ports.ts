@@ -25,6 +25,8 @@ export interface MemoryStore {
    * If `fn` throws nothing is written.
    */
   mutate<T>(scope: MemoryScope, fn: (entries: MemoryEntry[]) => T): Promise<T>;
+  /** Counts one more use of each entry (by id) of this scope, at this time. */
+  recordUse(scope: MemoryScope, ids: readonly string[], at: string): Promise<void>;
   /** The file a scope is kept in (for messages). */
   fileOf(scope: MemoryScope): string;
 }

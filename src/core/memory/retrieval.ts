@@ -45,12 +45,15 @@ export class MemoryRetrieval {
     const statuses = new Set(req.status ?? ['active']);
     const inScope = scopeMatcher(req.scope);
     const filter = (e: MemoryEntry): boolean => statuses.has(e.status) && inScope(e.scope);
+    // The index holds only what this kind of search admits (an agent's scopes, active), so
+    // the ranking never visits the rest; it is rebuilt when a file's revision moves.
     const index = await this.#indexFor(
-      `${(scopes ?? ['*']).join(',')}|${JSON.stringify(revisions)}`,
-      entries,
+      `${(req.scope ?? ['*']).join(',')}|${[...statuses].sort().join(',')}|${JSON.stringify(revisions)}`,
+      () => entries.filter(filter),
     );
     const hits = await hybridSearch(index, req.query, {
-      filter,
+      filter: () => true,
+      everything: true,
       limit: Math.max(1, Math.min(req.limit ?? 10, 1000)),
       embedder: this.#d.embedder,
       vectors: this.#vectors,
@@ -61,10 +64,16 @@ export class MemoryRetrieval {
       this.#d.log?.(
         `memory: the embedder ${this.#d.embedder.id} failed (${String(err)}); BM25 only`,
       );
-      return hybridSearch(index, req.query, { filter, limit: req.limit ?? 10 });
+      return hybridSearch(index, req.query, {
+        filter: () => true,
+        everything: true,
+        limit: req.limit ?? 10,
+      });
     });
+    // The index keeps entries as they were when it was built; uses are counted since.
     return hits.map((h) => ({
       ...h,
+      entry: entries.find((e) => e.id === h.entry.id) ?? h.entry,
       score: round(h.score),
       bm25: h.bm25 === undefined ? undefined : round(h.bm25),
       vector: h.vector === undefined ? undefined : round(h.vector),
@@ -92,7 +101,7 @@ export class MemoryRetrieval {
       limit: Math.max(policy.max_entries * 4, 20),
     });
     const injected = selectWithinBudget(hits, policy);
-    if (record && injected.length > 0) await this.#markUsed(injected.map((e) => e.id));
+    if (record && injected.length > 0) await this.#markUsed(injected);
     return { ...base, injected };
   }
 
@@ -122,29 +131,22 @@ export class MemoryRetrieval {
     return memory;
   }
 
-  async #markUsed(ids: readonly string[]): Promise<void> {
-    const wanted = new Set(ids);
-    const { entries } = await memoryStoreOf(this.#d).read();
-    const scopes = new Set(entries.filter((e) => wanted.has(e.id)).map((e) => e.scope));
-    const now = this.#d.clock.now().toISOString();
-    for (const scope of scopes) {
+  async #markUsed(given: ReadonlyArray<{ id: string; scope: string }>): Promise<void> {
+    const byScope = new Map<string, string[]>();
+    for (const e of given) byScope.set(e.scope, [...(byScope.get(e.scope) ?? []), e.id]);
+    const at = this.#d.clock.now().toISOString();
+    for (const [scope, ids] of byScope) {
       // A use count that could not be written is not worth failing a run for.
       await memoryStoreOf(this.#d)
-        .mutate(scope, (list) => {
-          for (const e of list) {
-            if (!wanted.has(e.id)) continue;
-            e.use_count += 1;
-            e.last_used_at = now;
-          }
-        })
+        .recordUse(scope, ids, at)
         .catch((err: unknown) => this.#d.log?.(`memory: use count not written: ${String(err)}`));
     }
   }
 
-  #indexFor(key: string, entries: readonly MemoryEntry[]): Promise<MemoryIndex> {
+  #indexFor(key: string, entries: () => readonly MemoryEntry[]): Promise<MemoryIndex> {
     let index = this.#indices.get(key);
     if (!index) {
-      index = MemoryIndex.build(entries);
+      index = MemoryIndex.build(entries());
       index.catch(() => this.#indices.delete(key));
       this.#indices.set(key, index);
       while (this.#indices.size > 4)

@@ -17,6 +17,8 @@ const LEG_DEPTH = 100;
 export interface SearchOptions {
   /** Only entries for which this holds (scope, status). */
   filter: (entry: MemoryEntry) => boolean;
+  /** Every indexed entry is admitted (the filter would say yes to all): skip it. */
+  everything?: boolean;
   limit: number;
 }
 
@@ -62,10 +64,15 @@ export class MemoryIndex {
       processTerm: (t) => t,
       // Only longer words extend to a prefix (`deploy` → `deployment`): short ones match too much.
       prefix: (term) => term.length >= 5,
-      filter: (r) => {
-        const e = this.#byId.get(r.id as string);
-        return e !== undefined && opts.filter(e);
-      },
+      // No filter callback when everything indexed is admitted: it would be called per match.
+      ...(opts.everything
+        ? {}
+        : {
+            filter: (r: { id: unknown }) => {
+              const e = this.#byId.get(r.id as string);
+              return e !== undefined && opts.filter(e);
+            },
+          }),
     });
     return results.slice(0, opts.limit).map((r) => ({
       entry: this.#byId.get(r.id as string) as MemoryEntry,
