@@ -32,6 +32,10 @@ import {
 } from './views/approvals-tree.ts';
 import { AssignmentsTreeProvider } from './views/assignments-tree.ts';
 import { RunsTreeProvider, applyTaskCheckboxes, type RunsNode } from './views/runs-tree.ts';
+import { registerMemoryCommands, showMemoryToast } from './commands/memory-commands.ts';
+import { MemoryState } from './memory-state.ts';
+import { MemoryTreeProvider, bindMemoryBadge, type MemoryNode } from './views/memory-tree.ts';
+import { SkillsTreeProvider } from './views/skills-tree.ts';
 
 /** What `activate` returns: used by other extensions' code and by the extension-host tests. */
 export interface NexusExtensionApi {
@@ -51,7 +55,11 @@ export interface NexusExtensionApi {
     readonly approvals: ApprovalsTreeProvider;
     readonly runsView: vscode.TreeView<RunsNode>;
     readonly approvalsView: vscode.TreeView<ApprovalNode>;
+    readonly memory: MemoryTreeProvider;
+    readonly memoryView: vscode.TreeView<MemoryNode>;
+    readonly skills: SkillsTreeProvider;
   };
+  readonly memory: MemoryState;
   /** What a checkbox click does, callable directly (tests). */
   setTaskChecked(node: RunsNode, checked: boolean): Promise<void>;
 }
@@ -86,6 +94,21 @@ export function compose(context: vscode.ExtensionContext): Composition {
       state.loaded = true;
       state.refreshAll();
     },
+  );
+
+  // Memory hears its events on the views' one subscription, and loads once core answers.
+  const memory = new MemoryState(api(), state.onEvent, log);
+  disposables.push(memory);
+  memory.refresh();
+  const memoryTree = new MemoryTreeProvider(memory);
+  const memoryView = vscode.window.createTreeView('nexus.memory', { treeDataProvider: memoryTree });
+  const skills = new SkillsTreeProvider(api());
+  disposables.push(
+    memoryTree,
+    memoryView,
+    skills,
+    vscode.window.registerTreeDataProvider('nexus.skills', skills),
+    bindMemoryBadge(memoryView, memory),
   );
 
   const agents = new AgentsTreeProvider(api());
@@ -146,6 +169,8 @@ export function compose(context: vscode.ExtensionContext): Composition {
   const refreshDefinitions = (): void => {
     agents.refresh();
     assignments.refresh();
+    skills.refresh();
+    memory.refresh();
   };
   disposables.push(
     attacher,
@@ -165,6 +190,8 @@ export function compose(context: vscode.ExtensionContext): Composition {
         await vscode.commands.executeCommand('nexus.attachRun', id);
       },
     }),
+    ...registerMemoryCommands(ctx, memory),
+    memory.onProposed((req) => showMemoryToast(ctx, req)),
     registerBoard(
       context,
       () => core.then((c) => ({ api: c.api, board: c.board })),
@@ -201,7 +228,18 @@ export function compose(context: vscode.ExtensionContext): Composition {
       bridgeUrl: () => core.then((c) => c.url),
       getBackendEnv: (backend) => secrets.backendEnv(backend),
       state,
-      views: { agents, assignments, runs, approvals, runsView, approvalsView },
+      views: {
+        agents,
+        assignments,
+        runs,
+        approvals,
+        runsView,
+        approvalsView,
+        memory: memoryTree,
+        memoryView,
+        skills,
+      },
+      memory,
       setTaskChecked,
     },
     async close() {

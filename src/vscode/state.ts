@@ -40,6 +40,7 @@ export class NexusState implements vscode.Disposable {
   readonly #tasks = new Map<string, Promise<TaskState[]>>();
   readonly #changed = new vscode.EventEmitter<StateChange>();
   readonly #approvalRequested = new vscode.EventEmitter<ApprovalRequested>();
+  readonly #event = new vscode.EventEmitter<RunEvent>();
   #subscription: Subscription | undefined;
   #dirty = { runs: false, approvals: false, tasks: new Set<string>() };
   #timer: NodeJS.Timeout | undefined;
@@ -49,6 +50,8 @@ export class NexusState implements vscode.Disposable {
 
   readonly onDidChange = this.#changed.event;
   readonly onApprovalRequested = this.#approvalRequested.event;
+  /** Every event as it arrives (the Memory view's state listens on the same subscription). */
+  readonly onEvent = this.#event.event;
 
   constructor(api: Promise<NexusApi>, log: vscode.LogOutputChannel) {
     this.#api = api;
@@ -107,6 +110,9 @@ export class NexusState implements vscode.Disposable {
   }
 
   #onEvent(e: RunEvent): void {
+    this.#event.fire(e);
+    // Memory changes touch no run's index entry (and live-only ones belong to no run).
+    if (e.type.startsWith('nexus.memory.')) return;
     if (!QUIET_FOR_INDEX.has(e.type)) this.#dirty.runs = true;
     if (e.type.startsWith('nexus.task.') && e.type !== 'nexus.task.notes') {
       this.#dirty.tasks.add(e.run_id);
@@ -175,6 +181,7 @@ export class NexusState implements vscode.Disposable {
     this.#subscription?.close();
     this.#changed.dispose();
     this.#approvalRequested.dispose();
+    this.#event.dispose();
   }
 }
 

@@ -36,5 +36,15 @@ The work context for ${name}: what the agent should know before starting.
 `;
 }
 
+export function skillTemplate(name: string): string {
+  return `---
+description: What ${name} teaches an agent, in one line.
+tags: []
+---
+How to do this well: the steps, the commands, the pitfalls. Every agent that lists
+\`${name}\` under \`skills:\` gets this text in its system prompt.
+`;
+}
+
 /** File names Nexus accepts for definitions (also what the name field must look like). */
 export const DEFINITION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;

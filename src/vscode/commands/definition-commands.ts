@@ -1,6 +1,6 @@
-/** New Agent / New Assignment: write a template to `.nexus/<kind>/<name>.md` and open it. */
+/** New Agent / Assignment / Skill: write a template to `.nexus/<kind>/<name>.md` and open it. */
 import * as vscode from 'vscode';
-import { DEFINITION_NAME, agentTemplate, assignmentTemplate } from '../templates.ts';
+import { DEFINITION_NAME, agentTemplate, assignmentTemplate, skillTemplate } from '../templates.ts';
 import { registerCommand, type CommandContext } from './command-kit.ts';
 
 export function registerDefinitionCommands(ctx: CommandContext): vscode.Disposable[] {
@@ -9,12 +9,19 @@ export function registerDefinitionCommands(ctx: CommandContext): vscode.Disposab
     registerCommand('nexus.newAssignment', ctx.log, (arg) =>
       create(ctx, 'assignments', arg, assignmentTemplate),
     ),
+    registerCommand('nexus.newSkill', ctx.log, (arg) => create(ctx, 'skills', arg, skillTemplate)),
   ];
 }
 
+const PLACEHOLDER = {
+  agents: 'e.g. docs-writer',
+  assignments: 'e.g. add-endpoint',
+  skills: 'e.g. database-migrations',
+};
+
 async function create(
   ctx: CommandContext,
-  folder: 'agents' | 'assignments',
+  folder: 'agents' | 'assignments' | 'skills',
   arg: unknown,
   template: (name: string) => string,
 ): Promise<vscode.Uri | undefined> {
@@ -23,14 +30,14 @@ async function create(
     return undefined;
   }
   const dir = vscode.Uri.joinPath(ctx.workspace, '.nexus', folder);
-  const kind = folder === 'agents' ? 'agent' : 'assignment';
+  const kind = folder.slice(0, -1);
   // Tests and scripts pass the name; people type it.
   const name =
     typeof arg === 'string'
       ? arg
       : await vscode.window.showInputBox({
           prompt: `Name of the new ${kind}`,
-          placeHolder: kind === 'agent' ? 'e.g. docs-writer' : 'e.g. add-endpoint',
+          placeHolder: PLACEHOLDER[folder],
           validateInput: async (value) => {
             if (!DEFINITION_NAME.test(value)) return 'lowercase letters, digits, - and _';
             return (await exists(vscode.Uri.joinPath(dir, `${value}.md`)))

@@ -7,6 +7,21 @@ import { shortId } from '../../core/ids.ts';
 import { formatEvent } from '../attach.ts';
 import { registerCommand, runArgument, type CommandContext } from './command-kit.ts';
 
+/** What the run proposed to remember, and what became of it. */
+async function proposalsOf(ctx: CommandContext, runId: string): Promise<string[]> {
+  const all = await (
+    await ctx.api()
+  ).listMemory({ status: ['pending', 'active', 'rejected', 'archived'] });
+  const mine = all.filter((e) => e.source.kind === 'run' && e.source.run === runId);
+  if (mine.length === 0) return [];
+  return [
+    '## Proposed by this run',
+    '',
+    ...mine.map((e) => `- **${e.status}** · ${e.scope}: ${e.text.replace(/\n/g, ' ')}`),
+    '',
+  ];
+}
+
 export function registerInspectCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
     registerCommand('nexus.showBrief', ctx.log, async (arg) => {
@@ -24,6 +39,15 @@ export function registerInspectCommands(ctx: CommandContext): vscode.Disposable[
         '',
         brief.prompt,
         '',
+        `## Memory (${brief.memoryAt ? `given at dispatch ${brief.memoryAt}` : 'preview: not dispatched yet'})`,
+        '',
+        ...(brief.memory.length
+          ? brief.memory.map(
+              (e) => `- \`${e.score.toFixed(4)}\` ${e.scope} · ${e.tokens} tokens · \`${e.id}\``,
+            )
+          : ['(none)']),
+        '',
+        ...(await proposalsOf(ctx, id)),
       ].join('\n');
       const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content });
       await vscode.window.showTextDocument(doc, { preview: true });

@@ -1,63 +1,18 @@
 /** The Agents view: each agent definition (backend · model), clicking opens its file. */
 import * as vscode from 'vscode';
 import type { DefinitionSummary, NexusApi } from '../../core/api.ts';
-import { toUserMessage } from '../../core/errors.ts';
+import { DefinitionListProvider, type DefinitionNode } from './definition-list.ts';
 
-export type AgentNode =
-  { kind: 'agent'; agent: DefinitionSummary } | { kind: 'error'; text: string };
+export { errorItem } from './definition-list.ts';
 
-export class AgentsTreeProvider implements vscode.TreeDataProvider<AgentNode>, vscode.Disposable {
-  readonly #api: Promise<NexusApi>;
-  readonly #changed = new vscode.EventEmitter<undefined>();
-  readonly onDidChangeTreeData = this.#changed.event;
+export type AgentNode = DefinitionNode<'agent'>;
 
+export class AgentsTreeProvider extends DefinitionListProvider<'agent'> {
   constructor(api: Promise<NexusApi>) {
-    this.#api = api;
+    super('agent', async () => (await api).listAgents());
   }
 
-  refresh(): void {
-    this.#changed.fire(undefined);
-  }
-
-  async getChildren(node?: AgentNode): Promise<AgentNode[]> {
-    if (node) return [];
-    try {
-      const agents = await (await this.#api).listAgents();
-      return agents.map((agent) => ({ kind: 'agent', agent }));
-    } catch (err) {
-      // A broken definition file names itself in the message; show it instead of an empty view.
-      return [{ kind: 'error', text: toUserMessage(err) }];
-    }
-  }
-
-  getTreeItem(node: AgentNode): vscode.TreeItem {
-    if (node.kind === 'error') return errorItem(node.text);
-    const a = node.agent;
-    const item = new vscode.TreeItem(a.name);
-    item.id = `agent:${a.name}`;
-    item.description = a.detail;
-    item.tooltip = new vscode.MarkdownString(
-      `**${a.name}** (${a.scope})\n\n${a.description ?? ''}\n\n\`${a.path}\``,
-    );
+  protected decorate(item: vscode.TreeItem, a: DefinitionSummary): void {
     item.iconPath = new vscode.ThemeIcon(a.detail.startsWith('passive') ? 'person' : 'hubot');
-    item.resourceUri = vscode.Uri.file(a.path);
-    item.contextValue = 'agent';
-    item.command = {
-      command: 'vscode.open',
-      title: 'Open Definition',
-      arguments: [item.resourceUri],
-    };
-    return item;
   }
-
-  dispose(): void {
-    this.#changed.dispose();
-  }
-}
-
-export function errorItem(text: string): vscode.TreeItem {
-  const item = new vscode.TreeItem(text);
-  item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
-  item.tooltip = text;
-  return item;
 }
