@@ -1,4 +1,4 @@
-/** Live progress of a run in a terminal: attempts, task ticks, checks, approvals, the outcome. */
+/** Live progress of a run in a terminal: attempts, task ticks, checks, approvals, memory, the outcome. */
 import type { RunEvent } from '../core/domain/events.ts';
 
 export function renderProgress(e: RunEvent, verbose = false): string | undefined {
@@ -41,6 +41,14 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
       return `  ✉ message from ${e.data.by} for the next attempt: ${e.data.text.split('\n')[0] ?? ''}`;
     case 'nexus.security.refused':
       return `  ⛔ refused: the ${e.data.principal} tried ${e.data.method}`;
+    case 'nexus.memory.injected':
+      return e.data.entries.length
+        ? `  memory: ${e.data.entries.length} entr${e.data.entries.length === 1 ? 'y' : 'ies'} given (${e.data.tokens ?? 0} tokens; nexus run brief shows which)`
+        : undefined;
+    case 'nexus.memory.proposed': {
+      const id = e.data.entry;
+      return `  ✎ memory proposed (${e.data.scope}): ${e.data.text ?? ''}\n    decide with: nexus memory approve ${id}  |  nexus memory reject ${id}`;
+    }
     case 'nexus.agent.run.completed':
     case 'nexus.agent.run.failed':
       return `■ run ${e.data.status} (exit ${e.data.exit_code ?? ''}): ${e.data.reason ?? ''}`;

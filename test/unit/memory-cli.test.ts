@@ -173,6 +173,11 @@ void describe('nexus memory', () => {
       'nexus task set seed completed',
     ]);
     assert.equal(first.code, 0, first.out);
+    // The person at the terminal is told, with the commands to decide.
+    assert.match(
+      first.out,
+      /memory proposed \(project\): Seed fixtures[\s\S]*nexus memory approve \w+/,
+    );
     const calls = toolCalls(ws, first.id);
     assert.equal(calls[0]?.code, 0, calls[0]?.output);
     assert.match(calls[0]?.output ?? '', /proposed (\w+) \(project\): pending/);
@@ -199,6 +204,7 @@ void describe('nexus memory', () => {
     assert.match(await ok(ws, ['memory', 'approve', id]), new RegExp(`approved ${id}`));
     const second = await runScripted(ws, ['nexus task set seed completed']);
     assert.equal(second.code, 0, second.out);
+    assert.match(second.out, /memory: 1 entry given/);
     const payload = payloadOf(second.id);
     assert.deepEqual(payload.memory, [fact]);
     assert.match(
