@@ -54,6 +54,32 @@ export class CliContext {
     return this.api;
   }
 
+  /**
+   * Inside a run, a call whose answer was lost because core stopped mid-call (a restart) is
+   * made again once core is back — for calls whose repeat changes nothing that matters
+   * (setting a task's status; a note given with it may then be recorded twice), never for
+   * ones that would add twice. Losing an agent's completed is worse than a repeated note.
+   * Elsewhere the error stands.
+   */
+  async idempotent<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const api = (await this.api) as Partial<{ whenConnected(): Promise<void> }> | undefined;
+      const lost = (err as { code?: string }).code === 'BRIDGE_UNAVAILABLE';
+      if (!lost || !this.currentRun || typeof api?.whenConnected !== 'function') throw err;
+      const patienceMs = Number(this.env.NEXUS_CONNECT_WAIT_MS ?? 30_000);
+      let timer: NodeJS.Timeout | undefined;
+      const back = await Promise.race([
+        api.whenConnected().then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), patienceMs))),
+      ]).catch(() => false);
+      clearTimeout(timer);
+      if (!back) throw err;
+      return call();
+    }
+  }
+
   onClose(fn: () => Promise<void>): void {
     this.closers.push(fn);
   }

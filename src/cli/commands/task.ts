@@ -83,13 +83,15 @@ export const taskSetCommand: CommandSpec = {
       );
     }
     const api = await ctx.core();
-    const t = await api.setTask({
-      run,
-      task: task as string,
-      status: status.data,
-      note: str(args, 'note'),
-      by: ctx.actor,
-    });
+    const t = await ctx.idempotent(() =>
+      api.setTask({
+        run,
+        task: task as string,
+        status: status.data,
+        note: str(args, 'note'),
+        by: ctx.actor,
+      }),
+    );
     // Only completing or blocking a task can settle a passive run, whose checks core runs
     // inside this very call: then say what they found.
     const settling = status.data === 'completed' || status.data === 'blocked';
