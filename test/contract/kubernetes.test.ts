@@ -126,6 +126,15 @@ function eventsOf(
     .map((l) => JSON.parse(l) as { seq: number; type: string; data: Record<string, unknown> });
 }
 
+/** Event seqs run 1..n: no gap (a report lost), no repeat (one applied twice). */
+function assertContiguous(events: Array<{ seq: number }>): void {
+  assert.deepEqual(
+    events.map((e) => e.seq),
+    events.map((_, i) => i + 1),
+    'seq contiguous',
+  );
+}
+
 /** The one run in a workspace's state, once it exists. */
 async function runIdOf(ws: TempWorkspace): Promise<string> {
   let id: string | undefined;
@@ -323,11 +332,7 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     await server.close();
     assert.equal(r.code, 0, r.stderr);
     const events = eventsOf(ws, r.manifest.id);
-    assert.deepEqual(
-      events.map((e) => e.seq),
-      events.map((_, i) => i + 1),
-      'seq contiguous',
-    );
+    assertContiguous(events);
     const verified = events.filter((e) => e.type === 'nexus.task.verified');
     assert.equal(verified.length, 2, 'each verdict applied once');
     assert.ok(
@@ -383,7 +388,17 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     assert.match(r.manifest.outcome?.reason ?? '', /--resume/);
   });
 
-  void it('core restarted mid-run (nexus serve stopped, then started again): the run finishes, no report lost or applied twice', async () => {
+  /**
+   * A run through `nexus serve` whose core stops mid-attempt and starts again: `start` begins
+   * the run and names what else goes away with the core (`gone`, called once the model was
+   * asked); the run must end `succeeded`, settled by the second core.
+   */
+  async function acrossCoreRestart(
+    start: (
+      ws: TempWorkspace,
+      env: Record<string, string>,
+    ) => Promise<{ id: string; gone?: () => void }>,
+  ): Promise<{ ws: TempWorkspace; id: string }> {
     const server = await claude.start([
       { shell: 'echo hello > hello.txt && sleep 3 && nexus task set create-file completed' },
       { shell: 'ls > files.txt && nexus task set list-files completed' },
@@ -392,14 +407,9 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     const ws = clonableWorkspace();
     const env = { ...claude.env(server), ...GIT_ENV, KUBECONFIG: kubeconfig };
     let daemon = await startDaemon(ws, [], env);
-    const started = await nexus(
-      ws,
-      ['run', '--agent', 'kube', '--assignment', 'hello-file', '--bg', '--json'],
-      env,
-    );
-    assert.equal(started.code, 0, started.stderr);
-    const id = (JSON.parse(started.stdout) as { id: string }).id;
+    const { id, gone } = await start(ws, env);
     await until(() => server.requests.length > 0, 'the model asked', 60_000);
+    gone?.();
     await daemon.stop();
     // While core is away the pod goes on; the restarted core re-finds its Job and reattaches.
     await new Promise((res) => setTimeout(res, 1500));
@@ -411,40 +421,32 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
       await daemon.stop();
       await server.close();
     }
+    assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
+    return { ws, id };
+  }
+
+  void it('core restarted mid-run (nexus serve stopped, then started again): the run finishes, no report lost or applied twice', async () => {
+    const { ws, id } = await acrossCoreRestart(async (w, env) => {
+      const started = await nexus(
+        w,
+        ['run', '--agent', 'kube', '--assignment', 'hello-file', '--bg', '--json'],
+        env,
+      );
+      assert.equal(started.code, 0, started.stderr);
+      return { id: (JSON.parse(started.stdout) as { id: string }).id };
+    });
     const events = eventsOf(ws, id);
-    assert.deepEqual(
-      events.map((e) => e.seq),
-      events.map((_, i) => i + 1),
-      'seq contiguous',
-    );
+    assertContiguous(events);
     assert.equal(events.filter((e) => e.type === 'nexus.task.verified').length, 2);
     assert.equal(events.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
-    assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
   });
 
   void it('an interactive run survives its core reloading (the editor reloaded mid-run): the pod goes on and the new core settles it', async () => {
-    const server = await claude.start([
-      { shell: 'echo hello > hello.txt && sleep 3 && nexus task set create-file completed' },
-      { shell: 'ls > files.txt && nexus task set list-files completed' },
-      { text: 'done' },
-    ]);
-    const ws = clonableWorkspace();
-    const env = { ...claude.env(server), ...GIT_ENV, KUBECONFIG: kubeconfig };
-    let daemon = await startDaemon(ws, [], env);
-    // A person's interactive run through the serving core, as Start Run in the editor makes it.
-    const run = nexusRun(ws, env);
-    const id = await runIdOf(ws);
-    await until(() => server.requests.length > 0, 'the model asked', 60_000);
-    run.child.kill('SIGKILL'); // the window goes away with the core: nobody cancels
-    await daemon.stop();
-    daemon = await startDaemon(ws, [], env);
-    try {
-      const end = await waitForEnd(ws, id, 120_000);
-      assert.equal(end.status, 'succeeded', daemon.output());
-    } finally {
-      await daemon.stop();
-      await server.close();
-    }
-    assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
+    await acrossCoreRestart(async (w, env) => {
+      // A person's interactive run through the serving core, as Start Run in the editor makes
+      // it; the window goes away with the core (SIGKILL: nobody cancels).
+      const run = nexusRun(w, env);
+      return { id: await runIdOf(w), gone: () => run.child.kill('SIGKILL') };
+    });
   });
 });

@@ -20,7 +20,7 @@ export interface FollowOptions {
   onLine: (time: string | undefined, text: string) => void;
 }
 
-/** Resolves when the stream ends: `ended` when the server closed it, else an error status. */
+/** Resolves when the stream ends, with the HTTP status (200: the server ended it or it dropped). */
 export async function followPodLog(
   kc: KubeConfig,
   o: FollowOptions,

@@ -79,8 +79,8 @@ interface Tracked {
   textBytes: number;
   cancelled: boolean;
   ended: boolean;
-  /** Approvals whose decision is in the inbox. */
-  forwarded: Set<string>;
+  /** Approvals the pod asked for whose decision is not in its inbox yet. */
+  awaiting: Set<string>;
   terminated?: { exitCode: number | null; reason: string | undefined };
   onExit?: ((code: number | null, signal: string | null, reason?: string) => void) | undefined;
   applying: Promise<void>;
@@ -102,10 +102,11 @@ export class KubernetesRuntime implements AgentRuntime {
     this.#d = deps;
     this.#offEvents = deps.onEvent((e) => {
       if (e.type === 'nexus.approval.decided')
-        void this.#forwardDecision({
-          run_id: e.run_id,
-          type: e.type,
-          data: { ...e.data, by: e.data.by ?? 'user' },
+        void this.#forwardDecision(e.run_id, {
+          id: e.data.approval,
+          status: e.data.status,
+          decided_by: e.data.by,
+          reason: e.data.reason,
         });
     });
   }
@@ -159,7 +160,7 @@ export class KubernetesRuntime implements AgentRuntime {
         mode: 0o600,
       },
     );
-    const t = this.#track(payload.run_id, namespace, name, kc, key, opts.onExit);
+    this.#track(payload.run_id, namespace, name, kc, key, opts.onExit);
     await this.#ensureWatch(namespace, kc);
 
     const manifest = await this.#d.readRun(payload.run_id);
@@ -197,7 +198,6 @@ export class KubernetesRuntime implements AgentRuntime {
       throw clusterError(err, `create the Secret of Job ${namespace}/${name}`);
     }
     this.#d.log?.(`run ${payload.run_id}: Job ${namespace}/${name} created`);
-    void t;
     return { pid: 0, host: `k8s:${namespace}/${name}` };
   }
 
@@ -213,7 +213,8 @@ export class KubernetesRuntime implements AgentRuntime {
   async alive(runner: RunnerRef): Promise<boolean> {
     const ref = parseRef(runner);
     if (!ref) return false;
-    const kc = this.#runs.get(ref.job)?.kc ?? (await this.#config(undefined));
+    const kc =
+      this.#byJob.get(`${ref.namespace}/${ref.job}`)?.kc ?? (await this.#config(undefined));
     const k8s = await kubernetesClient();
     try {
       const job = await kc
@@ -300,7 +301,7 @@ export class KubernetesRuntime implements AgentRuntime {
       textBytes: 0,
       cancelled: false,
       ended: false,
-      forwarded: new Set(),
+      awaiting: new Set(),
       onExit,
       applying: Promise.resolve(),
     };
@@ -482,6 +483,7 @@ export class KubernetesRuntime implements AgentRuntime {
       return;
     }
     const r = report.data as RunnerReport;
+    if (r.type === 'approval.requested') t.awaiting.add(r.approval.id);
     t.applying = t.applying
       .then(() => this.#d.applyReports(t.runId, [r]))
       .catch((err: unknown) =>
@@ -500,29 +502,17 @@ export class KubernetesRuntime implements AgentRuntime {
   /**
    * Decisions reach the pod through its inbox: at once when this core made them, and by a
    * look at the record every second otherwise (another process — a terminal `nexus approvals
-   * approve` — decided on the same state).
+   * approve` — decided on the same state). Only runs whose pod waits on an approval are read.
    */
   #pollDecisions(): void {
     if (this.#decisionTimer) return;
     this.#decisionTimer = setInterval(() => {
       for (const t of this.#runs.values()) {
-        if (t.ended) continue;
+        if (t.ended || t.awaiting.size === 0) continue;
         void this.#d
           .readRun(t.runId)
           .then((m) => {
-            for (const a of m.approvals) {
-              if (a.status !== 'approved' && a.status !== 'denied') continue;
-              void this.#forwardDecision({
-                run_id: m.id,
-                type: 'nexus.approval.decided',
-                data: {
-                  approval: a.id,
-                  status: a.status,
-                  by: a.decided_by ?? 'user',
-                  ...(a.reason ? { reason: a.reason } : {}),
-                },
-              });
-            }
+            for (const a of m.approvals) void this.#forwardDecision(m.id, a);
           })
           .catch(() => undefined);
       }
@@ -530,23 +520,22 @@ export class KubernetesRuntime implements AgentRuntime {
     this.#decisionTimer.unref();
   }
 
-  async #forwardDecision(e: {
-    run_id: string;
-    type: string;
-    data: { approval: string; status: string; by: string; reason?: string | undefined };
-  }): Promise<void> {
-    if (e.type !== 'nexus.approval.decided' || e.data.status === 'expired') return;
-    const t = this.#runs.get(e.run_id);
-    if (!t || t.ended || t.forwarded.has(e.data.approval)) return;
-    t.forwarded.add(e.data.approval);
+  /** Writes a person's decision into the inbox of the pod that asked for it (once). */
+  async #forwardDecision(
+    runId: string,
+    d: { id: string; status: string; decided_by?: string | undefined; reason?: string | undefined },
+  ): Promise<void> {
+    const t = this.#runs.get(runId);
+    if (d.status !== 'approved' && d.status !== 'denied') return;
+    if (!t || t.ended || !t.awaiting.delete(d.id)) return;
     try {
-      await putInboxEntry(t.kc, t.namespace, inboxName(t.runId), `approval.${e.data.approval}`, {
-        approve: e.data.status === 'approved',
-        by: e.data.by,
-        ...(e.data.reason ? { reason: e.data.reason } : {}),
+      await putInboxEntry(t.kc, t.namespace, inboxName(t.runId), `approval.${d.id}`, {
+        approve: d.status === 'approved',
+        by: d.decided_by ?? 'user',
+        ...(d.reason ? { reason: d.reason } : {}),
       });
     } catch (err) {
-      t.forwarded.delete(e.data.approval);
+      t.awaiting.add(d.id);
       this.#d.log?.(
         `run ${t.runId}: could not write the decision to the inbox: ${toUserMessage(err)}`,
       );
