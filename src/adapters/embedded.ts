@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { checkEnvironment, makeRedactor, secretValues } from '../core/check-env.ts';
 import { EventHub } from '../core/hub.ts';
 import type { ProtectedFiles } from '../core/protect.ts';
-import type { Clock, CommandRunner, RunLauncher } from '../core/ports.ts';
+import type { Clock, CommandRunner, RunLauncher, TranscriptReader } from '../core/ports.ts';
 import { CoreService } from '../core/service.ts';
 import type { DefinitionSource } from '../core/service.ts';
 import { systemClock } from './clock.ts';
@@ -90,6 +90,12 @@ const lazyProtectedFiles: ProtectedFiles = {
     (await import('./workspace/protected-files.ts')).fsProtectedFiles.gitHead(cwd),
 };
 
+/** Transcripts are read only by the run detail view: load the parsers on first use. */
+const lazyTranscripts: TranscriptReader = {
+  read: async (...args) =>
+    (await import('./transcripts/reader.ts')).fsTranscriptReader.read(...args),
+};
+
 export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<EmbeddedCore> {
   const hub = new EventHub();
   const clock = opts.clock ?? systemClock;
@@ -106,6 +112,7 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     hub,
     commands: lazyCommands(opts.stateDir),
     protectedFiles: lazyProtectedFiles,
+    transcripts: lazyTranscripts,
     checkEnv: checkEnvironment(process.env, []),
     redact: makeRedactor(secretValues(process.env)),
     launcher: opts.launcher,

@@ -28,6 +28,7 @@ import type {
   TaskStatus,
 } from './domain/run.ts';
 import type { RunFilter } from './ports.ts';
+import type { TranscriptPage } from './domain/transcript.ts';
 import type { InjectedMemory, MemoryEntry, MemoryHit } from './domain/memory.ts';
 import type {
   MemoryAddRequest,
@@ -62,6 +63,17 @@ export interface CreateRunRequest {
   /** Workspace folder (defaults to the core's workspace). */
   cwd?: string | undefined;
   repo?: string | undefined;
+}
+
+export interface TranscriptRequest {
+  run: string;
+  attempt: number;
+  /** Byte offset to start at (a previous page's `next`); 0 by default. */
+  from?: number | undefined;
+  /** About how many bytes of raw transcript to read; 256 KiB by default, at most 1 MiB. */
+  maxBytes?: number | undefined;
+  /** Also return the page's raw lines (the view's "raw" toggle). */
+  raw?: boolean | undefined;
 }
 
 export interface StartRunRequest {
@@ -159,6 +171,8 @@ export interface NexusApi {
   getBrief(ref: string): Promise<RunBrief>;
   /** All events of a run after a cursor. */
   getEvents(ref: string, after?: number, limit?: number): Promise<RunEvent[]>;
+  /** A page of one attempt's conversation, readable whatever the backend (see TranscriptPage). */
+  getTranscript(req: TranscriptRequest): Promise<TranscriptPage>;
 
   // tasks
   listTasks(run: string): Promise<TaskState[]>;

@@ -5,6 +5,7 @@
 import type { NewEvent, RunEvent } from './domain/events.ts';
 import type { RunConfigPayload } from '../protocol/payload.ts';
 import type { FailureKind, RunIndexEntry, RunManifest, Usage } from './domain/run.ts';
+import type { TranscriptPage } from './domain/transcript.ts';
 import type {
   BackendName,
   BackendSettings,
@@ -216,4 +217,19 @@ export interface RunLauncher {
     settings: KubernetesSettings,
     workspace: { cwd: string; repo?: string | undefined },
   ): Promise<void>;
+}
+
+/** Reads a page of an attempt's raw transcript into readable entries (src/adapters/transcripts). */
+export interface TranscriptReader {
+  /**
+   * Parses whole lines from byte `from` until about `maxBytes` are read (a line is never
+   * split; an unfinished last line is left for the next page). `raw` also returns the lines.
+   */
+  read(
+    file: string,
+    backend: BackendName,
+    from: number,
+    maxBytes: number,
+    raw: boolean,
+  ): Promise<Omit<TranscriptPage, 'attempt'>>;
 }

@@ -19,6 +19,7 @@ import type {
   RunUpdateRequest,
   TaskAddRequest,
   TaskSetRequest,
+  TranscriptRequest,
 } from './api.ts';
 import type {
   AgentDefinition,
@@ -33,7 +34,16 @@ import { isTerminalRunStatus } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import type { EventHub } from './hub.ts';
 import { randomId } from './ids.ts';
-import type { Clock, CommandRunner, RunFilter, RunLauncher, RunStore } from './ports.ts';
+import type {
+  Clock,
+  CommandRunner,
+  RunFilter,
+  RunLauncher,
+  RunStore,
+  TranscriptReader,
+} from './ports.ts';
+import type { TranscriptPage } from './domain/transcript.ts';
+import { readTranscriptPage } from './transcripts.ts';
 import { buildFirstPrompt, buildSystemPrompt, resolveVars } from './prompt.ts';
 import { applyReports, finishedEvent } from './reports.ts';
 import { buildPayload, newManifest } from './run-factory.ts';
@@ -80,6 +90,8 @@ export interface CoreDeps {
   checkEnv?: Record<string, string> | undefined;
   /** Cuts known secret values from check output. */
   redact?: ((text: string) => string) | undefined;
+  /** Reads attempts' transcripts (`runs.transcript`); absent: refused. */
+  transcripts?: TranscriptReader | undefined;
   /** Where memory is kept; absent: runs get none and memory calls are refused. */
   memory?: MemoryStore | undefined;
   /** The optional semantic leg of memory search (none ships; see docs/formats.md). */
@@ -220,6 +232,15 @@ export class CoreService implements NexusApi, RunnerApi {
 
   async getEvents(ref: string, after = 0, limit = 10_000): Promise<RunEvent[]> {
     return this.d.store.readEvents(await this.d.store.resolveRunId(ref), after, limit);
+  }
+
+  async getTranscript(req: TranscriptRequest): Promise<TranscriptPage> {
+    const m = await this.getRun(req.run);
+    return readTranscriptPage(m, req, {
+      reader: this.d.transcripts,
+      runFile: (relative) => this.d.store.runFile(m.id, relative),
+      redact: this.d.redact,
+    });
   }
 
   /** The payload a runner needs for this run (definitions are read now, at dispatch). */

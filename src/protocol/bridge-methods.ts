@@ -26,6 +26,7 @@ import {
 import { runEventSchema } from '../core/domain/events.ts';
 import { BoardLink, BoardSyncStatus } from '../core/board/sync-status.ts';
 import { InjectedMemory } from '../core/domain/memory.ts';
+import { TranscriptPage } from '../core/domain/transcript.ts';
 import { MemoryMethods } from './memory-methods.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
@@ -269,6 +270,18 @@ export const BRIDGE_METHODS = {
     }),
     result: z.array(RunEvent),
     api: { fn: 'getEvents', args: ['ref', 'after', 'limit'] },
+  },
+  /** A page of one attempt's conversation (a person's only: not in any run-scoped role). */
+  'runs.transcript': {
+    params: z.strictObject({
+      run: ref,
+      attempt: int(1),
+      from: z.optional(int(0)),
+      maxBytes: z.optional(int(1)),
+      raw: z.optional(z.boolean()),
+    }),
+    result: TranscriptPage,
+    api: { fn: 'getTranscript' },
   },
   'runs.start': {
     params: z.strictObject({

@@ -19,7 +19,9 @@ import type {
   TaskSetRequest,
   RunBrief,
   RunUpdateRequest,
+  TranscriptRequest,
 } from '../../src/core/api.ts';
+import type { TranscriptPage } from '../../src/core/domain/transcript.ts';
 import type { MemoryEntry, MemoryHit } from '../../src/core/domain/memory.ts';
 import type * as Mem from '../../src/core/memory/requests.ts';
 import type {
@@ -195,6 +197,11 @@ export class FakeApi implements NexusApi, RunnerApi {
   async getBrief(ref: string): Promise<RunBrief> {
     this.#run(ref);
     return { systemPrompt: 'You are a coder.', prompt: 'Do the tasks.', memory: [] };
+  }
+  /** Transcripts are files this fake does not keep: every attempt's page is empty. */
+  async getTranscript(req: TranscriptRequest): Promise<TranscriptPage> {
+    this.#run(req.run);
+    return { attempt: req.attempt, from: 0, next: 0, size: 0, entries: [] };
   }
   async getEvents(ref: string, after = 0, limit = Number.MAX_SAFE_INTEGER): Promise<RunEvent[]> {
     return this.#run(ref)

@@ -54,6 +54,7 @@ const OBJECT_PARAMS: Record<string, unknown> = {
   'runs.create': { agent: 'planner', message: 'hi' },
   'runs.list': { status: ['running'], archived: 'include' },
   'runs.start': { run: 'run-ref-1', message: 'go' },
+  'runs.transcript': { run: 'run-ref-1', attempt: 2, from: 100, raw: true },
   'runs.update': { ref: 'run-ref-1', name: 'renamed', pinned: true },
   'tasks.set': { run: 'run-ref-1', task: 'task-2', status: 'in_progress', by: 'alice' },
   'tasks.add': { run: 'run-ref-1', title: 'More', by: 'alice' },
