@@ -58,7 +58,7 @@ const builds = [
   nodeBundles('dist'),
   {
     ...common,
-    entryPoints: { board: 'webview/board/main.ts' },
+    entryPoints: { board: 'webview/board/main.ts', 'run-detail': 'webview/run-detail/main.ts' },
     outdir: 'dist/webview',
     platform: 'browser',
     target: 'es2022',

@@ -1,6 +1,7 @@
 /**
  * Serves the board to a plain browser from the bridge's port (`BridgeServer.httpHandler`):
- * `GET /board` is the page, `GET /board/board.js` the bundle. Both need the bridge's user
+ * `GET /board` is the page, `GET /board/board.js` the bundle; `GET /runs/<id>` is one run's
+ * detail page and `GET /board/run-detail.js` its bundle. All need the bridge's user
  * token, presented once as `?token=` (answered with an HttpOnly, SameSite=Strict cookie and a
  * redirect that drops the token from the address bar) or as `Authorization: Bearer`. Anything
  * else is 401. Requests must come from loopback and name a loopback host (DNS rebinding).
@@ -8,6 +9,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newNonce, renderBoardPage } from './board-page.ts';
 
@@ -16,18 +18,24 @@ export interface BoardHttpOptions {
   token: string;
   /** Absolute path of the built bundle, `dist/webview/board.js`. */
   bundleFile: string;
+  /** The run detail bundle; by default `run-detail.js` beside `bundleFile`. */
+  detailBundleFile?: string;
   log?: (message: string) => void;
 }
 
 export const BOARD_COOKIE = 'nexus_board';
 const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
+/** `/runs/<id>`: a run id as core makes them (a prefix works too: core resolves it). */
+const DETAIL_PATH = /^\/runs\/([A-Za-z0-9_-]{1,256})$/;
 
 export function createBoardHttpHandler(
   options: BoardHttpOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const log = options.log ?? (() => undefined);
   const expected = digest(options.token);
+  const detailBundle =
+    options.detailBundleFile ?? join(dirname(options.bundleFile), 'run-detail.js');
   const valid = (candidate: string | undefined): boolean =>
     candidate !== undefined && candidate !== '' && timingSafeEqual(digest(candidate), expected);
 
@@ -47,10 +55,13 @@ export function createBoardHttpHandler(
       return plain(res, 403, 'the board is served to loopback only\n');
     }
     const url = new URL(req.url ?? '/', `http://${host}`);
+    const detailRun = DETAIL_PATH.exec(url.pathname)?.[1];
     if (
       url.pathname !== '/board' &&
       url.pathname !== '/board/' &&
-      url.pathname !== '/board/board.js'
+      url.pathname !== '/board/board.js' &&
+      url.pathname !== '/board/run-detail.js' &&
+      detailRun === undefined
     ) {
       return plain(res, 404, 'not found\n');
     }
@@ -62,8 +73,9 @@ export function createBoardHttpHandler(
       if (!valid(queryToken)) return plain(res, 401, 'unauthorized\n');
       // Trade the token in the URL for a cookie, and take it out of the address bar and history.
       res.writeHead(303, {
-        location: '/board',
-        'set-cookie': `${BOARD_COOKIE}=${options.token}; HttpOnly; SameSite=Strict; Path=/board`,
+        location: detailRun !== undefined ? url.pathname : '/board',
+        // Path=/: the board's pages (/board, /runs/<id>) share it; the port serves nothing else.
+        'set-cookie': `${BOARD_COOKIE}=${options.token}; HttpOnly; SameSite=Strict; Path=/`,
         'cache-control': 'no-store',
         'referrer-policy': 'no-referrer',
       });
@@ -73,8 +85,10 @@ export function createBoardHttpHandler(
     if (!valid(bearer(req)) && !valid(cookie(req, BOARD_COOKIE))) {
       return plain(res, 401, 'unauthorized: open the board with ?token=<bridge token>\n');
     }
-    if (url.pathname === '/board/board.js') {
-      const js = await readFile(options.bundleFile);
+    if (url.pathname === '/board/board.js' || url.pathname === '/board/run-detail.js') {
+      const js = await readFile(
+        url.pathname === '/board/board.js' ? options.bundleFile : detailBundle,
+      );
       res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/javascript; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : js);
       return;
@@ -90,11 +104,18 @@ export function createBoardHttpHandler(
       "base-uri 'none'",
       "form-action 'none'",
     ];
+    const data = { host: 'browser', bridge: `ws://${host}`, token: options.token };
     const html = renderBoardPage({
       nonce,
       csp: csp.join('; '),
-      scriptSrc: '/board/board.js',
-      data: { host: 'browser', bridge: `ws://${host}`, token: options.token },
+      ...(detailRun === undefined
+        ? { scriptSrc: '/board/board.js', data }
+        : {
+            scriptSrc: '/board/run-detail.js',
+            data: { ...data, run: detailRun },
+            title: `Run ${detailRun}`,
+            root: { id: 'detail', label: 'Run detail' },
+          }),
     });
     res.writeHead(200, {
       ...SECURITY_HEADERS,

@@ -13,6 +13,9 @@ export interface BoardPageOptions {
   scriptSrc: string;
   /** `data-*` attributes for <body>: `host`, and for the browser `bridge` and `token`. */
   data: Readonly<Record<string, string>>;
+  /** The page's title and its root element (the run detail page shares this shell). */
+  title?: string;
+  root?: { id: string; label: string };
 }
 
 /** A fresh CSP nonce: 128 bits, base64. */
@@ -31,10 +34,10 @@ export function renderBoardPage(o: BoardPageOptions): string {
 <meta http-equiv="Content-Security-Policy" content="${escapeAttr(o.csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>Nexus Board</title>
+<title>${escapeAttr(o.title ?? 'Nexus Board')}</title>
 </head>
 <body${data}>
-<main id="board" aria-label="Nexus Board"></main>
+<main id="${escapeAttr(o.root?.id ?? 'board')}" aria-label="${escapeAttr(o.root?.label ?? 'Nexus Board')}"></main>
 <script nonce="${escapeAttr(o.nonce)}" src="${escapeAttr(o.scriptSrc)}"></script>
 </body>
 </html>

@@ -25,6 +25,8 @@ export const BoardMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('resync'), seq }),
   /** Open the run (VS Code: attach its live log; browser: expand the card). */
   z.strictObject({ type: z.literal('open-run'), run: runId }),
+  /** The card's "details" button: open the run detail view. */
+  z.strictObject({ type: z.literal('open-detail'), run: runId }),
   /** A card was dropped on another column: the host confirms, then cancels / retries / resumes. */
   z.strictObject({ type: z.literal('move-card'), run: runId, to: BoardColumn }),
   /** An expanded card wants its task list. */
@@ -62,7 +64,7 @@ export type HostMessage = z.infer<typeof HostMessage>;
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; error: string };
 
-function parseWith<T>(schema: z.ZodMiniType<T>, raw: unknown): Parsed<T> {
+export function parseWith<T>(schema: z.ZodMiniType<T>, raw: unknown): Parsed<T> {
   const result = schema.safeParse(raw);
   if (result.success) return { ok: true, message: result.data };
   const issue = result.error.issues[0];

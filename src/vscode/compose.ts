@@ -13,8 +13,9 @@ import { defaultUserConfigDir } from '../adapters/definitions/user-dir.ts';
 import { stateDirFor } from '../adapters/paths.ts';
 import { RunAttacher } from './attach.ts';
 import { registerBoard } from './board/register.ts';
+import { registerRunDetail } from './detail/register.ts';
 import { registerApprovalCommands, showApprovalToast } from './commands/approval-commands.ts';
-import type { CommandContext } from './commands/command-kit.ts';
+import { runArgument, type CommandContext } from './commands/command-kit.ts';
 import { registerDefinitionCommands } from './commands/definition-commands.ts';
 import { registerInspectCommands } from './commands/inspect-commands.ts';
 import { registerRunCommands } from './commands/run-commands.ts';
@@ -192,6 +193,12 @@ export function compose(context: vscode.ExtensionContext): Composition {
     }),
     ...registerMemoryCommands(ctx, memory),
     memory.onProposed((req) => showMemoryToast(ctx, req)),
+    registerRunDetail(
+      context,
+      api,
+      (arg) => runArgument(ctx, arg),
+      (m) => log.warn(m),
+    ),
     registerBoard(
       context,
       () => core.then((c) => ({ api: c.api, board: c.board })),

@@ -14,7 +14,14 @@ import { promisify } from 'node:util';
 import { after, before, suite, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
 import { readCoreInfo } from '../../src/adapters/bridge/discovery.ts';
-import { openNexusUi, runCommand, screenshot, withScreenshot, type UiSession } from './harness.ts';
+import {
+  openNexusUi,
+  runCommand,
+  screenshot,
+  setColorTheme,
+  withScreenshot,
+  type UiSession,
+} from './harness.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cliPath = join(repoRoot, 'dist', 'cli.mjs');
@@ -126,7 +133,7 @@ void suite('the Nexus Board in the workbench', () => {
   ]) {
     test(`cards are legible in ${theme}`, async () => {
       await withScreenshot(ui.page, `board-theme-${theme}`, async () => {
-        await setTheme(ui, theme);
+        await setColorTheme(ui.page, theme);
         const kind = theme.includes('High Contrast')
           ? theme.startsWith('Light')
             ? 'vscode-high-contrast-light'
@@ -152,27 +159,6 @@ void suite('the Nexus Board in the workbench', () => {
     });
   }
 });
-
-/** Switches the color theme through the command palette's theme picker, as a person would. */
-async function setTheme(ui: UiSession, theme: string): Promise<void> {
-  const page = ui.page;
-  const input = page.locator('.quick-input-widget input.input');
-  const rows = page.locator('.quick-input-widget .monaco-list-row');
-  await page.keyboard.press('F1');
-  await input.fill('>Color Theme');
-  // Several commands mention color themes (browse, install…): pick this one by its label.
-  await rows
-    .filter({ hasText: /^Preferences: Color Theme/ })
-    .first()
-    .click();
-  await input.fill(theme);
-  await rows
-    .first()
-    .filter({ hasText: new RegExp(`^${theme}`) })
-    .waitFor();
-  await input.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
-}
 
 /** WCAG contrast ratios of a card's text parts against the card's own background. */
 function contrastOfCard(cardEl: Element): Record<string, number> {

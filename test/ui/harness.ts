@@ -73,7 +73,8 @@ export async function openNexusUi(options: UiOptions = {}): Promise<UiSession> {
     const { context, blocked } = await loopbackContext(browser);
     const page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto(server.folderUrl());
+    // A loaded shared machine can take well over the default 30 s to load the workbench.
+    await page.goto(server.folderUrl(), { timeout: 120_000 });
     await page.locator('.monaco-workbench .activitybar').waitFor();
     return { page, server, workspace, blocked, close };
   } catch (error) {
@@ -171,4 +172,24 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   await page.screenshot({ path: file });
   return file;
+}
+
+/** Switches the color theme through the command palette's theme picker, as a person would. */
+export async function setColorTheme(page: Page, theme: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input.input');
+  const rows = page.locator('.quick-input-widget .monaco-list-row');
+  await page.keyboard.press('F1');
+  await input.fill('>Color Theme');
+  // Several commands mention color themes (browse, install…): pick this one by its label.
+  await rows
+    .filter({ hasText: /^Preferences: Color Theme/ })
+    .first()
+    .click();
+  await input.fill(theme);
+  await rows
+    .first()
+    .filter({ hasText: new RegExp(`^${theme}`) })
+    .waitFor();
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }

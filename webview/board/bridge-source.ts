@@ -23,7 +23,18 @@ import {
 } from '../../src/protocol/bridge.ts';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; method: MethodName };
-type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'unauthorized';
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'unauthorized';
+
+/** What the served pages say about their link to core, and whether it is a problem. */
+export function connectionText(state: ConnectionState): [string, boolean] {
+  const text = {
+    connecting: 'connecting…',
+    open: 'live',
+    reconnecting: 'reconnecting…',
+    unauthorized: 'token refused: open the link from `nexus serve` again',
+  }[state];
+  return [text, state === 'reconnecting' || state === 'unauthorized'];
+}
 
 export class BrowserBridge implements BoardSource, BoardActionsApi {
   readonly #url: string;

@@ -30,7 +30,11 @@ function buildTemplate(): HTMLElement {
   toggle.setAttribute('aria-label', 'Show tasks');
   const external = el('button', 'external');
   external.hidden = true;
-  head.append(toggle, el('span', 'title grow'), external);
+  const details = el('button', 'details');
+  details.textContent = '⋯';
+  details.title = 'Open details';
+  details.setAttribute('aria-label', 'Open details');
+  head.append(toggle, el('span', 'title grow'), external, details);
   // The title already names agent and assignment (runTitle); this row says where it stands.
   const who = el('div', 'row muted');
   who.append(el('span', 'tag status'), el('span', 'who grow'), el('span', 'runtime'));

@@ -7,7 +7,7 @@ import { ACTION_LABELS } from '../../src/core/board/actions.ts';
 import { BoardService } from '../../src/core/board/service.ts';
 import { BoardSession } from '../../src/core/board/session.ts';
 import type { BoardMessage, HostMessage } from '../../src/protocol/webview.ts';
-import { BrowserBridge } from './bridge-source.ts';
+import { BrowserBridge, connectionText } from './bridge-source.ts';
 import { confirmDialog } from './dialog.ts';
 
 export interface BoardChannel {
@@ -52,20 +52,14 @@ export function browserChannel(url: string, token: string, hooks: BrowserHooks):
     for (const l of listeners) l(message);
   };
   const bridge = new BrowserBridge(url, token);
-  bridge.onState = (state) => {
-    const text = {
-      connecting: 'connecting…',
-      open: 'live',
-      reconnecting: 'reconnecting…',
-      unauthorized: 'token refused: open the link from `nexus serve` again',
-    }[state];
-    hooks.connection(text, state === 'reconnecting' || state === 'unauthorized');
-  };
+  bridge.onState = (state) => hooks.connection(...connectionText(state));
   const service = new BoardService({ source: bridge, log: (m) => console.warn(m) });
   const session = new BoardSession(service, bridge, {
     post,
     confirm: (question, action) => confirmDialog(question, ACTION_LABELS[action]),
     openRun: async (id) => hooks.openRun(id),
+    // The same page the board is served from, so the cookie that let the board in lets it in.
+    openDetail: async (id) => window.location.assign(`/runs/${encodeURIComponent(id)}`),
     // A new tab without a reference back to the board (which holds the token).
     openExternal: async (url) => void window.open(url, '_blank', 'noopener,noreferrer'),
     log: (m) => console.warn(m),

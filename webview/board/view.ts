@@ -159,14 +159,16 @@ export class BoardView {
       const card = this.#cardOf(e.target);
       if (!card) return;
       const external = (e.target as HTMLElement).closest<HTMLElement>('.external');
-      if (external?.dataset['provider']) {
+      if ((e.target as HTMLElement).closest('.details')) {
+        this.#send({ type: 'open-detail', run: card.id });
+      } else if (external?.dataset['provider']) {
         this.#send({ type: 'open-external', run: card.id, provider: external.dataset['provider'] });
       } else if ((e.target as HTMLElement).closest('.toggle')) this.toggle(card.id);
       else this.#send({ type: 'open-run', run: card.id });
     });
     cols.addEventListener('keydown', (e) => {
       const card = this.#cardOf(e.target);
-      if (!card || (e.target as HTMLElement).closest('.toggle, .external')) return;
+      if (!card || (e.target as HTMLElement).closest('.toggle, .external, .details')) return;
       if (e.key === 'Enter') this.#send({ type: 'open-run', run: card.id });
       else if (e.key === ' ') {
         e.preventDefault();

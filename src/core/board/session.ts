@@ -21,6 +21,8 @@ export interface BoardHost {
   /** Asks the person; resolves true only on an explicit yes. */
   confirm(question: string, action: BoardAction): Promise<boolean>;
   openRun(runId: string): Promise<void>;
+  /** Opens the run's detail view (VS Code: its panel; the served page: `/runs/<id>`). */
+  openDetail?(runId: string): Promise<void>;
   /** Opens a provider's page for a run's item ("Open in Plane") in a browser. */
   openExternal(url: string): Promise<void>;
   log(message: string): void;
@@ -127,6 +129,9 @@ export class BoardSession {
       }
       case 'open-run':
         await this.#host.openRun(message.run);
+        return;
+      case 'open-detail':
+        await this.#host.openDetail?.(message.run);
         return;
       case 'load-tasks': {
         const run = await this.#api.getRun(message.run);

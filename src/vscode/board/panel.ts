@@ -9,7 +9,7 @@ import { ACTION_LABELS, type BoardAction } from '../../core/board/actions.ts';
 import { BoardService } from '../../core/board/service.ts';
 import { BoardSession } from '../../core/board/session.ts';
 import { toUserMessage } from '../../core/errors.ts';
-import { newNonce, renderBoardPage } from '../../adapters/board-page.ts';
+import { webviewPage } from '../webview-page.ts';
 
 export const BOARD_VIEW_TYPE = 'nexus.board';
 
@@ -40,7 +40,9 @@ export class BoardPanel implements vscode.Disposable {
     this.#log = log;
     const assets = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     panel.webview.options = { enableScripts: true, localResourceRoots: [assets] };
-    panel.webview.html = boardHtml(panel.webview, vscode.Uri.joinPath(assets, 'board.js'));
+    panel.webview.html = webviewPage(panel.webview, vscode.Uri.joinPath(assets, 'board.js'), {
+      data: { host: 'vscode' },
+    });
     this.#disposables.push(
       panel.webview.onDidReceiveMessage((message: unknown) => {
         if (this.#session) void this.#session.receive(message);
@@ -84,6 +86,9 @@ export class BoardPanel implements vscode.Disposable {
         openRun: async (runId) => {
           await vscode.commands.executeCommand('nexus.attachRun', runId);
         },
+        openDetail: async (runId) => {
+          await vscode.commands.executeCommand('nexus.openRunDetail', runId);
+        },
         openExternal: async (url) => {
           await vscode.env.openExternal(vscode.Uri.parse(url));
         },
@@ -111,20 +116,4 @@ async function confirmMove(question: string, action: BoardAction): Promise<boole
   const label = ACTION_LABELS[action];
   const answer = await vscode.window.showWarningMessage(question, { modal: true }, label);
   return answer === label;
-}
-
-function boardHtml(webview: vscode.Webview, script: vscode.Uri): string {
-  const nonce = newNonce();
-  return renderBoardPage({
-    nonce,
-    csp: [
-      "default-src 'none'",
-      `script-src 'nonce-${nonce}'`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-    ].join('; '),
-    scriptSrc: webview.asWebviewUri(script).toString(),
-    data: { host: 'vscode' },
-  });
 }

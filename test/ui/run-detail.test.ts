@@ -1,0 +1,286 @@
+// The run detail in a real workbench: a run of the openai backend against a scripted model on
+// 127.0.0.1, started with the real CLI (which reaches the extension's core), in a git
+// workspace. The detail opens from the Runs tree's row action, ticks its tasks live while the
+// run runs, shows the conversation read from the real transcript (tool calls by command, no
+// raw JSON), lists the changed files and opens VS Code's diff editor for one; it opens again
+// from a board card and from the command a notification calls; it is keyboard navigable; and
+// it is saved as screenshots in light, dark and high-contrast themes.
+import * as assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, suite, test } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { readCoreInfo } from '../../src/adapters/bridge/discovery.ts';
+import { startChatServer } from '../servers/openai-chat.ts';
+import type { ScriptedServer } from '../servers/script.ts';
+import {
+  openContainer,
+  openNexusUi,
+  runCommand,
+  screenshot,
+  setColorTheme,
+  withScreenshot,
+  type UiSession,
+} from './harness.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cliPath = join(repoRoot, 'dist', 'cli.mjs');
+const execFileAsync = promisify(execFile);
+
+/** The frame of the detail webview showing `runId` (webviews nest two iframes deep). */
+async function detailFrame(page: Page, runId: string): Promise<Frame> {
+  for (let i = 0; i < 300; i++) {
+    for (const f of page.frames()) {
+      const ok = await f
+        .evaluate(
+          (id) => document.body?.dataset['run'] === id && !!document.getElementById('detail'),
+          runId,
+        )
+        .catch(() => false);
+      if (ok) return f;
+    }
+    await sleep(100);
+  }
+  throw new Error(`no run detail webview for ${runId}`);
+}
+
+/** A promise the test resolves when the scripted model may take its next step. */
+function gate(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+void suite('the run detail view in the workbench', () => {
+  let ui: UiSession;
+  let server: ScriptedServer;
+  let userConfig: string;
+  let runId: string;
+  const viewOpen = gate();
+  const tickSeen = gate();
+
+  before(async () => {
+    assert.ok(existsSync(join(repoRoot, 'dist', 'nexus.vsix')), 'run `npm run package` first');
+    // The model waits for the test: its first step once the view is open, its second once the
+    // view has shown the first tick while the run still runs.
+    server = await startChatServer([
+      async () => {
+        await viewOpen.promise;
+        return {
+          shell:
+            'echo hello > hello.txt && nexus task set create-file completed --note "wrote hello.txt"',
+        };
+      },
+      async () => {
+        await tickSeen.promise;
+        return { shell: 'ls > files.txt && nexus task set list-files completed' };
+      },
+      { text: 'Both tasks are done.' },
+    ]);
+    userConfig = await mkdtemp(join(tmpdir(), 'nexus-ui-config-'));
+    ui = await openNexusUi({
+      workspaceFrom: join(repoRoot, 'examples', 'workspace'),
+      env: {
+        NEXUS_CONFIG_DIR: userConfig,
+        OPENAI_BASE_URL: `${server.url}/v1`,
+        OPENAI_API_KEY: 'test-key',
+      },
+      settings: { 'workbench.colorTheme': 'Light Modern' },
+    });
+    await writeFile(
+      join(ui.workspace, '.nexus', 'agents', 'ui-openai.md'),
+      '---\nbackend: openai\nmodel: test-model\ndescription: scripted\n---\nTest agent.\n',
+    );
+    // A git workspace: the run's baseline records its commit, and its changes are diffed to it.
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: ui.workspace, encoding: 'utf8' });
+    git('init', '-q');
+    await writeFile(join(ui.workspace, '.gitignore'), '.nexus/state/\n');
+    git('add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'base');
+    const stateDir = join(ui.workspace, '.nexus', 'state');
+    for (let i = 0; i < 600 && !(await readCoreInfo(stateDir)); i++) await sleep(100);
+    assert.ok(await readCoreInfo(stateDir), 'the extension did not publish core.json');
+  });
+  after(async () => {
+    await ui?.close();
+    await server?.close();
+    if (userConfig) await rm(userConfig, { recursive: true, force: true });
+  });
+
+  test('opens from the Runs tree, ticks tasks live, reads the conversation, opens a diff', async () => {
+    await withScreenshot(ui.page, 'run-detail-tree', async () => {
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [cliPath, 'run', '--agent', 'ui-openai', '--assignment', 'hello-file', '--bg', '--json'],
+        { cwd: ui.workspace, env: { ...process.env, NEXUS_CONFIG_DIR: userConfig } },
+      );
+      runId = /"id":\s*"([^"]+)"/.exec(stdout)?.[1] ?? /([0-9a-z]{8,})/.exec(stdout)?.[1] ?? '';
+      assert.ok(runId, `no run id in: ${stdout}`);
+
+      const page = ui.page;
+      await openContainer(page, 'Nexus');
+      const row = page
+        .locator('.monaco-list[role="tree"][aria-label="Runs"] .monaco-list-row')
+        .filter({ hasText: 'ui-openai' })
+        .first();
+      await row.hover();
+      await row.locator('.actions .action-label[aria-label="Open Run Details"]').click();
+      await page
+        .locator('.tab')
+        .filter({ hasText: `Run ${runId.slice(0, 8)}` })
+        .waitFor();
+      const f = await detailFrame(page, runId);
+
+      await f.locator('h1').filter({ hasText: 'ui-openai · hello-file' }).waitFor();
+      await f.locator('body[data-live="true"]').waitFor();
+      assert.doesNotMatch(await f.locator('[data-task="create-file"]').innerText(), /completed/);
+      viewOpen.resolve();
+      // Live: the first task ticks while the run is still running (the model waits for us);
+      // its checks run when the attempt ends.
+      await f
+        .locator('[data-task="create-file"]')
+        .filter({ hasText: 'completed · checks pending' })
+        .waitFor({ timeout: 60_000 });
+      assert.equal(await f.locator('body').getAttribute('data-status'), 'running');
+      tickSeen.resolve();
+      await f
+        .locator('[data-task="create-file"] .notes')
+        .filter({ hasText: 'wrote hello.txt' })
+        .waitFor();
+      // The conversation from the real transcript: the tool call by its command, never JSON.
+      await f
+        .locator('.entry.tool')
+        .filter({ hasText: 'echo hello > hello.txt' })
+        .first()
+        .waitFor();
+      const conversation = await f.locator('#conversation').innerText();
+      assert.doesNotMatch(conversation, /"choices"|chat\.completion\.chunk|\{"/);
+      // The run finishes; the view follows without a reload.
+      await f.locator('body[data-status="succeeded"]').waitFor({ timeout: 60_000 });
+      await f.locator('[data-task="create-file"]').filter({ hasText: 'checks passed' }).waitFor();
+      await f.locator('[data-task="list-files"]').filter({ hasText: 'checks passed' }).waitFor();
+      await f
+        .locator('.entry.message.assistant')
+        .filter({ hasText: 'Both tasks are done.' })
+        .waitFor();
+      await f.locator('#audit li').filter({ hasText: 'attempt 1 started' }).waitFor();
+
+      // Changes against the workspace's commit, and VS Code's own diff editor for one of them.
+      const file = f.locator('#changes li[data-path="hello.txt"]');
+      await file.waitFor().catch(async (err: unknown) => {
+        throw new Error(`${String(err)}\nchanges: ${await f.locator('#changes').innerText()}`);
+      });
+      assert.match(await file.innerText(), /^A/);
+      await file.locator('button').click();
+      await page
+        .locator('.tab')
+        .filter({ hasText: /hello\.txt \(/ })
+        .waitFor();
+      await page.locator('.monaco-diff-editor').first().waitFor();
+    });
+  });
+
+  test('keyboard: sections are headed landmarks, attempt tabs and diff buttons are reachable', async () => {
+    await withScreenshot(ui.page, 'run-detail-keyboard', async () => {
+      await runCommand(ui.page, 'Nexus: Open Run Details');
+      await ui.page.locator('.quick-input-widget input.input').fill(runId.slice(0, 8));
+      await ui.page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
+      await ui.page.keyboard.press('Enter');
+      const f = await detailFrame(ui.page, runId);
+      const headings = await f.locator('h2').allInnerTexts();
+      for (const h of ['Tasks', 'Conversation', 'Approvals', 'Changes', 'Audit timeline']) {
+        assert.ok(
+          headings.some((x) => x.startsWith(h)),
+          `no "${h}" heading in ${headings.join(' | ')}`,
+        );
+      }
+      const tab = f.locator('[role="tab"][aria-selected="true"]');
+      assert.equal(await tab.getAttribute('tabindex'), '0');
+      // Tab through the page: the attempt tab and a changed file's button get focus in turn.
+      const reached = new Set<string>();
+      await f.locator('nav a').first().focus();
+      for (let i = 0; i < 40; i++) {
+        await f.locator('body').press('Tab');
+        const what = await f.evaluate(() => {
+          const el = document.activeElement as HTMLElement | null;
+          return el?.getAttribute('role') === 'tab'
+            ? 'tab'
+            : (el?.dataset['focus'] ?? el?.tagName ?? '');
+        });
+        reached.add(what);
+      }
+      assert.ok(
+        reached.has('tab'),
+        `tabbing never reached an attempt tab: ${[...reached].join(',')}`,
+      );
+      assert.ok(
+        reached.has('diff:hello.txt'),
+        `tabbing never reached a diff button: ${[...reached].join(',')}`,
+      );
+    });
+  });
+
+  test("opens from a board card's details button", async () => {
+    await withScreenshot(ui.page, 'run-detail-card', async () => {
+      const page = ui.page;
+      // Close the open detail so the card has to open it anew.
+      await page
+        .locator('.tab')
+        .filter({ hasText: `Run ${runId.slice(0, 8)}` })
+        .click();
+      await page.locator('.tab.active .tab-actions .action-label').click();
+      await page
+        .locator('.tab')
+        .filter({ hasText: `Run ${runId.slice(0, 8)}` })
+        .waitFor({ state: 'detached' });
+      await runCommand(page, 'Nexus: Open Board');
+      await page.locator('.tab').filter({ hasText: 'Nexus Board' }).waitFor();
+      const board = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+      const card = board.locator(`.card[data-id="${runId}"]`);
+      await card.waitFor();
+      await card.locator('.details').click();
+      await page
+        .locator('.tab')
+        .filter({ hasText: `Run ${runId.slice(0, 8)}` })
+        .waitFor();
+      const f = await detailFrame(page, runId);
+      await f.locator('h1').filter({ hasText: 'ui-openai' }).waitFor();
+    });
+  });
+
+  for (const theme of ['Light Modern', 'Dark Modern', 'Dark High Contrast']) {
+    test(`legible in ${theme} (screenshot saved)`, async () => {
+      await withScreenshot(ui.page, `run-detail-${theme}`, async () => {
+        await setColorTheme(ui.page, theme);
+        const f = await detailFrame(ui.page, runId);
+        const kind = theme.includes('High Contrast')
+          ? 'vscode-high-contrast'
+          : theme.startsWith('Light')
+            ? 'vscode-light'
+            : 'vscode-dark';
+        await f.locator(`body.${kind}`).waitFor();
+        const colors = await f.evaluate(() => {
+          const s = (sel: string): string => getComputedStyle(document.querySelector(sel)!).color;
+          return {
+            h1: s('h1'),
+            body: getComputedStyle(document.body).backgroundColor,
+            tool: s('.entry.tool'),
+          };
+        });
+        assert.notEqual(colors.h1, colors.body, `${theme}: heading colour equals the background`);
+        const name = `run-detail-${theme.replace(/ /g, '-').toLowerCase()}`;
+        console.log(`screenshot: ${await screenshot(ui.page, name)}`);
+        // And the conversation and changes further down.
+        await f.locator('#conversation').scrollIntoViewIfNeeded();
+        console.log(`screenshot: ${await screenshot(ui.page, `${name}-conversation`)}`);
+      });
+    });
+  }
+});
