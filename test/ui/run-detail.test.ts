@@ -7,7 +7,7 @@
 // it is saved as screenshots in light, dark and high-contrast themes.
 import * as assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +17,8 @@ import { promisify } from 'node:util';
 import { after, before, suite, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { readCoreInfo } from '../../src/adapters/bridge/discovery.ts';
+import { launchChromium, loopbackContext } from '../harness/browser.ts';
+import { startServedBoard } from '../harness/served-board.ts';
 import { startChatServer } from '../servers/openai-chat.ts';
 import type { ScriptedServer } from '../servers/script.ts';
 import {
@@ -283,4 +285,97 @@ void suite('the run detail view in the workbench', () => {
       });
     });
   }
+});
+
+void suite('the run detail page served at /runs/<id>', () => {
+  test('a signed-in browser reads the run, pages a long attempt, shows raw on demand, stays live', async () => {
+    const served = await startServedBoard();
+    const browser = await launchChromium();
+    try {
+      const s = served.core.service;
+      const run = await s.createRun({ agent: 'implementer', assignment: 'hello-file' });
+      const rel = 'attempts/01.jsonl';
+      const file = served.core.store.runFile(run.id, rel);
+      mkdirSync(dirname(file), { recursive: true });
+      // ~600 KiB: more than one page, so the rest waits for "Show more".
+      const lines = [JSON.stringify({ type: 'system', subtype: 'init', session_id: 's-1' })];
+      for (let i = 0; i < 3000; i++) {
+        lines.push(
+          JSON.stringify({
+            type: 'assistant',
+            message: {
+              content: [
+                { type: 'tool_use', name: 'Bash', input: { command: `npm test -- case-${i}` } },
+              ],
+            },
+          }),
+          JSON.stringify({
+            type: 'user',
+            message: { content: [{ type: 'tool_result', content: `ok ${i}\n`.repeat(12) }] },
+          }),
+        );
+      }
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const at = new Date().toISOString();
+      await s.report(run.id, [
+        { op: 1, type: 'attempt.started', attempt: 1, transcript: rel },
+        {
+          op: 2,
+          type: 'attempt.finished',
+          summary: { n: 1, started_at: at, ended_at: at, result: 'ok', transcript: rel },
+        },
+      ]);
+      const { context, blocked } = await loopbackContext(browser);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      page.on('pageerror', (e) => problems.push(String(e)));
+      await page.goto(`${served.http}/runs/${run.id}?token=${served.token}`);
+      assert.equal(new URL(page.url()).search, '', 'the token left the address bar');
+      await page.locator('h1').filter({ hasText: 'implementer · hello-file' }).waitFor();
+      await page.locator('body[data-live="true"]').waitFor();
+      await page.locator('.entry.tool').filter({ hasText: 'npm test -- case-0' }).first().waitFor();
+      assert.equal(
+        await page.locator('.entry.tool').filter({ hasText: 'case-2999' }).count(),
+        0,
+        'the whole attempt was read for the first page',
+      );
+      // "Show more" reads on, a page at a time, until the attempt's end.
+      const more = page.getByRole('button', { name: 'Show more' });
+      const panel = page.locator('#conversation-panel');
+      let pages = 1;
+      for (; pages < 20 && (await more.isVisible()); pages++) {
+        const loaded = await panel.getAttribute('data-loaded');
+        await more.click();
+        await page.waitForFunction(
+          (was) => document.getElementById('conversation-panel')?.dataset['loaded'] !== was,
+          loaded,
+        );
+      }
+      assert.ok(pages >= 3, `the attempt came in ${pages} page(s)`);
+      await page.locator('.entry.tool').filter({ hasText: 'case-2999' }).waitFor();
+      // Raw lines only behind the toggle.
+      assert.equal(await page.locator('.raw-line').count(), 0);
+      await page.getByLabel('Show raw transcript').check();
+      await page.locator('.raw-line').first().waitFor();
+      assert.match(await page.locator('.raw-line').first().innerText(), /^\{"type":"system"/);
+      // Live: a task set in core shows without a reload.
+      await s.setTask({ run: run.id, task: 'create-file', status: 'blocked', note: 'no disk' });
+      await page.locator('[data-task="create-file"]').filter({ hasText: 'blocked' }).waitFor();
+      await page
+        .locator('[data-task="create-file"] .notes')
+        .filter({ hasText: 'no disk' })
+        .waitFor();
+      await page.locator('#audit li').filter({ hasText: 'blocked' }).first().waitFor();
+      // The served page has no diffs, and says where they are.
+      assert.match(await page.locator('#changes').innerText(), /Open this run in VS Code/);
+      assert.deepEqual(problems, [], 'console errors (a CSP violation would show here)');
+      assert.deepEqual(blocked, []);
+    } finally {
+      await browser.close();
+      await served.close();
+    }
+  });
 });
