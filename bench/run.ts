@@ -48,6 +48,16 @@ if (existsSync(join(repo, 'bench', 'board.ts')) && process.env.NEXUS_BENCH_BOARD
   });
 }
 
+if (existsSync(join(repo, 'bench', 'run-detail.ts')) && process.env.NEXUS_BENCH_BOARD !== '0') {
+  process.stdout.write('\n== run detail (headless Chromium)\n');
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, [join(repo, 'bench', 'run-detail.ts')], {
+      stdio: 'inherit',
+    });
+    child.on('close', () => resolve());
+  });
+}
+
 if (process.env.NEXUS_BENCH_PLANE !== '0') {
   process.stdout.write('\n');
   await new Promise<void>((resolve) => {

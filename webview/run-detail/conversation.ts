@@ -11,6 +11,8 @@ import { count } from './format.ts';
 import type { DetailSource } from './source.ts';
 
 const BATCH = 80;
+const FIRST_PAGE_BYTES = 64 * 1024;
+const PAGE_BYTES = 256 * 1024;
 
 export class Conversation {
   readonly root: HTMLElement;
@@ -112,6 +114,8 @@ export class Conversation {
         run: this.#run,
         attempt: this.#selected,
         from: this.#next,
+        // A small first page paints at once; later pages read more per round trip.
+        maxBytes: this.#next === 0 ? FIRST_PAGE_BYTES : PAGE_BYTES,
         ...(raw ? { raw: true } : {}),
       });
     } catch (err) {
