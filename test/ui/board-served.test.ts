@@ -52,7 +52,8 @@ void suite('the served board', () => {
     assert.equal(ok.headers.get('location'), '/board');
     assert.match(
       ok.headers.get('set-cookie') ?? '',
-      /^nexus_board=.+; HttpOnly; SameSite=Strict; Path=\/board$/,
+      // Path=/: the run detail pages (/runs/<id>) share the board's sign-in.
+      /^nexus_board=.+; HttpOnly; SameSite=Strict; Path=\/$/,
     );
     const header = await fetch(`${board.http}/board`, {
       headers: { authorization: `Bearer ${board.token}` },

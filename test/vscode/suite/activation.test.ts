@@ -16,6 +16,7 @@ suite('activation', () => {
       'nexus.resumeRun',
       'nexus.retryRun',
       'nexus.attachRun',
+      'nexus.openRunDetail',
       'nexus.showBrief',
       'nexus.showAudit',
       'nexus.openInPlane',
