@@ -25,6 +25,11 @@ export const COMMANDS: Record<string, Loader> = {
   'run note': async () => (await import('./commands/run-keep.ts')).runNoteCommand,
   'run reset': async () => (await import('./commands/run-keep.ts')).runResetCommand,
   'run delete': async () => (await import('./commands/run-keep.ts')).runDeleteCommand,
+  'run queue-message': async () => (await import('./commands/run-messages.ts')).queueMessageCommand,
+  'run queued-messages': async () =>
+    (await import('./commands/run-messages.ts')).queuedMessagesCommand,
+  'run remove-queued-message': async () =>
+    (await import('./commands/run-messages.ts')).removeQueuedMessageCommand,
   'task list': async () => (await import('./commands/task.ts')).taskListCommand,
   'task show': async () => (await import('./commands/task.ts')).taskShowCommand,
   'task set': async () => (await import('./commands/task.ts')).taskSetCommand,
@@ -68,6 +73,8 @@ runs
   run --resume <run> [msg]              continue a run in the same backend session
   run status|brief|audit <run>          a run's state, the brief its agent gets, its event log
   run archive|unarchive|pin|set-name|note|reset|delete <run> …   keep runs tidy
+  run queue-message <run> <text>        a message for the agent's next attempt
+  run queued-messages|remove-queued-message <run> …   see or withdraw waiting messages
 tasks (inside a run, <run> may be omitted: NEXUS_RUN_ID is used)
   task list|show|set|append-notes|add <run> …
 background runs and the service

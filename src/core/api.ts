@@ -15,6 +15,7 @@ import type { RunEvent } from './domain/events.ts';
 import type {
   Approval,
   Baseline,
+  QueuedMessage,
   SandboxState,
   AttemptSummary,
   CheckResult,
@@ -29,6 +30,8 @@ import type {
 } from './domain/run.ts';
 import type { RunFilter } from './ports.ts';
 import type { TranscriptPage } from './domain/transcript.ts';
+import type { HookRecord } from './hooks.ts';
+import type { MessageQueueRequest } from './messages.ts';
 import type { InjectedMemory, MemoryEntry, MemoryHit } from './domain/memory.ts';
 import type {
   MemoryAddRequest,
@@ -216,6 +219,13 @@ export interface NexusApi {
   /** Archives the entry (never injected again), or removes it with `purge`. */
   forgetMemory(req: MemoryForgetRequest): Promise<MemoryEntry>;
 
+  // messages a person queues for a run's next attempt (a person's alone)
+  queueMessage(req: MessageQueueRequest): Promise<QueuedMessage>;
+  /** Every message of the run: waiting ones and those delivered (with the attempt). */
+  listMessages(run: string): Promise<QueuedMessage[]>;
+  /** Withdraws a waiting message; a delivered one is refused. */
+  removeMessage(run: string, id: string, by?: string): Promise<QueuedMessage>;
+
   /** Events as they happen, after an optional replay from per-run cursors. */
   subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription>;
 }
@@ -254,6 +264,8 @@ export type RunnerReport =
     }
   | { op: number; type: 'log'; attempt: number; lines: string[] }
   | { op: number; type: 'run.finished'; status: RunStatus; outcome: RunOutcome }
+  /** An assignment hook the runner ran: recorded in the run's audit. */
+  | { op: number; type: 'hook'; record: HookRecord }
   /**
    * What the agent did through the runner's own bridge, where core cannot see it (a pod):
    * applied by core as the agent's call, with the agent's rights and nothing more.

@@ -36,6 +36,7 @@ export type ErrorCode =
   | 'MEMORY_NOT_FOUND'
   | 'MEMORY_FORBIDDEN'
   | 'SANDBOX_UNAVAILABLE'
+  | 'HOOK_REJECTED'
   | 'BACKEND_FAILURE'
   | 'CANCELLED'
   | 'INTERNAL';
@@ -60,6 +61,8 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   MEMORY_NOT_FOUND: ExitCode.badInput,
   MEMORY_FORBIDDEN: ExitCode.badInput,
   SANDBOX_UNAVAILABLE: ExitCode.badInput,
+  /** A `task_transition` hook refused a status change (like a failing check). */
+  HOOK_REJECTED: ExitCode.checkFailed,
   BACKEND_FAILURE: ExitCode.backendFailure,
   CANCELLED: ExitCode.cancelled,
   INTERNAL: ExitCode.backendFailure,

@@ -22,9 +22,10 @@ import type {
 import type { ProtectedFiles } from './protect.ts';
 import { takeBaseline } from './protect.ts';
 import type { RunConfigPayload } from '../protocol/payload.ts';
-import { pendingMessages } from './board/inbound.ts';
+import { pendingMessages } from './messages.ts';
 import { buildNudge, withMessages } from './prompt.ts';
 import { judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
+import { runHook, type HookContext } from './hooks.ts';
 
 /** The run's state as the loop sees it: read the manifest, send reports. */
 export interface LoopState {
@@ -86,7 +87,34 @@ export async function runAttemptLoop(
   /** Messages an attempt that did not count (a backend failure retried) must carry again. */
   let carried: QueuedMessage[] = [];
 
+  /**
+   * Runs one of the runner's hooks, if the run has it, and records it. A failing or hanging
+   * hook is recorded and the run goes on (its timeout kills it); the agent never runs it.
+   */
+  const hook = async (
+    phase: Exclude<HookContext['phase'], 'task_transition'>,
+    ctx: Omit<HookContext, 'phase' | 'runId'> = {},
+  ): Promise<void> => {
+    const spec = payload.hooks?.[phase];
+    if (!spec || signal.aborted) return;
+    const record = await runHook(
+      spec,
+      { phase, runId: payload.run_id, ...ctx },
+      {
+        commands: deps.commands,
+        env: deps.checkEnv,
+        cwd: payload.workspace.cwd,
+        redact: deps.redact,
+        signal,
+      },
+    );
+    await state.report({ type: 'hook', record });
+  };
+
   const finish = async (outcome: LoopOutcome): Promise<LoopOutcome> => {
+    // Not when cancelled: a cancelled runner is about to be killed, and its hook with it.
+    if (outcome.status !== 'cancelled')
+      await hook('after_exit', { status: outcome.status, exitCode: outcome.exitCode });
     await state.report({
       type: 'run.finished',
       status: outcome.status,
@@ -96,6 +124,8 @@ export async function runAttemptLoop(
     return outcome;
   };
 
+  // Once per start, before the baseline: what prepare sets up is what the checks stand on.
+  await hook('prepare');
   if (!initial.baseline && deps.protectedFiles) {
     // What the checks stand on is recorded before the agent first runs (once per run).
     const baseline = await takeBaseline(
@@ -133,6 +163,7 @@ export async function runAttemptLoop(
       transcript: transcript.relative,
       ...(messages.length > 0 ? { messages: messages.map((x) => x.id) } : {}),
     });
+    await hook('before_attempt', { attempt });
     const startedAt = clock.now().toISOString();
     const n = attempt;
     const result: AttemptResult = await deps.backend.runAttempt({
@@ -173,6 +204,7 @@ export async function runAttemptLoop(
     });
     if (cancelled)
       return finish({ status: 'cancelled', exitCode: ExitCode.cancelled, reason: 'cancelled' });
+    await hook('after_attempt', { attempt });
 
     if (!result.ok && result.failure) {
       const f = result.failure;

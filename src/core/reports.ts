@@ -6,6 +6,7 @@ import type { TaskStatus } from './domain/run.ts';
 import { NexusError, toUserMessage } from './errors.ts';
 import { addTask, appendTaskNote, setTaskStatus } from './tasks.ts';
 import { applyVerdict } from './verify.ts';
+import { hookEvent } from './hooks.ts';
 
 export function finishedEvent(m: RunManifest): NewEvent {
   const data = {
@@ -101,6 +102,9 @@ export function applyReports(
         events.push(...applyVerdict(m, { task: r.task, passed, results: r.results }, now));
         break;
       }
+      case 'hook':
+        events.push(hookEvent(r.record));
+        break;
       case 'log':
         events.push({ type: 'nexus.log', data: { attempt: r.attempt, lines: r.lines } });
         break;

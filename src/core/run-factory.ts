@@ -2,6 +2,9 @@
 import type {
   AgentDefinition,
   AssignmentDefinition,
+  HookPhase,
+  HookSpec,
+  Hooks,
   RuntimeKind,
   SkillDefinition,
 } from './domain/definitions.ts';
@@ -61,7 +64,21 @@ export function newManifest(opts: {
     ),
     approvals: [],
     applied_op: 0,
+    ...snapshotHooks(assignment, opts.vars),
   };
+}
+
+/** The assignment's hooks, vars filled in, fixed on the manifest for the run's whole life. */
+function snapshotHooks(
+  assignment: AssignmentDefinition | undefined,
+  vars: Record<string, string | number | boolean>,
+): Pick<RunManifest, 'hooks'> {
+  const hooks: Hooks = {};
+  for (const [phase, spec] of Object.entries(assignment?.hooks ?? {}) as Array<
+    [HookPhase, HookSpec | undefined]
+  >)
+    if (spec) hooks[phase] = { ...spec, run: substituteVars(spec.run, vars) };
+  return Object.keys(hooks).length > 0 ? { hooks } : {};
 }
 
 export function buildPayload(
@@ -96,6 +113,7 @@ export function buildPayload(
     kind: m.kind,
     workspace: { cwd: m.workspace.cwd, ...(m.workspace.repo ? { repo: m.workspace.repo } : {}) },
     tasks: m.tasks.map((t) => ({ id: t.id, title: t.title, verify: t.verify })),
+    ...(m.hooks ? { hooks: m.hooks } : {}),
     ...(m.backend_session_id ? { resume_session_id: m.backend_session_id } : {}),
   };
 }

@@ -29,7 +29,13 @@ import type {
   SkillDefinition,
 } from './domain/definitions.ts';
 import type { RunEvent } from './domain/events.ts';
-import type { Approval, RunIndexEntry, RunManifest, TaskState } from './domain/run.ts';
+import type {
+  Approval,
+  QueuedMessage,
+  RunIndexEntry,
+  RunManifest,
+  TaskState,
+} from './domain/run.ts';
 import { isTerminalRunStatus } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import type { EventHub } from './hub.ts';
@@ -61,6 +67,8 @@ import type { MemoryEmbedder, MemoryStore } from './memory/ports.ts';
 import type * as Mem from './memory/requests.ts';
 import { dispatchQuery } from './memory/select.ts';
 import { MemoryService } from './memory/service.ts';
+import { RunMessages, type MessageQueueRequest } from './messages.ts';
+import { assertHooksRunOn, gateTransition, reapplyTransition } from './hooks.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
 export interface DefinitionSource {
@@ -101,6 +109,7 @@ export interface CoreDeps {
 export class CoreService implements NexusApi, RunnerApi {
   readonly approvals: ApprovalService;
   readonly memory: MemoryService;
+  readonly messages: RunMessages;
   private readonly d: CoreDeps;
   private readonly refusalsSeen = new Map<string, number>();
   private boardSync: BoardSync | undefined;
@@ -108,6 +117,11 @@ export class CoreService implements NexusApi, RunnerApi {
   constructor(deps: CoreDeps) {
     this.d = deps;
     this.approvals = new ApprovalService(deps.store, deps.clock, deps.hub);
+    this.messages = new RunMessages({
+      store: deps.store,
+      now: () => this.now(),
+      redact: (t) => this.redact(t),
+    });
     this.memory = new MemoryService({
       store: deps.memory,
       runs: deps.store,
@@ -165,6 +179,7 @@ export class CoreService implements NexusApi, RunnerApi {
     // Skills must exist before the run does: a typo fails now, not at dispatch.
     for (const s of agent.skills) await this.getSkill(s);
     const vars = resolveVars(assignment, req.vars ?? {});
+    assertHooksRunOn(req.runtime ?? agent.runtime, assignment);
     // A runtime that cannot start the run refuses before anything is created.
     await this.d.launcher?.preflight?.(req.runtime ?? agent.runtime, agent.kubernetes, {
       cwd: req.cwd ?? this.d.workspace,
@@ -370,7 +385,14 @@ export class CoreService implements NexusApi, RunnerApi {
   async setTask(req: TaskSetRequest): Promise<TaskState> {
     const id = await this.d.store.resolveRunId(req.run);
     const by = req.by ?? 'user';
+    // The run's task_transition hook decides first, with no lock held while it runs.
+    const pass = await gateTransition(
+      await this.d.store.readRun(id),
+      { task: req.task, to: req.status, by },
+      this.hookDeps(id),
+    );
     const { manifest } = await this.d.store.mutateRun(id, (m) => {
+      const audit = pass ? [reapplyTransition(m, req.task, pass)] : [];
       const events = setTaskStatus(m, req.task, req.status, {
         note: req.note === undefined ? undefined : this.redact(req.note),
         by,
@@ -381,10 +403,21 @@ export class CoreService implements NexusApi, RunnerApi {
         m.started_at = this.now();
         events.unshift({ type: 'nexus.agent.run.started', data: { passive: true } });
       }
-      return { manifest: m, events };
+      return { manifest: m, events: [...audit, ...events] };
     });
     const settled = manifest.agent.backend === 'passive' ? await this.settlePassive(id) : manifest;
     return findTask(settled, req.task);
+  }
+
+  /** How core runs a run's hooks: like its checks (sandboxed, no secrets), in its workspace. */
+  private hookDeps(id: string): Parameters<typeof gateTransition>[2] {
+    return {
+      commands: this.d.commands,
+      // A core given no check environment passes none of its own on: a bare PATH only.
+      env: this.d.checkEnv ?? { PATH: '/usr/local/bin:/usr/bin:/bin' },
+      redact: this.d.redact,
+      record: async (e) => void (await this.d.store.appendEvents(id, [e])),
+    };
   }
 
   async appendNotes(run: string, task: string, text: string, by = 'user'): Promise<TaskState> {
@@ -538,6 +571,13 @@ export class CoreService implements NexusApi, RunnerApi {
   async boardLinks(run: string): Promise<BoardLink[]> {
     return this.boardSync?.links(await this.d.store.resolveRunId(run)) ?? [];
   }
+
+  // --- messages for the agent's next attempt (RunMessages decides) ---
+  readonly queueMessage = (r: MessageQueueRequest): Promise<QueuedMessage> =>
+    this.messages.queue(r);
+  readonly listMessages = (run: string): Promise<QueuedMessage[]> => this.messages.list(run);
+  readonly removeMessage = (run: string, id: string, by?: string): Promise<QueuedMessage> =>
+    this.messages.remove(run, id, by);
 
   // --- memory (MemoryService decides; these only expose it as NexusApi) ---
   readonly listMemory = (f?: Mem.MemoryListFilter): Promise<MemoryEntry[]> => this.memory.list(f);

@@ -28,6 +28,7 @@ import { BoardLink, BoardSyncStatus } from '../core/board/sync-status.ts';
 import { InjectedMemory } from '../core/domain/memory.ts';
 import { TranscriptPage } from '../core/domain/transcript.ts';
 import { MemoryMethods } from './memory-methods.ts';
+import { MessageMethods } from './message-methods.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);
@@ -90,6 +91,21 @@ export const CreateRunParams = z.strictObject({
   repo: z.optional(nonEmpty),
 });
 
+const HookRecordSchema = z.strictObject({
+  phase: z.enum(['prepare', 'before_attempt', 'after_attempt', 'after_exit', 'task_transition']),
+  command: z.string().check(z.maxLength(100_000)),
+  exit_code: z.nullable(z.int()),
+  timed_out: z.boolean(),
+  duration_ms: z.number(),
+  output: z.string().check(z.maxLength(10_000)),
+  ok: z.boolean(),
+  attempt: z.optional(int(0)),
+  task: z.optional(z.string()),
+  from: z.optional(z.string()),
+  to: z.optional(z.string()),
+  by: z.optional(z.string()),
+});
+
 export const RunnerReportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     op: int(1),
@@ -134,6 +150,11 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     type: z.literal('run.finished'),
     status: RunStatus,
     outcome: RunOutcome,
+  }),
+  z.strictObject({
+    op: int(1),
+    type: z.literal('hook'),
+    record: HookRecordSchema,
   }),
   z.strictObject({
     op: int(1),
@@ -418,6 +439,7 @@ export const BRIDGE_METHODS = {
   },
 
   ...MemoryMethods,
+  ...MessageMethods,
 
   'runner.getRun': {
     params: z.strictObject({ run: runId }),

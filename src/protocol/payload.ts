@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import {
   BackendName,
   BackendSettings,
+  Hooks,
   KubernetesSettings,
   Limits,
   Permissions,
@@ -59,6 +60,8 @@ export const RunConfigPayload = z.strictObject({
     ),
     [],
   ),
+  /** The run's hooks (the manifest's snapshot); `task_transition` is core's, not the runner's. */
+  hooks: z.optional(Hooks),
   /** Resume this backend session on the first attempt (from `nexus run --resume`). */
   resume_session_id: z.optional(z.string()),
 });

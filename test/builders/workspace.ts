@@ -115,3 +115,31 @@ export function startCliJson<T>(
   );
   return { child, done };
 }
+
+/** The scripted backend (test/fakes): each attempt runs the shell commands of `script.json`. */
+export const SCRIPTED_BACKEND = join(REPO, 'test', 'fakes', 'scripted-backend.ts');
+
+/**
+ * Writes `script.json` (one list of commands per attempt) and starts the real `nexus run` with
+ * the scripted backend; `done` resolves with its exit code and everything it printed.
+ */
+export function startScriptedRun(
+  ws: TempWorkspace,
+  attempts: string[][],
+  args: string[],
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  ws.write('script.json', JSON.stringify({ attempts }));
+  const child = spawn(process.execPath, [CLI, 'run', ...args], {
+    cwd: ws.dir,
+    env: {
+      ...ws.env,
+      NEXUS_TEST_BACKEND: SCRIPTED_BACKEND,
+      NEXUS_SCRIPT_FILE: join(ws.dir, 'script.json'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, done: new Promise((r) => child.on('close', (code) => r({ code, out }))) };
+}

@@ -36,12 +36,14 @@ import { runEventSchema } from '../../src/core/domain/events.ts';
 import {
   indexEntryOf,
   type Approval,
+  type QueuedMessage,
   type RunIndexEntry,
   type RunManifest,
   type TaskState,
 } from '../../src/core/domain/run.ts';
 import { NexusError } from '../../src/core/errors.ts';
 import type { RunFilter } from '../../src/core/ports.ts';
+import type { MessageQueueRequest } from '../../src/core/messages.ts';
 
 interface FakeRun {
   manifest: RunManifest;
@@ -314,6 +316,35 @@ export class FakeApi implements NexusApi, RunnerApi {
   async boardLinks(run: string): Promise<BoardLink[]> {
     this.#run(run);
     return [];
+  }
+
+  // Messages, kept just well enough for bridge tests (the rules live in core's messages.ts).
+  async queueMessage(req: MessageQueueRequest): Promise<QueuedMessage> {
+    const m = this.#run(req.run).manifest;
+    const message = {
+      id: `q${(m.messages?.length ?? 0) + 1}`,
+      at: NOW,
+      by: req.by ?? 'user',
+      text: req.text,
+    };
+    (m.messages ??= []).push(message);
+    this.emit(req.run, 'nexus.message.queued', {
+      message: message.id,
+      text: req.text,
+      by: message.by,
+    });
+    return message;
+  }
+  async listMessages(run: string): Promise<QueuedMessage[]> {
+    return this.#run(run).manifest.messages ?? [];
+  }
+  async removeMessage(run: string, id: string, by?: string): Promise<QueuedMessage> {
+    const m = this.#run(run).manifest;
+    const message = m.messages?.find((x) => x.id === id);
+    if (!message) throw new NexusError('USAGE', `no queued message '${id}'`);
+    m.messages = (m.messages ?? []).filter((x) => x.id !== id);
+    this.emit(run, 'nexus.message.removed', { message: id, by: by ?? 'user' });
+    return message;
   }
 
   // Memory, kept just well enough for bridge tests (the real rules live in core's MemoryService).

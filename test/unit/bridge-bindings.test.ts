@@ -24,6 +24,7 @@ const SAMPLE: Record<string, unknown> = {
   after: 3,
   limit: 7,
   reports: [],
+  id: 'message-1',
 };
 
 /** Core's positional signatures (src/core/api.ts), the oracle for the table's `args`. */
@@ -35,6 +36,8 @@ const CORE_ARGS: Record<string, readonly string[]> = {
   boardSyncStatus: [],
   resyncBoard: [],
   boardLinks: ['run'],
+  listMessages: ['run'],
+  removeMessage: ['run', 'id', 'by'],
   getAgent: ['ref'],
   getAssignment: ['ref'],
   getSkill: ['ref'],
@@ -74,6 +77,7 @@ const OBJECT_PARAMS: Record<string, unknown> = {
   'memory.add': { text: 'a fact', scope: 'global', by: 'alice' },
   'memory.edit': { id: 'm1', tags: ['y'], by: 'alice' },
   'memory.forget': { id: 'm1', purge: true, by: 'alice' },
+  'messages.queue': { run: 'r1', text: 'also the moon', by: 'alice' },
 };
 
 /** A core that records each call it receives and refuses it (the answer does not matter). */

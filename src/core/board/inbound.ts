@@ -6,8 +6,8 @@
  * may send the same thing twice: a finished run is not cancelled again, and a message id
  * already queued is not queued again.
  */
-import { isTerminalRunStatus, type QueuedMessage, type RunManifest } from '../domain/run.ts';
-import { NexusError } from '../errors.ts';
+import { isTerminalRunStatus, type RunManifest } from '../domain/run.ts';
+import { enqueueMessage, messageText } from '../messages.ts';
 import type { RunStore } from '../ports.ts';
 
 interface InboundCommon {
@@ -35,10 +35,6 @@ export interface InboundDeps {
   redact(text: string): string;
 }
 
-export const MAX_MESSAGE_CHARS = 4000;
-/** Waiting messages per run: a flood from outside cannot grow a manifest without bound. */
-export const MAX_PENDING_MESSAGES = 20;
-
 export async function applyInbound(
   action: InboundAction,
   deps: InboundDeps,
@@ -61,51 +57,23 @@ export async function applyInbound(
     await deps.cancel(action.runId, action.by);
     return 'cancelled';
   }
-  const text = deps.redact(action.text.trim());
-  if (!text) return 'ignored';
-  if (text.length > MAX_MESSAGE_CHARS) {
-    throw new NexusError(
-      'TASK_INVALID',
-      `a message for the agent is at most ${MAX_MESSAGE_CHARS} characters (this one has ${text.length})`,
-    );
-  }
+  const raw = deps.redact(action.text.trim());
+  if (!raw) return 'ignored';
+  const text = messageText(raw);
   let result: InboundResult = 'queued';
   await deps.store.mutateRun(action.runId, (m) => {
-    const messages = (m.messages ??= []);
-    if (messages.some((x) => x.id === action.id)) {
-      result = 'duplicate';
-      return { manifest: m, events: [] };
-    }
-    const waiting = messages.filter((x) => x.delivered_attempt === undefined).length;
-    if (waiting >= MAX_PENDING_MESSAGES) {
-      throw new NexusError(
-        'RUN_STATE_CONFLICT',
-        `run ${m.id} already has ${waiting} messages waiting for its next attempt`,
-      );
-    }
-    const message: QueuedMessage = {
+    const queued = enqueueMessage(m, {
       id: action.id,
       at: deps.now(),
       by: action.by,
       text,
       via: action.provider,
-    };
-    messages.push(message);
-    return {
-      manifest: m,
-      events: [
-        audit,
-        {
-          type: 'nexus.message.queued',
-          data: { message: action.id, text, by: action.by, via: action.provider },
-        },
-      ],
-    };
+    });
+    if (!queued) {
+      result = 'duplicate';
+      return { manifest: m, events: [] };
+    }
+    return { manifest: m, events: [audit, ...queued.events] };
   });
   return result;
-}
-
-/** Messages not yet carried by an attempt's prompt. */
-export function pendingMessages(m: Pick<RunManifest, 'messages'>): QueuedMessage[] {
-  return (m.messages ?? []).filter((x) => x.delivered_attempt === undefined);
 }

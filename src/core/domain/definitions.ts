@@ -319,6 +319,30 @@ export const TaskTemplate = z.strictObject({
 });
 export type TaskTemplate = z.infer<typeof TaskTemplate>;
 
+/** One assignment hook: a shell command run in the run's workspace, in the check sandbox. */
+export const HookSpec = z.strictObject({
+  /** A shell command (`bash -c`); `{{var}}` placeholders are filled from the run's vars. */
+  run: nonEmpty,
+  /** Past this the hook's whole process group is killed and it counts as failed, seconds. */
+  timeout_sec: z._default(int(1, 3600), 60),
+});
+export type HookSpec = z.infer<typeof HookSpec>;
+
+/**
+ * The assignment's hooks. `prepare`, `before_attempt`, `after_attempt`, `after_exit` are run
+ * by the runner and recorded (a failure does not stop the run); `task_transition` is run by
+ * core before a task's status changes, and a non-zero exit (or a timeout) refuses the change.
+ */
+export const Hooks = z.strictObject({
+  prepare: z.optional(HookSpec),
+  before_attempt: z.optional(HookSpec),
+  after_attempt: z.optional(HookSpec),
+  after_exit: z.optional(HookSpec),
+  task_transition: z.optional(HookSpec),
+});
+export type Hooks = z.infer<typeof Hooks>;
+export type HookPhase = keyof Hooks;
+
 export const VarSpec = z.strictObject({
   type: z._default(z.enum(['string', 'number', 'boolean']), 'string'),
   description: z.optional(z.string()),
@@ -338,6 +362,8 @@ export const AssignmentFrontmatter = z
     tasks: z.array(TaskTemplate).check(z.minLength(1, 'an assignment needs at least one task')),
     /** Protected paths (globs) for every task of the assignment; see `TaskTemplate.protect`. */
     protect: z._default(z.array(nonEmpty), []),
+    /** Commands run around attempts and task transitions (see `Hooks`). */
+    hooks: z._default(Hooks, {}),
   })
   .check(
     z.superRefine((value, ctx) => {

@@ -112,6 +112,25 @@ const eventData = () => ({
     by: z.string(),
     via: str,
   }),
+  /** A queued message was withdrawn before an attempt carried it. */
+  'nexus.message.removed': z.looseObject({ message: z.string(), by: z.string() }),
+  /** An assignment hook ran (its exit, duration and the tail of its output). */
+  'nexus.hook.ran': z.looseObject({
+    /** `prepare`, `before_attempt`, `after_attempt`, `after_exit` or `task_transition`. */
+    phase: z.string(),
+    command: z.string(),
+    exit_code: z.nullable(z.number()),
+    timed_out: z.boolean(),
+    duration_ms: z.number(),
+    output: z.string(),
+    ok: z.boolean(),
+    attempt: num,
+    /** `task_transition`: the task, the change asked for, who asked. */
+    task: str,
+    from: str,
+    to: str,
+    by: str,
+  }),
   /** Something a person did at a board provider reached the run (audited before it acts). */
   'nexus.board.inbound': z.looseObject({
     provider: z.string(),
@@ -190,6 +209,8 @@ function buildRunEvent() {
     variant('nexus.state.repaired'),
     variant('nexus.runtime.phase'),
     variant('nexus.message.queued'),
+    variant('nexus.message.removed'),
+    variant('nexus.hook.ran'),
     variant('nexus.board.inbound'),
     variant('nexus.memory.proposed'),
     variant('nexus.memory.approved'),

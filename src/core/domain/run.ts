@@ -10,6 +10,7 @@ import {
   TASK_ID_PATTERN,
   VerifyCheck,
   GatedAction,
+  Hooks,
 } from './definitions.ts';
 import { RunMemory } from './memory.ts';
 
@@ -246,6 +247,11 @@ export const RunManifest = z.object({
   ),
   /** Messages people queued for the agent (a `/nexus` comment in Plane): the next attempt's prompt carries those not yet delivered. */
   messages: z.optional(z.array(QueuedMessage)),
+  /**
+   * The assignment's hooks as they were when the run was created: what runs is fixed then, so
+   * editing the assignment (or `.nexus/`, read-only to the agent anyway) changes no live run.
+   */
+  hooks: z.optional(Hooks),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 
