@@ -39,6 +39,23 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
       return verbose ? e.data.lines.map((l) => `    │ ${l}`).join('\n') : undefined;
     case 'nexus.message.queued':
       return `  ✉ message from ${e.data.by} for the next attempt: ${e.data.text.split('\n')[0] ?? ''}`;
+    case 'nexus.message.removed':
+      return `  ✉ message ${e.data.message} withdrawn by ${e.data.by}`;
+    case 'nexus.hook.ran': {
+      const d = e.data;
+      const about = d.task
+        ? ` ${d.task} ${d.from ?? '?'} → ${d.to ?? '?'}`
+        : d.attempt
+          ? ` (attempt ${d.attempt})`
+          : '';
+      const how = d.ok
+        ? 'ok'
+        : d.timed_out
+          ? 'timed out'
+          : `exit ${d.exit_code === null ? 'none' : String(d.exit_code)}`;
+      const said = d.ok ? '' : (d.output.trim().split('\n').at(-1) ?? '');
+      return `  ⚙ hook ${d.phase}${about}: ${how}${d.task && !d.ok ? ', refused' : ''} (${d.duration_ms} ms)${said ? `: ${said}` : ''}`;
+    }
     case 'nexus.security.refused':
       return `  ⛔ refused: the ${e.data.principal} tried ${e.data.method}`;
     case 'nexus.memory.injected':

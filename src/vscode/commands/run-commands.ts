@@ -1,4 +1,4 @@
-/** Start, Cancel, Resume, Retry and Attach. */
+/** Start, Cancel, Resume, Retry, Attach and Queue Message. */
 import * as vscode from 'vscode';
 import { isTerminalRunStatus } from '../../core/domain/run.ts';
 import { shortId } from '../../core/ids.ts';
@@ -52,6 +52,20 @@ export function registerRunCommands(
       const run = await (await ctx.api()).startRun({ run: id });
       void vscode.window.showInformationMessage(
         `Nexus: run ${shortId(run.id)} is ${run.status} again.`,
+      );
+    }),
+    registerCommand('nexus.queueMessage', ctx.log, async (arg) => {
+      const id = await runArgument(ctx, arg, (r) => r.backend !== 'passive');
+      if (!id) return;
+      const text = await vscode.window.showInputBox({
+        prompt: "A message for the agent: its next attempt's prompt carries it",
+        placeHolder: 'e.g. Use the v2 endpoint, not v1',
+        validateInput: (v) => (v.trim() ? undefined : 'A message needs text'),
+      });
+      if (text === undefined) return;
+      const message = await (await ctx.api()).queueMessage({ run: id, text });
+      void vscode.window.showInformationMessage(
+        `Nexus: message ${message.id} queued for run ${shortId(id)}'s next attempt.`,
       );
     }),
     registerCommand('nexus.attachRun', ctx.log, async (arg) => {

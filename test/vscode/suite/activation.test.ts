@@ -17,6 +17,7 @@ suite('activation', () => {
       'nexus.retryRun',
       'nexus.attachRun',
       'nexus.openRunDetail',
+      'nexus.queueMessage',
       'nexus.showBrief',
       'nexus.showAudit',
       'nexus.openInPlane',
