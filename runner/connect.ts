@@ -18,6 +18,8 @@ import { coreInfoPath, discoverCore } from '../src/adapters/bridge/discovery.ts'
 
 export interface CoreConnection {
   api: RunnerApi;
+  /** The run's attachments, to hand to the workspace (absent in a pod: none there). */
+  attachments?: Pick<NexusApi, 'listAttachments' | 'getAttachment'> | undefined;
   mode: 'bridge' | 'embedded';
   /** The state dir when this machine holds it (hidden from the agent). */
   stateDir: string | undefined;
@@ -41,6 +43,7 @@ export async function connectCore(
     });
     return {
       api: client,
+      attachments: client,
       mode: 'bridge',
       stateDir: env.NEXUS_STATE_DIR,
       userConfigDir,
@@ -71,6 +74,7 @@ export async function connectCore(
   let bridge: { close(): Promise<void> } | undefined;
   return {
     api: runnerApi,
+    attachments: handover.wrap<NexusApi & RunnerApi>(core.service, (b) => b.runner),
     mode: 'embedded',
     stateDir,
     userConfigDir,

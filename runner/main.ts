@@ -25,6 +25,7 @@ import { fsProtectedFiles } from '../src/adapters/workspace/protected-files.ts';
 import { RunnerState } from './state.ts';
 import { prepareWorkspace } from './workspace.ts';
 import { LogBatcher } from './log-batcher.ts';
+import { handAttachments } from './attachments.ts';
 
 /**
  * What the runner has and the agent must not: its credentials, the payload, where the state
@@ -167,6 +168,7 @@ export async function runnerMain(
     );
     const api = core.api;
     const runId = payload.run_id;
+    const workspaceDir = payload.workspace.cwd;
     const timeoutSec = Number(env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900);
     const outcome = await runAttemptLoop(
       payload,
@@ -194,6 +196,15 @@ export async function runnerMain(
           return { absolute: join(attemptsDir, name), relative: `attempts/${name}` };
         },
         onEvent: (attempt: number, e: BackendEvent) => logs.add(attempt, `${e.kind}: ${e.text}`),
+        handOver: async () => {
+          const from = core?.attachments;
+          if (!from) return [];
+          // A file that cannot be handed over is logged; the attempt goes on without it.
+          return handAttachments(from, runId, workspaceDir).catch((err: unknown) => {
+            log(`attachments: ${toUserMessage(err)}`);
+            return [];
+          });
+        },
       },
       controller.signal,
     );

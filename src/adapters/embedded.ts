@@ -5,6 +5,7 @@
 import type { DefinitionSummary } from '../core/api.ts';
 import type { DefinitionKind } from '../core/domain/definitions.ts';
 import { join } from 'node:path';
+import { fsAttachmentFiles } from './store/attachment-files.ts';
 import { checkEnvironment, makeRedactor, secretValues } from '../core/check-env.ts';
 import { EventHub } from '../core/hub.ts';
 import type { ProtectedFiles } from '../core/protect.ts';
@@ -124,6 +125,7 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
       lockWaitMs: opts.lockWaitMs ?? 5000,
     }),
     embedder: embedderFromEnv(process.env),
+    attachmentFiles: fsAttachmentFiles(opts.stateDir),
     workspace: opts.workspace,
     version: NEXUS_VERSION,
     mode: 'embedded',

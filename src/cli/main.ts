@@ -30,6 +30,11 @@ export const COMMANDS: Record<string, Loader> = {
     (await import('./commands/run-messages.ts')).queuedMessagesCommand,
   'run remove-queued-message': async () =>
     (await import('./commands/run-messages.ts')).removeQueuedMessageCommand,
+  'attachment add': async () => (await import('./commands/attachment.ts')).attachmentAddCommand,
+  'attachment list': async () => (await import('./commands/attachment.ts')).attachmentListCommand,
+  'attachment get': async () => (await import('./commands/attachment.ts')).attachmentGetCommand,
+  'attachment remove': async () =>
+    (await import('./commands/attachment.ts')).attachmentRemoveCommand,
   'task list': async () => (await import('./commands/task.ts')).taskListCommand,
   'task show': async () => (await import('./commands/task.ts')).taskShowCommand,
   'task set': async () => (await import('./commands/task.ts')).taskSetCommand,
@@ -75,6 +80,8 @@ runs
   run archive|unarchive|pin|set-name|note|reset|delete <run> …   keep runs tidy
   run queue-message <run> <text>        a message for the agent's next attempt
   run queued-messages|remove-queued-message <run> …   see or withdraw waiting messages
+attachments (files handed to a run: in its workspace's .nexus-attachments/)
+  attachment add|list|get|remove <run> …
 tasks (inside a run, <run> may be omitted: NEXUS_RUN_ID is used)
   task list|show|set|append-notes|add <run> …
 background runs and the service

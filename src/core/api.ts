@@ -14,6 +14,7 @@ import type { BoardLink, BoardSyncStatus } from './board/sync-status.ts';
 import type { RunEvent } from './domain/events.ts';
 import type {
   Approval,
+  Attachment,
   Baseline,
   QueuedMessage,
   SandboxState,
@@ -32,6 +33,7 @@ import type { RunFilter } from './ports.ts';
 import type { TranscriptPage } from './domain/transcript.ts';
 import type { HookRecord } from './hooks.ts';
 import type { MessageQueueRequest } from './messages.ts';
+import type { AttachmentAddRequest, ListedAttachment } from './attachments.ts';
 import type { InjectedMemory, MemoryEntry, MemoryHit } from './domain/memory.ts';
 import type {
   MemoryAddRequest,
@@ -225,6 +227,14 @@ export interface NexusApi {
   listMessages(run: string): Promise<QueuedMessage[]>;
   /** Withdraws a waiting message; a delivered one is refused. */
   removeMessage(run: string, id: string, by?: string): Promise<QueuedMessage>;
+
+  // attachments: files a person hands to a run (the agent reads its run's, in its workspace)
+  addAttachment(req: AttachmentAddRequest): Promise<Attachment>;
+  /** The run's attachments and those its group shares with it. */
+  listAttachments(run: string): Promise<ListedAttachment[]>;
+  /** One attachment with its bytes (base64). */
+  getAttachment(run: string, name: string): Promise<{ attachment: ListedAttachment; data: string }>;
+  removeAttachment(run: string, name: string, by?: string): Promise<Attachment>;
 
   /** Events as they happen, after an optional replay from per-run cursors. */
   subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription>;

@@ -26,6 +26,7 @@ import { pendingMessages } from './messages.ts';
 import { buildNudge, withMessages } from './prompt.ts';
 import { judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
 import { runHook, type HookContext } from './hooks.ts';
+import { ATTACHMENTS_DIR } from './attachments.ts';
 
 /** The run's state as the loop sees it: read the manifest, send reports. */
 export interface LoopState {
@@ -55,6 +56,11 @@ export interface LoopDeps {
   /** Absolute path for an attempt's transcript, and the same path relative to the run dir. */
   transcriptFor(attempt: number): { absolute: string; relative: string };
   onEvent?: (attempt: number, event: BackendEvent) => void;
+  /**
+   * Brings what a person handed the run (attachments) into the workspace before an attempt;
+   * returns their names.
+   */
+  handOver?: () => Promise<string[]>;
   /** Retries for transient backend failures per run, and for usage limits. */
   retries?: { transient: number; usageLimit: number; baseDelayMs: number; maxDelayMs: number };
 }
@@ -86,6 +92,8 @@ export async function runAttemptLoop(
   let backoffMs = retries.baseDelayMs;
   /** Messages an attempt that did not count (a backend failure retried) must carry again. */
   let carried: QueuedMessage[] = [];
+  /** The attachments the agent was last told about. */
+  let handed = '';
 
   /**
    * Runs one of the runner's hooks, if the run has it, and records it. A failing or hanging
@@ -163,6 +171,12 @@ export async function runAttemptLoop(
       transcript: transcript.relative,
       ...(messages.length > 0 ? { messages: messages.map((x) => x.id) } : {}),
     });
+    const files = (await deps.handOver?.()) ?? [];
+    if (files.join('\n') !== handed) {
+      handed = files.join('\n');
+      if (files.length > 0)
+        prompt += `\n\nFiles handed to this run are in \`${ATTACHMENTS_DIR}/\` in the workspace: ${files.join(', ')}.`;
+    }
     await hook('before_attempt', { attempt });
     const startedAt = clock.now().toISOString();
     const n = attempt;

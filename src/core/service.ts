@@ -31,6 +31,7 @@ import type {
 import type { RunEvent } from './domain/events.ts';
 import type {
   Approval,
+  Attachment,
   QueuedMessage,
   RunIndexEntry,
   RunManifest,
@@ -68,6 +69,12 @@ import type * as Mem from './memory/requests.ts';
 import { dispatchQuery } from './memory/select.ts';
 import { MemoryService } from './memory/service.ts';
 import { RunMessages, type MessageQueueRequest } from './messages.ts';
+import {
+  RunAttachments,
+  type AttachmentAddRequest,
+  type AttachmentFiles,
+  type ListedAttachment,
+} from './attachments.ts';
 import { assertHooksRunOn, gateTransition, reapplyTransition } from './hooks.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
@@ -102,6 +109,8 @@ export interface CoreDeps {
   transcripts?: TranscriptReader | undefined;
   /** Where memory is kept; absent: runs get none and memory calls are refused. */
   memory?: MemoryStore | undefined;
+  /** Where attachments' bytes are kept; absent (a pod's core): attachment calls are refused. */
+  attachmentFiles?: AttachmentFiles | undefined;
   /** The optional semantic leg of memory search (none ships; see docs/formats.md). */
   embedder?: MemoryEmbedder | undefined;
 }
@@ -110,6 +119,7 @@ export class CoreService implements NexusApi, RunnerApi {
   readonly approvals: ApprovalService;
   readonly memory: MemoryService;
   readonly messages: RunMessages;
+  readonly attachments: RunAttachments;
   private readonly d: CoreDeps;
   private readonly refusalsSeen = new Map<string, number>();
   private boardSync: BoardSync | undefined;
@@ -121,6 +131,11 @@ export class CoreService implements NexusApi, RunnerApi {
       store: deps.store,
       now: () => this.now(),
       redact: (t) => this.redact(t),
+    });
+    this.attachments = new RunAttachments({
+      store: deps.store,
+      files: deps.attachmentFiles,
+      now: () => this.now(),
     });
     this.memory = new MemoryService({
       store: deps.memory,
@@ -578,6 +593,18 @@ export class CoreService implements NexusApi, RunnerApi {
   readonly listMessages = (run: string): Promise<QueuedMessage[]> => this.messages.list(run);
   readonly removeMessage = (run: string, id: string, by?: string): Promise<QueuedMessage> =>
     this.messages.remove(run, id, by);
+
+  // --- attachments (RunAttachments decides) ---
+  readonly addAttachment = (r: AttachmentAddRequest): Promise<Attachment> =>
+    this.attachments.add(r);
+  readonly listAttachments = (run: string): Promise<ListedAttachment[]> =>
+    this.attachments.list(run);
+  readonly getAttachment = (
+    run: string,
+    name: string,
+  ): Promise<{ attachment: ListedAttachment; data: string }> => this.attachments.get(run, name);
+  readonly removeAttachment = (run: string, name: string, by?: string): Promise<Attachment> =>
+    this.attachments.remove(run, name, by);
 
   // --- memory (MemoryService decides; these only expose it as NexusApi) ---
   readonly listMemory = (f?: Mem.MemoryListFilter): Promise<MemoryEntry[]> => this.memory.list(f);

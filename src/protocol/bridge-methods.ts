@@ -29,6 +29,7 @@ import { InjectedMemory } from '../core/domain/memory.ts';
 import { TranscriptPage } from '../core/domain/transcript.ts';
 import { MemoryMethods } from './memory-methods.ts';
 import { MessageMethods } from './message-methods.ts';
+import { AttachmentMethods } from './attachment-methods.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);
@@ -440,6 +441,7 @@ export const BRIDGE_METHODS = {
 
   ...MemoryMethods,
   ...MessageMethods,
+  ...AttachmentMethods,
 
   'runner.getRun': {
     params: z.strictObject({ run: runId }),

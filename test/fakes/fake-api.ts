@@ -36,6 +36,7 @@ import { runEventSchema } from '../../src/core/domain/events.ts';
 import {
   indexEntryOf,
   type Approval,
+  type Attachment,
   type QueuedMessage,
   type RunIndexEntry,
   type RunManifest,
@@ -44,6 +45,7 @@ import {
 import { NexusError } from '../../src/core/errors.ts';
 import type { RunFilter } from '../../src/core/ports.ts';
 import type { MessageQueueRequest } from '../../src/core/messages.ts';
+import type { AttachmentAddRequest, ListedAttachment } from '../../src/core/attachments.ts';
 
 interface FakeRun {
   manifest: RunManifest;
@@ -345,6 +347,43 @@ export class FakeApi implements NexusApi, RunnerApi {
     m.messages = (m.messages ?? []).filter((x) => x.id !== id);
     this.emit(run, 'nexus.message.removed', { message: id, by: by ?? 'user' });
     return message;
+  }
+
+  // Attachments, kept just well enough for bridge tests (the rules live in core's attachments.ts).
+  readonly files = new Map<string, { attachment: ListedAttachment; data: string }>();
+  async addAttachment(req: AttachmentAddRequest): Promise<Attachment> {
+    this.#run(req.run);
+    const attachment = {
+      name: req.name,
+      size: Buffer.from(req.data, 'base64').length,
+      sha256: '',
+      added_at: NOW,
+      by: req.by ?? 'user',
+    };
+    this.files.set(`${req.run}/${req.name}`, {
+      attachment: { ...attachment, run: req.run },
+      data: req.data,
+    });
+    return attachment;
+  }
+  async listAttachments(run: string): Promise<ListedAttachment[]> {
+    this.#run(run);
+    return [...this.files.values()]
+      .filter((f) => f.attachment.run === run)
+      .map((f) => f.attachment);
+  }
+  async getAttachment(
+    run: string,
+    name: string,
+  ): Promise<{ attachment: ListedAttachment; data: string }> {
+    const f = this.files.get(`${run}/${name}`);
+    if (!f) throw new NexusError('USAGE', `no attachment '${name}'`);
+    return f;
+  }
+  async removeAttachment(run: string, name: string): Promise<Attachment> {
+    const f = await this.getAttachment(run, name);
+    this.files.delete(`${run}/${name}`);
+    return f.attachment;
   }
 
   // Memory, kept just well enough for bridge tests (the real rules live in core's MemoryService).

@@ -25,6 +25,7 @@ const SAMPLE: Record<string, unknown> = {
   limit: 7,
   reports: [],
   id: 'message-1',
+  name: 'spec.txt',
 };
 
 /** Core's positional signatures (src/core/api.ts), the oracle for the table's `args`. */
@@ -38,6 +39,9 @@ const CORE_ARGS: Record<string, readonly string[]> = {
   boardLinks: ['run'],
   listMessages: ['run'],
   removeMessage: ['run', 'id', 'by'],
+  listAttachments: ['run'],
+  getAttachment: ['run', 'name'],
+  removeAttachment: ['run', 'name', 'by'],
   getAgent: ['ref'],
   getAssignment: ['ref'],
   getSkill: ['ref'],
@@ -78,6 +82,7 @@ const OBJECT_PARAMS: Record<string, unknown> = {
   'memory.edit': { id: 'm1', tags: ['y'], by: 'alice' },
   'memory.forget': { id: 'm1', purge: true, by: 'alice' },
   'messages.queue': { run: 'r1', text: 'also the moon', by: 'alice' },
+  'attachments.add': { run: 'r1', name: 'spec.txt', data: 'aGk=', by: 'alice' },
 };
 
 /** A core that records each call it receives and refuses it (the answer does not matter). */

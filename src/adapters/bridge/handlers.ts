@@ -89,6 +89,10 @@ const READ_OWN_RUN: Scope = {
   'tasks.get': (p) => p.run,
   'runs.get': (p) => p.ref,
   'runs.events': (p) => p.ref,
+  // The files handed to it (and shared with it by its group): the runner copies them into the
+  // workspace. Adding and removing attachments are a person's.
+  'attachments.list': (p) => p.run,
+  'attachments.get': (p) => p.run,
 };
 
 /**

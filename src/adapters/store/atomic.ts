@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 
 export async function writeFileAtomic(
   path: string,
-  data: string,
+  data: string | Uint8Array,
   mode = 0o600,
   /** false skips the fsync, for derived data that is rebuilt if lost (the index). */
   durable = true,

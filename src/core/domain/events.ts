@@ -114,6 +114,9 @@ const eventData = () => ({
   }),
   /** A queued message was withdrawn before an attempt carried it. */
   'nexus.message.removed': z.looseObject({ message: z.string(), by: z.string() }),
+  /** A person handed the run a file, or took one back (`nexus attachment add|remove`). */
+  'nexus.attachment.added': z.looseObject({ name: z.string(), size: z.number(), by: z.string() }),
+  'nexus.attachment.removed': z.looseObject({ name: z.string(), by: z.string() }),
   /** An assignment hook ran (its exit, duration and the tail of its output). */
   'nexus.hook.ran': z.looseObject({
     /** `prepare`, `before_attempt`, `after_attempt`, `after_exit` or `task_transition`. */
@@ -211,6 +214,8 @@ function buildRunEvent() {
     variant('nexus.message.queued'),
     variant('nexus.message.removed'),
     variant('nexus.hook.ran'),
+    variant('nexus.attachment.added'),
+    variant('nexus.attachment.removed'),
     variant('nexus.board.inbound'),
     variant('nexus.memory.proposed'),
     variant('nexus.memory.approved'),

@@ -181,6 +181,17 @@ export const QueuedMessage = z.object({
 });
 export type QueuedMessage = z.infer<typeof QueuedMessage>;
 
+/** A file a person handed to the run (`nexus attachment add`); the bytes live beside the manifest. */
+export const Attachment = z.object({
+  /** A plain file name (no folders): how the agent finds it in `.nexus-attachments/`. */
+  name: z.string(),
+  size: z.number().check(z.int()),
+  sha256: z.string(),
+  added_at: z.string(),
+  by: z.string(),
+});
+export type Attachment = z.infer<typeof Attachment>;
+
 export const RunManifest = z.object({
   schema: z.literal(1),
   id: z.string(),
@@ -252,6 +263,8 @@ export const RunManifest = z.object({
    * editing the assignment (or `.nexus/`, read-only to the agent anyway) changes no live run.
    */
   hooks: z.optional(Hooks),
+  /** Files handed to the run; the bytes are in `<state>/runs/<id>/attachments/`. */
+  attachments: z.optional(z.array(Attachment)),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 

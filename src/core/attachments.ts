@@ -1,0 +1,167 @@
+/**
+ * Attachments: files a person hands to a run (`nexus attachment add`), kept beside its manifest
+ * (`<state>/runs/<id>/attachments/<name>`, 0600, written atomically) and listed on it. The
+ * runner copies them into the workspace's `.nexus-attachments/` before each attempt, where the
+ * agent reads them; a run's attachments are shared with the runs of its group (`groupOf`).
+ */
+import { createHash } from 'node:crypto';
+import type { Attachment, RunManifest } from './domain/run.ts';
+import { NexusError } from './errors.ts';
+import type { RunStore } from './ports.ts';
+
+/** One attachment's size limit: under the bridge's frame once base64-encoded. */
+export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024;
+/** Attachments per run. */
+export const MAX_ATTACHMENTS = 50;
+/** Where the runner puts them in the workspace. */
+export const ATTACHMENTS_DIR = '.nexus-attachments';
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Where an attachment's bytes are kept (the store adapter writes them atomically, 0600). */
+export interface AttachmentFiles {
+  write(runId: string, name: string, data: Uint8Array): Promise<void>;
+  read(runId: string, name: string): Promise<Uint8Array>;
+  remove(runId: string, name: string): Promise<void>;
+}
+
+/** An attachment as listed for a run: its own, or shared by another run of its group. */
+export interface ListedAttachment extends Attachment {
+  /** The run it belongs to. */
+  run: string;
+}
+
+export interface AttachmentAddRequest {
+  run: string;
+  name: string;
+  /** The file's bytes, base64. */
+  data: string;
+  by?: string | undefined;
+}
+
+/**
+ * The group a run belongs to, for sharing. Runs have no group yet (a colleague adds `group` to
+ * runs); this reads it where it exists, and until then every run is a group of its own.
+ */
+export function groupOf(m: RunManifest): string | undefined {
+  const group = (m as RunManifest & { group?: unknown }).group;
+  return typeof group === 'string' && group ? group : undefined;
+}
+
+export function assertAttachmentName(name: string): void {
+  if (NAME.test(name) && name !== '.' && name !== '..') return;
+  throw new NexusError(
+    'USAGE',
+    `attachment name '${name}' is invalid: a plain file name (letters, digits, dot, dash, underscore; no folders; at most 128)`,
+    { name },
+  );
+}
+
+export interface AttachmentDeps {
+  store: Pick<RunStore, 'resolveRunId' | 'readRun' | 'mutateRun' | 'listRuns'>;
+  files: AttachmentFiles | undefined;
+  now(): string;
+}
+
+export class RunAttachments {
+  private readonly d: AttachmentDeps;
+
+  constructor(deps: AttachmentDeps) {
+    this.d = deps;
+  }
+
+  private files(): AttachmentFiles {
+    if (!this.d.files)
+      throw new NexusError('USAGE', 'this core keeps no attachments (a runner inside a pod)');
+    return this.d.files;
+  }
+
+  async add(req: AttachmentAddRequest): Promise<Attachment> {
+    assertAttachmentName(req.name);
+    const data = Buffer.from(req.data, 'base64');
+    if (data.length > MAX_ATTACHMENT_BYTES) {
+      throw new NexusError(
+        'USAGE',
+        `attachment ${req.name} is ${data.length} bytes: the limit is ${MAX_ATTACHMENT_BYTES} bytes (${MAX_ATTACHMENT_BYTES / 1024 / 1024} MiB)`,
+        { name: req.name, size: data.length, limit: MAX_ATTACHMENT_BYTES },
+      );
+    }
+    const id = await this.d.store.resolveRunId(req.run);
+    const m = await this.d.store.readRun(id);
+    const others = (m.attachments ?? []).filter((a) => a.name !== req.name);
+    if (others.length >= MAX_ATTACHMENTS) {
+      throw new NexusError(
+        'USAGE',
+        `run ${id} already has ${MAX_ATTACHMENTS} attachments: remove one first`,
+      );
+    }
+    // The bytes land first (atomically); the manifest then names them. A crash in between
+    // leaves an unlisted file, never a listed one that is missing.
+    await this.files().write(id, req.name, data);
+    const attachment: Attachment = {
+      name: req.name,
+      size: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+      added_at: this.d.now(),
+      by: req.by ?? 'user',
+    };
+    await this.d.store.mutateRun(id, (cur) => {
+      cur.attachments = [...(cur.attachments ?? []).filter((a) => a.name !== req.name), attachment];
+      return {
+        manifest: cur,
+        events: [
+          {
+            type: 'nexus.attachment.added',
+            data: { name: req.name, size: data.length, by: attachment.by },
+          },
+        ],
+      };
+    });
+    return attachment;
+  }
+
+  /** The run's attachments, then those of the other runs of its group (its own win on a name). */
+  async list(run: string): Promise<ListedAttachment[]> {
+    const m = await this.d.store.readRun(await this.d.store.resolveRunId(run));
+    const own = (m.attachments ?? []).map((a) => ({ ...a, run: m.id }));
+    const group = groupOf(m);
+    if (!group) return own;
+    const shared: ListedAttachment[] = [];
+    for (const entry of await this.d.store.listRuns({ archived: 'include' })) {
+      if (entry.id === m.id) continue;
+      const other = await this.d.store.readRun(entry.id);
+      if (groupOf(other) !== group) continue;
+      for (const a of other.attachments ?? [])
+        if (!own.some((x) => x.name === a.name) && !shared.some((x) => x.name === a.name))
+          shared.push({ ...a, run: other.id });
+    }
+    return [...own, ...shared];
+  }
+
+  async get(run: string, name: string): Promise<{ attachment: ListedAttachment; data: string }> {
+    assertAttachmentName(name);
+    const attachment = (await this.list(run)).find((a) => a.name === name);
+    if (!attachment) {
+      throw new NexusError('USAGE', `run ${run} has no attachment '${name}'`, { run, name });
+    }
+    const data = await this.files().read(attachment.run, name);
+    return { attachment, data: Buffer.from(data).toString('base64') };
+  }
+
+  async remove(run: string, name: string, by = 'user'): Promise<Attachment> {
+    assertAttachmentName(name);
+    const id = await this.d.store.resolveRunId(run);
+    let removed: Attachment | undefined;
+    await this.d.store.mutateRun(id, (m) => {
+      removed = m.attachments?.find((a) => a.name === name);
+      if (!removed)
+        throw new NexusError('USAGE', `run ${id} has no attachment '${name}'`, { run: id, name });
+      m.attachments = (m.attachments ?? []).filter((a) => a.name !== name);
+      return {
+        manifest: m,
+        events: [{ type: 'nexus.attachment.removed', data: { name, by } }],
+      };
+    });
+    await this.files().remove(id, name);
+    return removed as Attachment;
+  }
+}
