@@ -8,11 +8,8 @@ import { createHash } from 'node:crypto';
 import type { Attachment, RunManifest } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import type { RunStore } from './ports.ts';
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS } from './domain/limits.ts';
 
-/** One attachment's size limit: under the bridge's frame once base64-encoded. */
-export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024;
-/** Attachments per run. */
-export const MAX_ATTACHMENTS = 50;
 /** Where the runner puts them in the workspace. */
 export const ATTACHMENTS_DIR = '.nexus-attachments';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

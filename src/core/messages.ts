@@ -10,10 +10,7 @@ import type { QueuedMessage, RunManifest } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import { randomId } from './ids.ts';
 import type { RunStore } from './ports.ts';
-
-export const MAX_MESSAGE_CHARS = 4000;
-/** Waiting messages per run: a flood from outside cannot grow a manifest without bound. */
-export const MAX_PENDING_MESSAGES = 20;
+import { MAX_MESSAGE_CHARS, MAX_PENDING_MESSAGES } from './domain/limits.ts';
 
 /** Messages not yet carried by an attempt's prompt. */
 export function pendingMessages(m: Pick<RunManifest, 'messages'>): QueuedMessage[] {

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { Attachment } from '../core/domain/run.ts';
-import { MAX_ATTACHMENT_BYTES } from '../core/attachments.ts';
+import { MAX_ATTACHMENT_BYTES } from '../core/domain/limits.ts';
 
 const ref = z.string().check(z.minLength(1), z.maxLength(256));
 const name = z.string().check(z.minLength(1), z.maxLength(256));

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { QueuedMessage } from '../core/domain/run.ts';
-import { MAX_MESSAGE_CHARS } from '../core/messages.ts';
+import { MAX_MESSAGE_CHARS } from '../core/domain/limits.ts';
 
 const ref = z.string().check(z.minLength(1), z.maxLength(256));
 const actor = z.optional(z.string().check(z.minLength(1), z.maxLength(100)));

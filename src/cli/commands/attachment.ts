@@ -6,7 +6,7 @@
  */
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { MAX_ATTACHMENT_BYTES } from '../../core/attachments.ts';
+import { MAX_ATTACHMENT_BYTES } from '../../core/domain/limits.ts';
 import { ExitCode, NexusError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
 import type { CommandSpec } from '../command.ts';
