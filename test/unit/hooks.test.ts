@@ -233,3 +233,12 @@ test('an agent cannot loosen its run’s hooks: editing the assignment mid-run c
   };
   assert.notEqual(task.status, 'completed');
 });
+
+test('a task_transition hook may not outwait its caller: a timeout over 25 s is refused, naming the file and field', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  assignment(ws, ['  task_transition:', '    run: "true"', '    timeout_sec: 60']);
+  const r = await nexus(ws, ['init', '--agent', 'manual', '--assignment', 'hooked']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /hooked\.md/);
+  assert.match(r.stderr, /hooks\.task_transition\.timeout_sec/);
+});

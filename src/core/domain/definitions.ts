@@ -329,6 +329,15 @@ export const HookSpec = z.strictObject({
 export type HookSpec = z.infer<typeof HookSpec>;
 
 /**
+ * `task_transition` runs while the caller's `nexus task set` waits for core's answer, which a
+ * client gives up on after 30 s: its timeout stays below that (default 10 s, at most 25 s).
+ */
+export const TransitionHookSpec = z.strictObject({
+  run: nonEmpty,
+  timeout_sec: z._default(int(1, 25), 10),
+});
+
+/**
  * The assignment's hooks. `prepare`, `before_attempt`, `after_attempt`, `after_exit` are run
  * by the runner and recorded (a failure does not stop the run); `task_transition` is run by
  * core before a task's status changes, and a non-zero exit (or a timeout) refuses the change.
@@ -338,7 +347,7 @@ export const Hooks = z.strictObject({
   before_attempt: z.optional(HookSpec),
   after_attempt: z.optional(HookSpec),
   after_exit: z.optional(HookSpec),
-  task_transition: z.optional(HookSpec),
+  task_transition: z.optional(TransitionHookSpec),
 });
 export type Hooks = z.infer<typeof Hooks>;
 export type HookPhase = keyof Hooks;
