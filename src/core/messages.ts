@@ -121,6 +121,12 @@ export class RunMessages {
     const text = messageText(this.d.redact(req.text));
     let queued: QueuedMessage | undefined;
     await this.d.store.mutateRun(id, (m) => {
+      if (m.agent.backend === 'passive') {
+        throw new NexusError(
+          'USAGE',
+          `run ${m.id} is passive: no agent attempt will read a message (leave a note with 'nexus run note')`,
+        );
+      }
       const r = enqueueMessage(m, { id: randomId(), at: this.d.now(), by: req.by ?? 'user', text });
       queued = r?.message;
       return { manifest: m, events: r?.events ?? [] };

@@ -89,6 +89,9 @@ test("a queued message rides on the next attempt's prompt after the nudge; a wit
   const agentTried = readFileSync(join(ws.dir, 'agent-queue.txt'), 'utf8');
   assert.doesNotMatch(agentTried, /exit=0/, agentTried);
   assert.match(agentTried, /may not call messages\.queue/);
+  const passive = await nexus(ws, ['run', 'queue-message', other, 'hello?']);
+  assert.equal(passive.code, 3);
+  assert.match(passive.stderr, /is passive: no agent attempt will read a message/);
   const otherMessages = await nexus(ws, ['run', 'queued-messages', other, '--json']);
   assert.deepEqual(JSON.parse(otherMessages.stdout), []);
   const audit = await nexus(ws, ['run', 'audit', run, '--json']);
