@@ -9,149 +9,46 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, GIT_ENV, nexus, REPO, startCliJson, tempWorkspace } from '../builders/workspace.ts';
+import { CLI, GIT_ENV, nexus } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
-import { FakeCluster } from '../k8s/apiserver.ts';
+import {
+  assertContiguous,
+  clonableWorkspace,
+  commitAll,
+  eventsOf,
+  NS,
+  nexusRun as runOn,
+  runIdOf,
+  startKubeCluster,
+} from '../builders/kube.ts';
+import type { KubeCluster, WsOpts } from '../builders/kube.ts';
+import type { FakeCluster } from '../k8s/apiserver.ts';
 import type { Pod } from '../k8s/types.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
 import type { Step } from '../servers/script.ts';
 import { until } from '../servers/harness.ts';
 import { startDaemon, waitForEnd } from '../builders/daemon.ts';
 
-const NS = 'nexus-agents';
 const claude = FLAVOURS.find((f) => f.backend === 'claude')!;
 
-interface Manifest {
-  id: string;
-  status: string;
-  runtime: string;
-  tasks: Array<{ id: string; status: string; verification: { state: string } }>;
-  attempts: Array<{ n: number }>;
-  approvals: Array<{ id: string; status: string; decided_by?: string }>;
-  outcome?: { exit_code: number; reason: string };
-}
-
+let kube: KubeCluster;
 let cluster: FakeCluster;
 let kubeconfig: string;
 
 before(async () => {
-  cluster = await FakeCluster.start({
-    namespaces: [NS],
-    // An image no registry has, and a node pool the cluster does not have.
-    images: (image) => !image.startsWith('missing/'),
-    schedulable: (pod) =>
-      (pod.spec.nodeSelector as Record<string, string> | undefined)?.pool === undefined,
-    // The image's paths, on this machine: the runner from source.
-    pathMap: { '/opt/nexus/dist/runner.mjs': join(REPO, 'runner', 'bin.ts') },
-    // The real kubelet passes no host env; the stand-in's containers need PATH for node, git
-    // and the claude CLI, and the scripted server's quiet-mode switches.
-    hostEnv: {
-      PATH: `${join(REPO, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
-      CLAUDE_CODE_MAX_RETRIES: '0',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-      ...GIT_ENV,
-    },
-  });
-  cluster.create('serviceaccounts', { metadata: { name: 'nexus-runner' } }, NS);
-  const dir = mkdtempSync(join(tmpdir(), 'nexus-kube-'));
-  kubeconfig = join(dir, 'config');
-  writeFileSync(kubeconfig, cluster.kubeconfig(NS), { mode: 0o600 });
+  kube = await startKubeCluster();
+  ({ cluster, kubeconfig } = kube);
 });
 
 after(async () => {
   await cluster.stop();
 });
 
-/** A workspace whose `origin` is a bare repository the pod can clone. */
-interface WsOpts {
-  sandbox?: 'off';
-  /** More agent frontmatter lines (under the kubernetes: block's level). */
-  agent?: readonly string[];
-  image?: string;
-}
-
-function clonableWorkspace(opts: WsOpts = {}): TempWorkspace {
-  const ws = tempWorkspace({ withExamples: true });
-  ws.write(
-    '.nexus/agents/kube.md',
-    [
-      '---',
-      'backend: claude',
-      'model: test-model',
-      'runtime: kubernetes',
-      'limits:',
-      '  max_attempts: 3',
-      'kubernetes:',
-      `  namespace: ${NS}`,
-      `  image: ${opts.image ?? 'nexus-runner:test'}`,
-      ...(opts.sandbox ? ['sandbox:', `  mode: ${opts.sandbox}`] : []),
-      ...(opts.agent ?? []),
-      '---',
-      'You are a test agent.',
-    ].join('\n'),
-  );
-  ws.write('.gitignore', '.nexus/state/\nuser-config/\n');
-  const git = (...args: string[]): void => {
-    execFileSync('git', args, { cwd: ws.dir, env: { ...process.env, ...GIT_ENV } });
-  };
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-q', '-m', 'workspace');
-  const bare = mkdtempSync(join(tmpdir(), 'nexus-origin-'));
-  execFileSync('git', ['clone', '-q', '--bare', ws.dir, bare]);
-  git('remote', 'add', 'origin', bare);
-  return ws;
-}
-
-function nexusRun(ws: TempWorkspace, env: Record<string, string>, assignment = 'hello-file') {
-  return startCliJson<Manifest>(
-    ws,
-    ['run', '--agent', 'kube', '--assignment', assignment, '--json'],
-    { ...env, ...GIT_ENV, KUBECONFIG: kubeconfig },
-  );
-}
-
-/** The run's event log, parsed. */
-function eventsOf(
-  ws: TempWorkspace,
-  id: string,
-): Array<{ seq: number; type: string; data: Record<string, unknown> }> {
-  return readFileSync(join(ws.stateDir, 'runs', id, 'events.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { seq: number; type: string; data: Record<string, unknown> });
-}
-
-/** Event seqs run 1..n: no gap (a report lost), no repeat (one applied twice). */
-function assertContiguous(events: Array<{ seq: number }>): void {
-  assert.deepEqual(
-    events.map((e) => e.seq),
-    events.map((_, i) => i + 1),
-    'seq contiguous',
-  );
-}
-
-/** The one run in a workspace's state, once it exists. */
-async function runIdOf(ws: TempWorkspace): Promise<string> {
-  let id: string | undefined;
-  await until(
-    () => {
-      const r = execFileSync(process.execPath, [CLI, 'list', 'runs', '--json'], {
-        cwd: ws.dir,
-        env: ws.env,
-      });
-      id = (JSON.parse(r.toString()) as Array<{ id: string }>)[0]?.id;
-      return id !== undefined;
-    },
-    'the run to exist',
-    60_000,
-  );
-  return id ?? '';
-}
+const nexusRun = (ws: TempWorkspace, env: Record<string, string>, assignment?: string) =>
+  runOn(kube, ws, env, assignment);
 
 const DONE: Step[] = [
   { shell: 'echo hello > hello.txt && nexus task set create-file completed --note "wrote it"' },
@@ -280,12 +177,7 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
         'Make one commit named first.',
       ].join('\n'),
     );
-    execFileSync('git', ['add', '-A'], { cwd: ws.dir });
-    execFileSync('git', ['commit', '-q', '-m', 'assignment'], {
-      cwd: ws.dir,
-      env: { ...process.env, ...GIT_ENV },
-    });
-    execFileSync('git', ['push', '-q', 'origin', 'HEAD:main'], { cwd: ws.dir });
+    commitAll(ws, 'assignment');
     const run = nexusRun(ws, claude.env(server), 'commit');
     let approval: string | undefined;
     await until(
