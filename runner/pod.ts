@@ -7,7 +7,8 @@
  * - `--pod` (the runner container) keeps the run's state in memory, in a core of its own, and
  *   reports every change on its stdout as signed lines (`report-line.ts`) that core reads from
  *   the pod log: the runner's own reports, and what the agent did through its bridge
- *   (`agent.call`), each numbered by the outbox so core applies it once.
+ *   (`agent.call`: its checklist calls and memory proposals), each numbered by the outbox so
+ *   core applies it once.
  * - What core sends in (approval decisions) arrives as files in the per-run inbox ConfigMap,
  *   mounted read-only; the runner polls it.
  */
@@ -23,6 +24,10 @@ import type {
 import type { RunManifest } from '../src/core/domain/run.ts';
 import { RunManifest as RunManifestSchema } from '../src/core/domain/run.ts';
 import { NexusError } from '../src/core/errors.ts';
+import type { MemoryEntry } from '../src/core/domain/memory.ts';
+import { entryScope } from '../src/core/memory/checks.ts';
+import type { MemoryProposeRequest } from '../src/core/memory/requests.ts';
+import { randomId } from '../src/core/ids.ts';
 import { EventHub } from '../src/core/hub.ts';
 import { CoreService, type DefinitionSource } from '../src/core/service.ts';
 import { systemClock } from '../src/adapters/clock.ts';
@@ -159,9 +164,17 @@ export async function connectPodCore(
       return applied;
     },
   };
-  // The agent's calls: applied here, then reported so core records the same change.
+  // The agent's calls: applied here, then reported so core records the same change. A memory
+  // proposal has no store here: it is reported with the id the agent is told, and core files it.
+  const mayPropose = (JSON.parse(keys.payloadText) as { tools?: unknown }).tools;
+  const proposeMemory = proposer(
+    keys.manifest,
+    Array.isArray(mayPropose) && mayPropose.includes('memory'),
+    send,
+  );
   const agentApi = new Proxy(service, {
     get(target, prop, receiver) {
+      if (prop === 'proposeMemory') return proposeMemory;
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function' || typeof prop !== 'string' || !AGENT_MUTATIONS.has(prop))
         return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
@@ -207,6 +220,47 @@ export async function connectPodCore(
       inbox?.stop();
       await bridge?.close();
     },
+  };
+}
+
+/**
+ * The pod's `memory.propose`: checked as core will check it (the policy, the scope), answered
+ * with the pending entry core files from the report, under the same id.
+ */
+function proposer(
+  m: RunManifest,
+  allowed: boolean,
+  send: (r: UnnumberedRunnerReport) => Promise<void>,
+): (req: MemoryProposeRequest) => Promise<MemoryEntry> {
+  return async (req) => {
+    if (!allowed)
+      throw new NexusError(
+        'MEMORY_FORBIDDEN',
+        `agent ${m.agent.name} may not propose memory: its policy has memory.may_propose: false`,
+      );
+    if (req.run !== undefined && req.run !== m.id)
+      throw new NexusError('MEMORY_FORBIDDEN', 'an agent proposes memory from its own run only');
+    const scope = entryScope(req.scope ?? 'project', m.agent.name, true);
+    const text = req.text.trim();
+    if (!text) throw new NexusError('USAGE', 'a memory needs text');
+    const id = randomId(10);
+    await send({
+      type: 'agent.call',
+      method: 'memory.propose',
+      params: { run: m.id, id, text, scope, ...(req.tags?.length ? { tags: req.tags } : {}) },
+    });
+    const now = new Date().toISOString();
+    return {
+      id,
+      text,
+      scope,
+      tags: req.tags ?? [],
+      status: 'pending',
+      source: { kind: 'run', run: m.id, agent: m.agent.name },
+      created_at: now,
+      updated_at: now,
+      use_count: 0,
+    };
   };
 }
 

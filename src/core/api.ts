@@ -288,12 +288,21 @@ export type RunnerReport =
       params: { run: string; task: string; text: string };
     }
   | { op: number; type: 'agent.call'; method: 'tasks.add'; params: AgentTaskAdd }
+  /** A memory the pod's agent proposed: core files it, pending, under the id the pod gave it. */
+  | { op: number; type: 'agent.call'; method: 'memory.propose'; params: AgentMemoryProposal }
   /** An approval the runner's own core holds (a pod): core shows it; a person decides. */
   | { op: number; type: 'approval.requested'; approval: Approval }
   | { op: number; type: 'approval.settled'; id: string; status: 'expired' };
 
 type AgentTaskSet = Omit<TaskSetRequest, 'by'>;
 type AgentTaskAdd = Omit<TaskAddRequest, 'by'>;
+interface AgentMemoryProposal {
+  run: string;
+  id: string;
+  text: string;
+  scope?: string | undefined;
+  tags?: string[] | undefined;
+}
 
 /** A report before its `op` is assigned. */
 export type UnnumberedRunnerReport = RunnerReport extends infer R

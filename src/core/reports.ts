@@ -179,6 +179,8 @@ function applyAgentCall(
       }
       case 'tasks.add':
         return addTask(m, r.params, 'agent', now).events;
+      case 'memory.propose':
+        return []; // filed in the memory store before this (CoreService.report)
     }
   } catch (err) {
     return [

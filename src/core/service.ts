@@ -533,9 +533,10 @@ export class CoreService implements NexusApi, RunnerApi {
 
   // --- runner reports ---
   async report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> {
+    const filed = await this.memory.fileReported(runId, reports);
     const { manifest } = await this.d.store.mutateRun(runId, (m) => ({
       manifest: m,
-      events: applyReports(m, reports, this.now()),
+      events: [...filed, ...applyReports(m, reports, this.now())],
     }));
     return { appliedOp: manifest.applied_op };
   }

@@ -160,7 +160,7 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     op: int(1),
     type: z.literal('agent.call'),
-    method: z.enum(['tasks.set', 'tasks.notes', 'tasks.add']),
+    method: z.enum(['tasks.set', 'tasks.notes', 'tasks.add', 'memory.propose']),
     params: z.union([
       z.strictObject({
         run: ref,
@@ -175,6 +175,13 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
         title: nonEmpty,
         description: z.optional(z.string()),
         verify: z.optional(z.array(nonEmpty)),
+      }),
+      z.strictObject({
+        run: ref,
+        id: z.string().check(z.regex(/^[a-z0-9]{6,32}$/)),
+        text: nonEmpty,
+        scope: z.optional(nonEmpty),
+        tags: z.optional(z.array(nonEmpty)),
       }),
     ]),
   }),

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { clonableWorkspace, eventsOf, NS, nexusRun, startKubeCluster } from '../builders/kube.ts';
 import type { KubeCluster } from '../builders/kube.ts';
+import { nexus } from '../builders/workspace.ts';
 import type { Pod } from '../k8s/types.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
 import type { Step } from '../servers/script.ts';
@@ -77,4 +78,70 @@ void describe('every backend on Kubernetes (through the stand-in cluster)', () =
       assert.ok(eventsOf(ws, r.manifest.id).some((e) => e.type === 'nexus.runtime.phase'));
     });
   }
+
+  void it('a memory the pod’s agent proposes reaches core pending; its own approval is refused; a person decides', async () => {
+    const openai = FLAVOURS.find((x) => x.backend === 'openai')!;
+    const fact = 'The fixtures load with npm run db:seed';
+    let told = '';
+    const server = await openai.start([
+      { shell: `nexus memory propose --tags db "${fact}"` },
+      (req) => {
+        told = /proposed ([a-z0-9]+) \(project\)/.exec(req.lastToolResult ?? '')?.[1] ?? '';
+        return { shell: `nexus memory approve ${told}; echo "exit=$?"` };
+      },
+      (req) => {
+        assert.match(req.lastToolResult ?? '', /exit=3/);
+        return {
+          tool: 'memory_propose',
+          input: { text: 'A second fact, by the tool', scope: 'global' },
+        };
+      },
+      ...DONE,
+    ]);
+    const ws = clonableWorkspace({
+      backend: 'openai',
+      top: ['memory:', '  scopes: [project, global]', '  may_propose: true'],
+    });
+    const r = await nexusRun(kube, ws, openai.env(server)).done;
+    await server.close();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(told, 'the agent was told the proposal’s id');
+    const pending = await nexus(ws, ['memory', 'list', '--pending', '--json']);
+    const entries = JSON.parse(pending.stdout) as Array<{
+      id: string;
+      text: string;
+      scope: string;
+      status: string;
+      source: { run?: string };
+    }>;
+    assert.deepEqual(entries.map((e) => [e.text, e.scope, e.status, e.source.run]).sort(), [
+      ['A second fact, by the tool', 'global', 'pending', r.manifest.id],
+      [fact, 'project', 'pending', r.manifest.id],
+    ]);
+    assert.ok(
+      entries.some((e) => e.id === told),
+      'filed under the id the agent was told',
+    );
+    const ok = await nexus(ws, ['memory', 'approve', told]);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  void it('an agent whose policy does not let it propose memory proposes nothing from a pod', async () => {
+    const openai = FLAVOURS.find((x) => x.backend === 'openai')!;
+    const server = await openai.start([
+      { shell: 'nexus memory propose "sneaked in"; echo "exit=$?"' },
+      (req) => {
+        assert.match(req.lastToolResult ?? '', /may not propose memory/);
+        return DONE[0]!;
+      },
+      DONE[1]!,
+      DONE[2]!,
+    ]);
+    const ws = clonableWorkspace({ backend: 'openai' });
+    const r = await nexusRun(kube, ws, openai.env(server)).done;
+    await server.close();
+    assert.equal(r.code, 0, r.stderr);
+    const all = await nexus(ws, ['memory', 'list', '--json']);
+    assert.deepEqual(JSON.parse(all.stdout), []);
+  });
 });

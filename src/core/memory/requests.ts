@@ -26,6 +26,12 @@ export interface MemoryProposeRequest {
   run?: string | undefined;
   /** Who: fixed from the credentials by the bridge. */
   by?: string | undefined;
+  /**
+   * The id a pod's runner gave the proposal (its report carries it; no bridge method takes
+   * one): proposing an id that exists returns that entry, so a report applied again files
+   * nothing twice.
+   */
+  id?: string | undefined;
 }
 
 export interface MemoryApproveRequest {

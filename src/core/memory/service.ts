@@ -9,7 +9,8 @@ import type { AgentDefinition } from '../domain/definitions.ts';
 import type { NewEvent } from '../domain/events.ts';
 import type { MemoryEntry, MemoryHit, MemorySource, RunMemory } from '../domain/memory.ts';
 import type { RunManifest } from '../domain/run.ts';
-import { NexusError } from '../errors.ts';
+import type { RunnerReport } from '../api.ts';
+import { NexusError, toUserMessage } from '../errors.ts';
 import type { EventHub } from '../hub.ts';
 import { randomId } from '../ids.ts';
 import type { Clock, RunStore } from '../ports.ts';
@@ -105,6 +106,11 @@ export class MemoryService {
     } else {
       source = { kind: 'person', by };
     }
+    if (req.id !== undefined) {
+      const { entries } = await this.#store().read();
+      const filed = entries.find((e) => e.id === req.id);
+      if (filed) return filed;
+    }
     const entry = await this.#create(
       req,
       entryScope(req.scope ?? 'project', agentName, byAgent),
@@ -116,6 +122,35 @@ export class MemoryService {
       data: { entry: entry.id, scope: entry.scope, by, text: entry.text.slice(0, 200) },
     });
     return entry;
+  }
+
+  /**
+   * Memory a pod's agent proposed (`agent.call` reports), filed pending with the agent's rights
+   * before the reports count as applied: under the pod's id, so filing again after a crash
+   * files nothing twice. What the agent's policy refuses comes back as refusal events.
+   */
+  async fileReported(runId: string, reports: readonly RunnerReport[]): Promise<NewEvent[]> {
+    const proposals = reports.filter(
+      (r): r is Extract<RunnerReport, { method: 'memory.propose' }> =>
+        r.type === 'agent.call' && r.method === 'memory.propose',
+    );
+    if (proposals.length === 0) return [];
+    const { applied_op } = await this.#d.runs.readRun(runId);
+    const refused: NewEvent[] = [];
+    for (const r of proposals) {
+      if (r.op <= applied_op) continue;
+      try {
+        if (r.params.run !== runId)
+          throw new NexusError('MEMORY_FORBIDDEN', `the proposal names run ${r.params.run}`);
+        await this.propose({ ...r.params, run: runId, by: 'agent' });
+      } catch (err) {
+        refused.push({
+          type: 'nexus.security.refused',
+          data: { principal: 'agent', method: `memory.propose (${toUserMessage(err)})` },
+        });
+      }
+    }
+    return refused;
   }
 
   async approve(req: MemoryApproveRequest): Promise<MemoryEntry> {
@@ -222,14 +257,14 @@ export class MemoryService {
 
   /** A new entry, written: pending (a proposal), or active when a person adds it. */
   async #create(
-    req: { text: string; tags?: string[] | undefined },
+    req: { text: string; tags?: string[] | undefined; id?: string | undefined },
     scope: string,
     source: MemorySource,
     addedBy: string | undefined,
   ): Promise<MemoryEntry> {
     const now = this.#now();
     const entry: MemoryEntry = {
-      id: randomId(10),
+      id: req.id ?? randomId(10),
       text: entryText(req.text, this.#d.redact),
       scope,
       tags: entryTags(req.tags, this.#d.redact),
