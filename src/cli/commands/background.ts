@@ -1,4 +1,5 @@
 /** Background runs: `ps`, `discover`, `attach`, `logs`, `cancel`. */
+import { join } from 'node:path';
 import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
 import type { RunIndexEntry } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
@@ -107,14 +108,26 @@ export const attachCommand: CommandSpec = {
 
 export const logsCommand: CommandSpec = {
   name: 'logs',
-  summary: "A run's backend output (tool calls, results, text), as the runner streamed it.",
+  summary:
+    "A run's backend output (tool calls, results, text), as the runner streamed it; for a run on Kubernetes, the pod's other lines too.",
   usage: 'nexus logs <run> [--follow]',
   options: { follow: { type: 'boolean', short: 'f' } },
   async run(ctx, args) {
     const api = await ctx.core();
     const m = await api.getRun(need(args, 0, 'a run id', logsCommand));
     let cursor = 0;
+    // A pod's lines that are not reports (the runner's own messages), as core read them.
+    const pod =
+      m.runtime === 'kubernetes'
+        ? await import('../../adapters/runtime/kubernetes/pod-text.ts')
+        : undefined;
+    let podAt = 0;
     for (;;) {
+      if (pod) {
+        const read = await pod.readPodText(join(ctx.stateDir, 'runs', m.id), podAt);
+        podAt = read.next;
+        for (const l of read.lines) ctx.io.out(`[pod] ${l}`);
+      }
       for (const e of await api.getEvents(m.id, cursor)) {
         cursor = e.seq;
         if (e.type === 'nexus.log') {

@@ -25,6 +25,7 @@ import { buildInbox, buildJob, buildSecret, CONTAINERS, inboxName, jobName } fro
 
 const RUNNER_CONTAINER = CONTAINERS.runner;
 import { followPodLog } from './pod-log.ts';
+import { PodText, readPodText } from './pod-text.ts';
 import { parseReportLine } from './report-line.ts';
 import { podPhase } from './phase.ts';
 import {
@@ -75,8 +76,8 @@ interface Tracked {
   cursor?: string;
   seenAtCursor: Set<string>;
   following?: AbortController;
-  text: string[];
-  textBytes: number;
+  /** The pod's lines that are not reports (`runner/runner.log`). */
+  text: PodText;
   cancelled: boolean;
   ended: boolean;
   /** Approvals the pod asked for whose decision is not in its inbox yet. */
@@ -85,8 +86,6 @@ interface Tracked {
   onExit?: ((code: number | null, signal: string | null, reason?: string) => void) | undefined;
   applying: Promise<void>;
 }
-
-const TEXT_LIMIT = 1024 * 1024;
 
 export class KubernetesRuntime implements AgentRuntime {
   readonly kind = 'kubernetes' as const;
@@ -160,7 +159,8 @@ export class KubernetesRuntime implements AgentRuntime {
         mode: 0o600,
       },
     );
-    this.#track(payload.run_id, namespace, name, kc, key, opts.onExit);
+    const text = await PodText.open(this.#d.runDir(payload.run_id));
+    this.#track(payload.run_id, namespace, name, kc, key, text, opts.onExit);
     await this.#ensureWatch(namespace, kc);
 
     const manifest = await this.#d.readRun(payload.run_id);
@@ -244,6 +244,7 @@ export class KubernetesRuntime implements AgentRuntime {
       () => undefined,
     );
     if (!key) return false;
+    const text = await PodText.open(this.#d.runDir(m.id));
     if (
       !(await this.alive({ pid: 0, host: `k8s:${ref.namespace}/${ref.job}` }).catch(() => false))
     ) {
@@ -254,21 +255,22 @@ export class KubernetesRuntime implements AgentRuntime {
         ref.job,
         kc,
         Buffer.from(key, 'base64url'),
+        text,
         onExit,
       );
       await this.#readFinishedLog(t);
       this.#end(t, null, 'its Kubernetes Job ended or disappeared while core was away');
       return true;
     }
-    this.#track(m.id, ref.namespace, ref.job, kc, Buffer.from(key, 'base64url'), onExit);
+    this.#track(m.id, ref.namespace, ref.job, kc, Buffer.from(key, 'base64url'), text, onExit);
     await this.#ensureWatch(ref.namespace, kc);
     return true;
   }
 
   async logs(runId: string, from = 0): Promise<{ text: string; next: number }> {
-    const t = this.#runs.get(runId);
-    const all = t ? t.text.join('\n') + (t.text.length ? '\n' : '') : '';
-    return { text: all.slice(from), next: all.length };
+    await this.#runs.get(runId)?.text.flushed();
+    const { lines, next } = await readPodText(this.#d.runDir(runId), from);
+    return { text: lines.map((l) => `${l}\n`).join(''), next };
   }
 
   /** Stops watching and following (core stopping); Jobs keep running and are reattached. */
@@ -287,6 +289,7 @@ export class KubernetesRuntime implements AgentRuntime {
     job: string,
     kc: KubeConfig,
     key: Buffer,
+    text: PodText,
     onExit: Tracked['onExit'],
   ): Tracked {
     this.#runs.get(runId)?.following?.abort();
@@ -297,8 +300,7 @@ export class KubernetesRuntime implements AgentRuntime {
       kc,
       key,
       seenAtCursor: new Set(),
-      text: [],
-      textBytes: 0,
+      text,
       cancelled: false,
       ended: false,
       awaiting: new Set(),
@@ -459,13 +461,7 @@ export class KubernetesRuntime implements AgentRuntime {
       t.seenAtCursor.add(seenKey);
     }
     const parsed = parseReportLine(t.key, text);
-    if (parsed.kind === 'text') {
-      if (t.textBytes < TEXT_LIMIT) {
-        t.text.push(text);
-        t.textBytes += text.length + 1;
-      }
-      return;
-    }
+    if (parsed.kind === 'text') return t.text.add(time, text);
     if (parsed.kind === 'forged') {
       void this.#d
         .record(t.runId, [
