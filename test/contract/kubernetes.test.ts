@@ -31,6 +31,7 @@ import { FLAVOURS } from '../servers/flavours.ts';
 import type { Step } from '../servers/script.ts';
 import { until } from '../servers/harness.ts';
 import { startDaemon, waitForEnd } from '../builders/daemon.ts';
+import type { Daemon } from '../builders/daemon.ts';
 
 const claude = FLAVOURS.find((f) => f.backend === 'claude')!;
 
@@ -290,6 +291,7 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
       ws: TempWorkspace,
       env: Record<string, string>,
     ) => Promise<{ id: string; gone?: () => void }>,
+    stopCore: (d: Daemon) => Promise<void> = (d) => d.stop(),
   ): Promise<{ ws: TempWorkspace; id: string }> {
     const server = await claude.start([
       { shell: 'echo hello > hello.txt && sleep 3 && nexus task set create-file completed' },
@@ -302,7 +304,7 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     const { id, gone } = await start(ws, env);
     await until(() => server.requests.length > 0, 'the model asked', 60_000);
     gone?.();
-    await daemon.stop();
+    await stopCore(daemon);
     // While core is away the pod goes on; the restarted core re-finds its Job and reattaches.
     await new Promise((res) => setTimeout(res, 1500));
     daemon = await startDaemon(ws, [], env);
@@ -317,20 +319,33 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     return { ws, id };
   }
 
-  void it('core restarted mid-run (nexus serve stopped, then started again): the run finishes, no report lost or applied twice', async () => {
-    const { ws, id } = await acrossCoreRestart(async (w, env) => {
-      const started = await nexus(
-        w,
-        ['run', '--agent', 'kube', '--assignment', 'hello-file', '--bg', '--json'],
-        env,
-      );
-      assert.equal(started.code, 0, started.stderr);
-      return { id: (JSON.parse(started.stdout) as { id: string }).id };
-    });
+  const background = async (w: TempWorkspace, env: Record<string, string>) => {
+    const started = await nexus(
+      w,
+      ['run', '--agent', 'kube', '--assignment', 'hello-file', '--bg', '--json'],
+      env,
+    );
+    assert.equal(started.code, 0, started.stderr);
+    return { id: (JSON.parse(started.stdout) as { id: string }).id };
+  };
+
+  /** Each report applied once across the two cores: seqs contiguous, one verdict per task. */
+  function assertOnce(ws: TempWorkspace, id: string): void {
     const events = eventsOf(ws, id);
     assertContiguous(events);
     assert.equal(events.filter((e) => e.type === 'nexus.task.verified').length, 2);
     assert.equal(events.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
+    assert.equal(events.filter((e) => e.type === 'nexus.agent.run.started').length, 1);
+  }
+
+  void it('core restarted mid-run (nexus serve stopped, then started again): the run finishes, no report lost or applied twice', async () => {
+    const { ws, id } = await acrossCoreRestart(background);
+    assertOnce(ws, id);
+  });
+
+  void it('kill -9 of nexus serve mid-run: the next core reattaches to the pod and settles it, no report applied twice', async () => {
+    const { ws, id } = await acrossCoreRestart(background, (d) => d.crash());
+    assertOnce(ws, id);
   });
 
   void it('an interactive run survives its core reloading (the editor reloaded mid-run): the pod goes on and the new core settles it', async () => {
