@@ -62,10 +62,23 @@ export function nexus(
   args: string[],
   extraEnv: Record<string, string> = {},
 ): Promise<CliResult> {
+  return runCli(CLI, ws, args, { env: extraEnv });
+}
+
+/**
+ * Runs a `nexus` entry (the source's or a built `dist/cli.mjs`) as a separate process;
+ * `onSpawn` gets its pid and a way to kill it -9. The result says which signal ended it, if any.
+ */
+export function runCli(
+  entry: string,
+  ws: TempWorkspace,
+  args: string[],
+  opts: { env?: Record<string, string>; onSpawn?: (pid: number, kill: () => void) => void } = {},
+): Promise<CliResult & { signal: NodeJS.Signals | null }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [entry, ...args], {
       cwd: ws.dir,
-      env: { ...ws.env, ...extraEnv },
+      env: { ...ws.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -73,7 +86,8 @@ export function nexus(
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid, () => child.kill('SIGKILL'));
   });
 }
 

@@ -4,55 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  symlinkSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
-import { build } from 'esbuild';
-import type { BuildOptions } from 'esbuild';
 import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/context.ts';
 import { ExitCode } from '../../src/core/errors.ts';
 import { count } from '../../src/core/plural.ts';
 import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
+import { builtCheckout } from '../builders/checkout.ts';
 import { GIT_ENV, REPO, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
 import { scriptAgent, scriptedEnv, startDaemon } from '../builders/daemon.ts';
 
 /** The machine's own Node, older than the project's on this machine and in CI. */
 const SYSTEM_NODE = '/usr/bin/node';
-
-let checkout: Promise<string> | undefined;
-
-/**
- * A checkout of our own: scripts/ linked, and the CLI and runner bundles built from this source
- * into its dist/ with esbuild.mjs's own options. What `npm run build` leaves, without depending
- * on one having run (nor on it being fresh).
- */
-function builtCheckout(): Promise<string> {
-  checkout ??= (async () => {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), 'nexus-checkout-')));
-    symlinkSync(join(REPO, 'scripts'), join(root, 'scripts'));
-    const config = (await import(pathToFileURL(join(REPO, 'esbuild.mjs')).href)) as {
-      nodeBundles: (outdir: string) => BuildOptions;
-    };
-    await build({
-      ...config.nodeBundles(join(root, 'dist')),
-      absWorkingDir: REPO,
-      logLevel: 'warning',
-    });
-    return root;
-  })();
-  return checkout;
-}
 
 /** Runs `main` in this process and keeps what it printed. */
 async function inProcess(argv: string[]): Promise<{ code: number; out: string; err: string }> {

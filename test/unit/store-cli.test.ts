@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import { initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 
-/** A real process that takes the state lock (with a long lease) and keeps it until killed. */
+/**
+ * A real process that takes the state lock as a serving core does (for its lifetime, a long
+ * lease) and keeps it until killed.
+ */
 async function holdLockElsewhere(ws: TempWorkspace, owner: string): Promise<ChildProcess> {
   const holder = spawn(
     process.execPath,
@@ -16,7 +19,7 @@ async function holdLockElsewhere(ws: TempWorkspace, owner: string): Promise<Chil
       '-e',
       `import { StateLock } from ${JSON.stringify(join(process.cwd(), 'src/adapters/store/lock.ts'))};
        const l = new StateLock(${JSON.stringify(join(ws.stateDir, 'lock'))});
-       await l.acquire({ owner: ${JSON.stringify(owner)}, leaseMs: 600000 });
+       await l.acquire({ owner: ${JSON.stringify(owner)}, leaseMs: 600000, forLife: true });
        console.log('locked');
        setInterval(() => {}, 1000);`,
     ],

@@ -74,7 +74,7 @@ export class FsRunStore implements RunStore {
   /** Takes the lock for the lifetime of this process (a core serving others). */
   async holdLock(owner: string): Promise<void> {
     await this.ensureRoot();
-    await this.lock.acquire({ ...this.lockOpts, owner });
+    await this.lock.acquire({ ...this.lockOpts, owner, forLife: true });
     this.lock.keepAlive();
     this.heldForLife = true;
   }

@@ -1,8 +1,12 @@
 /**
  * The state lock: one writer at a time across processes. The lock file records the owner's pid,
  * host and a lease; a lock whose owner is dead (same host) or whose lease ran out is recovered
- * automatically. A live holder makes others wait briefly, then fail with STATE_LOCKED (exit 3)
- * instead of risking corrupt state.
+ * automatically. A writer never gives up behind a holder that holds the lock for one operation
+ * (another CLI call): it waits its turn however long the queue, and a holder that hangs loses
+ * the lock when its lease runs out. So 150 agents updating at once are all recorded, none told
+ * its update failed. Behind a holder that keeps the lock for its lifetime (a serving core the
+ * CLI could not reach), a writer waits `waitMs` from when it first saw that holder, then fails
+ * with STATE_LOCKED (exit 3) instead of risking corrupt state.
  *
  * Creation is atomic: the content is written to a temp file first and hard-linked into place
  * (link fails if the lock exists), so nobody ever reads a half-written lock.
@@ -20,15 +24,25 @@ export interface LockOwner {
   owner: string;
   acquired_at: string;
   lease_until: number;
+  /**
+   * `operation`: one write, then released (the CLI, the memory store); `life`: a serving core's
+   * (renewed). Absent in locks written before it existed: treated as `life`.
+   */
+  held_for?: 'operation' | 'life';
 }
 
 export interface AcquireOptions {
-  /** How long to wait for a live holder, ms. */
+  /**
+   * How long a holder that keeps the lock for its lifetime may keep us waiting, ms (counted from
+   * when it was first seen). Holders of one operation are waited out.
+   */
   waitMs?: number;
   /** Lease length, ms: a holder that stops renewing loses the lock after this. */
   leaseMs?: number;
   /** A label for error messages: `cli`, `daemon`, `extension`, … */
   owner?: string;
+  /** Held for the process's lifetime (a serving core), not one operation. */
+  forLife?: boolean;
 }
 
 const HOST = hostname();
@@ -73,38 +87,52 @@ export class StateLock {
     if (this.held) return;
     const waitMs = opts.waitMs ?? 5000;
     const leaseMs = opts.leaseMs ?? 30_000;
-    const deadline = Date.now() + waitMs;
+    let deadline = Date.now() + waitMs;
+    /** The holder we are waiting behind; when another one holds it, the queue moved. */
+    let waitingOn: string | undefined;
     const token = randomBytes(12).toString('hex');
+    const me = (): LockOwner => ({
+      pid: process.pid,
+      host: HOST,
+      token,
+      owner: opts.owner ?? 'cli',
+      acquired_at: new Date().toISOString(),
+      lease_until: Date.now() + leaseMs,
+      held_for: opts.forLife === true ? 'life' : 'operation',
+    });
+    const take = async (): Promise<boolean> => {
+      const owner = me();
+      if (!(await this.tryCreate(owner))) return false;
+      this.held = owner;
+      return true;
+    };
+    if (await take()) return;
     let delay = 2;
     for (;;) {
-      const me: LockOwner = {
-        pid: process.pid,
-        host: HOST,
-        token,
-        owner: opts.owner ?? 'cli',
-        acquired_at: new Date().toISOString(),
-        lease_until: Date.now() + leaseMs,
-      };
-      if (await this.tryCreate(me)) {
-        this.held = me;
-        return;
-      }
+      // Waiting costs one read a round: a create is tried only when the lock looks free, so a
+      // long queue does not slow the holder it waits on.
       const current = await this.holder();
-      if (current?.stale) {
-        await this.breakStale(current.owner);
+      if (!current) {
+        if (await take()) return;
         continue;
       }
-      if (Date.now() >= deadline) {
-        const who = current
-          ? `${current.owner.owner} (pid ${current.owner.pid} on ${current.owner.host})`
-          : 'another process';
+      if (current.stale) {
+        // Another waiter breaking it at the same moment: let it, and look again shortly.
+        if (await this.breakStale(current.owner)) continue;
+      } else if (current.owner.token !== waitingOn) {
+        // Taken by someone else since we last looked: progress, not a stuck holder.
+        waitingOn = current.owner.token;
+        deadline = Date.now() + waitMs;
+      } else if (current.owner.held_for !== 'operation' && Date.now() >= deadline) {
+        const who = `${current.owner.owner} (pid ${current.owner.pid} on ${current.owner.host})`;
         throw new NexusError(
           'STATE_LOCKED',
           `the Nexus state at ${this.path} is locked by ${who}; waited ${waitMs} ms. ` +
             'If a Nexus daemon or editor is running, the CLI connects to it instead; otherwise try again.',
           {
             lock: this.path,
-            ...(current ? { pid: current.owner.pid, owner: current.owner.owner } : {}),
+            pid: current.owner.pid,
+            owner: current.owner.owner,
           },
         );
       }
@@ -168,30 +196,77 @@ export class StateLock {
   }
 
   /**
-   * Moves a stale lock aside. If, between judging it stale and moving it, someone else broke it
-   * and took a fresh lock, we moved *their* lock: put it back (link fails only if yet another
-   * process took the lock meanwhile, in which case theirs stands).
+   * Removes a lock judged stale. Judging and removing are two steps, and between them the stale
+   * holder's lock may have been released and taken by a live process (a holder that exits right
+   * after releasing looks dead to a waiter that read its lock a moment before). So breakers take
+   * turns under a guard (`<lock>.break`, held for microseconds) and, holding it, look again: only
+   * the very lock judged stale, still stale, is moved aside. With one breaker at a time nobody
+   * can take the lock while it is aside, so putting back one moved by mistake (a fresh lock with
+   * the same token cannot exist) is a safety net, not a race. False when another waiter holds
+   * the guard (it is breaking this lock now).
    */
-  private async breakStale(stale: LockOwner): Promise<void> {
-    const aside = `${this.path}.${randomBytes(6).toString('hex')}.stale`;
+  private async breakStale(stale: LockOwner): Promise<boolean> {
+    const guard = `${this.path}.break`;
+    if (!(await this.takeGuard(guard))) return false;
     try {
-      await rename(this.path, aside);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      const moved = await readFile(aside, 'utf8');
-      let movedToken: string;
+      const now = await this.holder();
+      if (!now?.stale || now.owner.token !== stale.token) return true;
+      const aside = `${this.path}.${randomBytes(6).toString('hex')}.stale`;
       try {
-        movedToken = (JSON.parse(moved) as LockOwner).token;
-      } catch {
-        movedToken = moved;
+        await rename(this.path, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+        throw err;
       }
-      if (movedToken !== stale.token) await link(aside, this.path).catch(() => undefined);
+      try {
+        if (tokenOf(await readFile(aside, 'utf8')) !== stale.token)
+          await link(aside, this.path).catch(() => undefined);
+      } finally {
+        await unlink(aside).catch(() => undefined);
+      }
+      return true;
     } finally {
-      await unlink(aside).catch(() => undefined);
+      await unlink(guard).catch(() => undefined);
     }
+  }
+
+  /**
+   * The breakers' guard: created like the lock (complete content, linked into place). One left
+   * by a breaker that was killed while holding it (its pid is gone) is removed, and the caller
+   * tries again on its next round.
+   */
+  private async takeGuard(guard: string): Promise<boolean> {
+    const me = { pid: process.pid, host: HOST, token: randomBytes(12).toString('hex') };
+    const tmp = `${guard}.${me.token}.new`;
+    await writeFile(tmp, JSON.stringify(me), { mode: 0o600 });
+    try {
+      await link(tmp, guard);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+    const text = await readFile(guard, 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    let holder: { pid?: number; host?: string } = {};
+    try {
+      holder = JSON.parse(text) as typeof holder;
+    } catch {
+      // Cannot be half-written (linked whole): garbage is nobody's guard.
+    }
+    const dead = holder.pid === undefined || (holder.host === HOST && !pidAlive(holder.pid));
+    if (dead && (await readFile(guard, 'utf8').catch(() => undefined)) === text)
+      await unlink(guard).catch(() => undefined);
+    return false;
+  }
+}
+
+function tokenOf(lockText: string): string {
+  try {
+    return (JSON.parse(lockText) as LockOwner).token;
+  } catch {
+    return lockText;
   }
 }
 
