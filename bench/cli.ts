@@ -1,34 +1,23 @@
 /** The CLI as an agent calls it: a fresh process per call, embedded and connected. */
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { line, median, ms, ratio, timeProcess } from './util.ts';
+import {
+  benchWorkspace,
+  line,
+  median,
+  ms,
+  peakRssKiB,
+  ratio,
+  startServe,
+  timeProcess,
+} from './util.ts';
 
 const CALLS = 30;
 
 export async function benchCli(repo: string): Promise<void> {
   process.stdout.write('== CLI (fresh process per call, median of 30)\n');
-  const ws = mkdtempSync(join(tmpdir(), 'nexus-bench-'));
-  cpSync(join(repo, 'examples', 'workspace', '.nexus'), join(ws, '.nexus'), { recursive: true });
   const cli = join(repo, 'dist', 'cli.mjs');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NEXUS_WORKSPACE: ws,
-    NEXUS_CONFIG_DIR: join(ws, 'none'),
-  };
-  delete env.NEXUS_RUN_ID;
-  delete env.NEXUS_CONNECT;
-  const init = JSON.parse(
-    (
-      await capture(
-        process.execPath,
-        [cli, 'init', '--json', '--agent', 'manual', '--assignment', 'hello-file'],
-        ws,
-        env,
-      )
-    ).trim(),
-  ) as { id: string };
+  const { ws, env, id } = benchWorkspace(repo);
+  const init = { id };
   // Warm the compile cache and the page cache, as on any machine after the first call.
   for (let i = 0; i < 3; i++)
     timeProcess(process.execPath, [cli, 'task', 'set', init.id, 'create-file', 'in_progress'], {
@@ -37,8 +26,9 @@ export async function benchCli(repo: string): Promise<void> {
     });
   const bare: number[] = [];
   const set: number[] = [];
+  const help: number[] = [];
   for (let i = 0; i < CALLS; i++) {
-    // Interleaved, so a burst of load elsewhere hits both series alike.
+    // Interleaved, so a burst of load elsewhere hits every series alike.
     bare.push(timeProcess(process.execPath, ['-e', '0']));
     set.push(
       timeProcess(
@@ -47,6 +37,7 @@ export async function benchCli(repo: string): Promise<void> {
         { cwd: ws, env },
       ),
     );
+    help.push(timeProcess(process.execPath, [cli, '--help'], { cwd: ws, env }));
   }
   const base = median(bare);
   line('node -e 0 (baseline)', ms(base));
@@ -55,17 +46,30 @@ export async function benchCli(repo: string): Promise<void> {
     ms(median(set)),
     `${ratio(median(set) / base)} of bare Node (target <= 1.5x)`,
   );
+  line(
+    'nexus --help',
+    ms(median(help)),
+    `${ratio(median(help) / base)} of bare Node (target <= 1.3x)`,
+  );
+  const rss = peakRssKiB(
+    process.execPath,
+    [cli, 'task', 'set', init.id, 'create-file', 'pending'],
+    {
+      cwd: ws,
+      env,
+    },
+  );
+  const bareRss = peakRssKiB(process.execPath, ['-e', '0']);
+  if (rss !== undefined && bareRss !== undefined)
+    line(
+      'peak RSS of nexus task set, embedded',
+      `${(rss / 1024).toFixed(1)} MiB`,
+      `${ratio(rss / bareRss)} of bare Node's ${(bareRss / 1024).toFixed(1)} MiB`,
+    );
+  else line('peak RSS of nexus task set', 'n/a', '(needs /usr/bin/time)');
 
   // Connected: a daemon holds the state; the CLI goes over the bridge.
-  const daemon = spawn(process.execPath, [cli, 'serve'], {
-    cwd: ws,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  daemon.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 100 && !out.includes('bridge'); i++)
-    await new Promise((r) => setTimeout(r, 50));
+  const daemon = await startServe(cli, ws, env);
   try {
     for (let i = 0; i < 3; i++)
       timeProcess(process.execPath, [cli, 'task', 'set', init.id, 'create-file', 'in_progress'], {
@@ -92,20 +96,4 @@ export async function benchCli(repo: string): Promise<void> {
   } finally {
     daemon.kill('SIGTERM');
   }
-}
-
-function capture(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  env: NodeJS.ProcessEnv,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${args.join(' ')} exited ${code}`)),
-    );
-  });
 }

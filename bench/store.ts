@@ -130,7 +130,7 @@ export async function benchStore(): Promise<void> {
   line(
     'nexus list runs --all (10,000 runs, fresh process)',
     ms(median(proc)),
-    `${ratio(median(proc) / median(bare))} of bare Node (target <= 150 ms)`,
+    `${ratio(median(proc) / median(bare))} of bare Node (target <= 100 ms)`,
   );
   line('listRuns in process (10,000 runs)', ms(median(inproc)));
 }

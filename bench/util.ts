@@ -1,5 +1,9 @@
 /** Small helpers for benchmarks: medians, percentiles, timing a fresh process. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { AgentDefinition, AssignmentDefinition } from '../src/core/domain/definitions.ts';
 import type { RunManifest } from '../src/core/domain/run.ts';
 import { randomId } from '../src/core/ids.ts';
@@ -32,6 +36,71 @@ export function timeProcess(
   if (r.status !== 0)
     throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.toString()}`);
   return t;
+}
+
+/**
+ * Peak resident memory of one process run, KiB: the process is started through `/usr/bin/time`
+ * when present (GNU time's `%M`), undefined otherwise.
+ */
+export function peakRssKiB(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): number | undefined {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+    cwd: opts.cwd,
+    env: opts.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (r.error || r.status !== 0) return undefined;
+  const last = r.stderr.toString().trim().split('\n').pop() ?? '';
+  return /^\d+$/.test(last) ? Number(last) : undefined;
+}
+
+/**
+ * A throwaway workspace with the examples' definitions, the environment a `nexus` call gets in
+ * it (no user config, not inside a run, not told to connect) and its first run's id.
+ */
+export function benchWorkspace(repo: string): { ws: string; env: NodeJS.ProcessEnv; id: string } {
+  const ws = mkdtempSync(join(tmpdir(), 'nexus-bench-'));
+  cpSync(join(repo, 'examples', 'workspace', '.nexus'), join(ws, '.nexus'), { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NEXUS_WORKSPACE: ws,
+    NEXUS_CONFIG_DIR: join(ws, 'none'),
+  };
+  delete env.NEXUS_RUN_ID;
+  delete env.NEXUS_CONNECT;
+  const agent = ['--agent', 'manual', '--assignment', 'hello-file'];
+  const init = spawnSync(
+    process.execPath,
+    [join(repo, 'dist', 'cli.mjs'), 'init', '--json', ...agent],
+    {
+      cwd: ws,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (init.status !== 0) throw new Error(`nexus init exited ${init.status}`);
+  return { ws, env, id: (JSON.parse(init.stdout.toString()) as { id: string }).id };
+}
+
+/** `nexus serve` over the state `env` names, once it says it serves the bridge. */
+export async function startServe(
+  cli: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ChildProcess> {
+  const daemon = spawn(process.execPath, [cli, 'serve'], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  daemon.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 200 && !out.includes('bridge'); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  return daemon;
 }
 
 export function line(name: string, value: string, note = ''): void {
