@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, GIT_ENV, REPO, startCliJson, tempWorkspace } from './workspace.ts';
@@ -31,6 +38,26 @@ export interface KubeCluster {
   kubeconfig: string;
 }
 
+/** Newest modification time of the files under `dir`. */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  return newest;
+}
+
+/**
+ * The runner a "pod" runs: the build (`dist/runner.mjs`, what the image ships, several times
+ * quicker to start than source) when it is newer than every source file, else the source — a
+ * stale build must never stand in for the code under test.
+ */
+const RUNNER_ENTRY = (() => {
+  const built = join(REPO, 'dist', 'runner.mjs');
+  if (!existsSync(built)) return join(REPO, 'runner', 'bin.ts');
+  const source = Math.max(newestUnder(join(REPO, 'runner')), newestUnder(join(REPO, 'src')));
+  return statSync(built).mtimeMs >= source ? built : join(REPO, 'runner', 'bin.ts');
+})();
+
 /** The stand-in with the runner image's paths mapped to this checkout's runner. */
 export async function startKubeCluster(
   opts: { env?: Record<string, string>; namespaces?: string[] } = {},
@@ -41,8 +68,9 @@ export async function startKubeCluster(
     images: (image) => !image.startsWith('missing/'),
     schedulable: (pod) =>
       (pod.spec.nodeSelector as Record<string, string> | undefined)?.pool === undefined,
-    // The image's paths, on this machine: the runner from source.
-    pathMap: { '/opt/nexus/dist/runner.mjs': join(REPO, 'runner', 'bin.ts') },
+    // The image's paths, on this machine: the built runner, as the image ships it (`npm run
+    // build` first, as CI does); from source when there is no build (slower to start).
+    pathMap: { '/opt/nexus/dist/runner.mjs': RUNNER_ENTRY },
     // The real kubelet passes no host env; the stand-in's containers need PATH for node, git
     // and the agent CLIs, and the scripted server's quiet-mode switches.
     hostEnv: {
