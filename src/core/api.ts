@@ -34,6 +34,7 @@ import type { TranscriptPage } from './domain/transcript.ts';
 import type { HookRecord } from './hooks.ts';
 import type { MessageQueueRequest } from './messages.ts';
 import type { AttachmentAddRequest, ListedAttachment } from './attachments.ts';
+import type { RunChange } from './domain/change.ts';
 import type { InjectedMemory, MemoryEntry, MemoryHit } from './domain/memory.ts';
 import type {
   MemoryAddRequest,
@@ -146,6 +147,16 @@ export interface RunBrief {
   memoryAt?: string | undefined;
 }
 
+/** A run's change as `nexus run diff` and the editor see it. */
+export interface ChangeView {
+  run: string;
+  change: RunChange | null;
+  /** The patch (base64: it may hold bytes that are not UTF-8); absent without a change. */
+  patch_base64?: string | undefined;
+  /** Where the run worked (a local run's folder; for a pod, the workspace it was started from). */
+  workspace: string;
+}
+
 export type EventListener = (event: RunEvent) => void;
 
 export interface Subscription {
@@ -174,6 +185,8 @@ export interface NexusApi {
   getRun(ref: string): Promise<RunManifest>;
   /** The brief the agent receives (system prompt + first prompt). */
   getBrief(ref: string): Promise<RunBrief>;
+  /** The run's change (null until its runner reported one) and the patch, base64. */
+  getChange(ref: string): Promise<ChangeView>;
   /** All events of a run after a cursor. */
   getEvents(ref: string, after?: number, limit?: number): Promise<RunEvent[]>;
   /** A page of one attempt's conversation, readable whatever the backend (see TranscriptPage). */
@@ -292,7 +305,14 @@ export type RunnerReport =
   | { op: number; type: 'agent.call'; method: 'memory.propose'; params: AgentMemoryProposal }
   /** An approval the runner's own core holds (a pod): core shows it; a person decides. */
   | { op: number; type: 'approval.requested'; approval: Approval }
-  | { op: number; type: 'approval.settled'; id: string; status: 'expired' };
+  | { op: number; type: 'approval.settled'; id: string; status: 'expired' }
+  /**
+   * One piece of the run's patch (base64, a few hundred KiB at most, so a pod's report line
+   * stays well below 1 MiB); `change` follows the last piece and names the pieces by `sha256`.
+   */
+  | { op: number; type: 'change.chunk'; sha256: string; index: number; count: number; data: string }
+  /** The run's change against its base; `chunks` pieces of the patch came before it. */
+  | { op: number; type: 'change'; change: RunChange; chunks: number };
 
 type AgentTaskSet = Omit<TaskSetRequest, 'by'>;
 type AgentTaskAdd = Omit<TaskAddRequest, 'by'>;

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'SANDBOX_UNAVAILABLE'
   | 'HOOK_REJECTED'
   | 'BACKEND_FAILURE'
+  | 'PATCH_REFUSED'
   | 'CANCELLED'
   | 'INTERNAL';
 
@@ -64,6 +65,7 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   /** A `task_transition` hook refused a status change (like a failing check). */
   HOOK_REJECTED: ExitCode.checkFailed,
   BACKEND_FAILURE: ExitCode.backendFailure,
+  PATCH_REFUSED: ExitCode.badInput,
   CANCELLED: ExitCode.cancelled,
   INTERNAL: ExitCode.backendFailure,
 };

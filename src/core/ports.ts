@@ -63,6 +63,12 @@ export interface RunStore {
   readEvents(id: string, after?: number, limit?: number): Promise<RunEvent[]>;
   /** Absolute path of a file inside the run's directory (transcripts, logs). */
   runFile(id: string, relative: string): string;
+  /** Writes a file in the run's directory atomically (0600): a reader sees all of it or none. */
+  writeRunFile(id: string, relative: string, data: Uint8Array): Promise<void>;
+  /** A file in the run's directory, or undefined when there is none. */
+  readRunFile(id: string, relative: string): Promise<Buffer | undefined>;
+  /** Removes a file in the run's directory (no error when it is gone). */
+  removeRunFile(id: string, relative: string): Promise<void>;
 }
 
 export interface BackendEvent {

@@ -16,7 +16,10 @@ export interface ProtectedFiles {
 
 const keyOf = (globs: readonly string[]): string => JSON.stringify([...globs].sort());
 
-/** The baseline for the run's protected tasks, or undefined when no task protects anything. */
+/**
+ * The baseline for the run's protected tasks and the commit it starts from (the base of the
+ * run's change); undefined when no task protects anything and the workspace is no repository.
+ */
 export async function takeBaseline(
   tasks: readonly TaskState[],
   cwd: string,
@@ -24,7 +27,10 @@ export async function takeBaseline(
   now: string,
 ): Promise<Baseline | undefined> {
   const protectedTasks = tasks.filter((t) => t.protect.length > 0);
-  if (protectedTasks.length === 0) return undefined;
+  if (protectedTasks.length === 0) {
+    const head = await files.gitHead(cwd);
+    return head ? { taken_at: now, git_head: head, files: {}, tasks: {} } : undefined;
+  }
   const snapshots = new Map<string, Record<string, string>>();
   const baseline: Baseline = { taken_at: now, files: {}, tasks: {} };
   for (const task of protectedTasks) {

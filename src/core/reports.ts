@@ -7,6 +7,7 @@ import { NexusError, toUserMessage } from './errors.ts';
 import { addTask, appendTaskNote, setTaskStatus } from './tasks.ts';
 import { applyVerdict } from './verify.ts';
 import { hookEvent } from './hooks.ts';
+import { applyChangeReport } from './change.ts';
 
 export function finishedEvent(m: RunManifest): NewEvent {
   const data = {
@@ -25,6 +26,8 @@ export function applyReports(
   m: RunManifest,
   reports: readonly RunnerReport[],
   now: string,
+  /** Per `change` report op: whether its patch arrived whole (see change.ts). */
+  changeWhole: ReadonlyMap<number, boolean> = new Map(),
 ): NewEvent[] {
   const events: NewEvent[] = [];
   for (const r of reports) {
@@ -138,6 +141,12 @@ export function applyReports(
         });
         break;
       }
+      case 'change.chunk':
+        // Kept as a file by stageChange before this; nothing on the manifest.
+        break;
+      case 'change':
+        events.push(...applyChangeReport(m, r, changeWhole.get(r.op) ?? false));
+        break;
       case 'approval.settled': {
         const a = m.approvals.find((x) => x.id === r.id);
         if (a?.status !== 'pending') break;

@@ -5,6 +5,7 @@
  */
 import type {
   ApprovalDecision,
+  ChangeView,
   CreateRunRequest,
   DefinitionSummary,
   EnvironmentStatus,
@@ -53,6 +54,7 @@ import type { TranscriptPage } from './domain/transcript.ts';
 import { readTranscriptPage } from './transcripts.ts';
 import { buildFirstPrompt, buildSystemPrompt, resolveVars } from './prompt.ts';
 import { applyReports, finishedEvent } from './reports.ts';
+import { changeView, dropChangeParts, stageChange } from './change.ts';
 import { buildPayload, newManifest } from './run-factory.ts';
 import { assertIdle, resetManifest, updateManifest } from './run-keeping.ts';
 import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } from './tasks.ts';
@@ -534,11 +536,25 @@ export class CoreService implements NexusApi, RunnerApi {
   // --- runner reports ---
   async report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> {
     const filed = await this.memory.fileReported(runId, reports);
+    const carriesChange = reports.some((r) => r.type === 'change' || r.type === 'change.chunk');
+    const whole = carriesChange
+      ? await stageChange(
+          this.d.store,
+          runId,
+          (await this.d.store.readRun(runId)).applied_op,
+          reports,
+        )
+      : undefined;
     const { manifest } = await this.d.store.mutateRun(runId, (m) => ({
       manifest: m,
-      events: [...filed, ...applyReports(m, reports, this.now())],
+      events: [...filed, ...applyReports(m, reports, this.now(), whole)],
     }));
+    if (carriesChange) await dropChangeParts(this.d.store, runId, reports);
     return { appliedOp: manifest.applied_op };
+  }
+
+  async getChange(ref: string): Promise<ChangeView> {
+    return changeView(this.d.store, await this.getRun(ref));
   }
 
   // --- environment ---

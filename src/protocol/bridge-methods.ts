@@ -30,6 +30,8 @@ import { TranscriptPage } from '../core/domain/transcript.ts';
 import { MemoryMethods } from './memory-methods.ts';
 import { MessageMethods } from './message-methods.ts';
 import { AttachmentMethods } from './attachment-methods.ts';
+import { RunChange } from '../core/domain/change.ts';
+import { CHANGE_CHUNK_BASE64_MAX } from '../core/change.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);
@@ -47,6 +49,7 @@ const actor = z.optional(z.string().check(z.minLength(1), z.maxLength(100)));
 const int = (min: number, max?: number) =>
   z.int().check(z.gte(min), ...(max !== undefined ? [z.lte(max)] : []));
 const empty = z.optional(z.strictObject({}));
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/));
 
 /** A shallow check for interface-typed results: an object carrying the named string keys. */
 function shaped<T>(keys: readonly string[]): z.ZodMiniCustom<T, T> {
@@ -192,6 +195,20 @@ export const RunnerReportSchema = z.discriminatedUnion('type', [
     id: nonEmpty,
     status: z.literal('expired'),
   }),
+  z.strictObject({
+    op: int(1),
+    type: z.literal('change.chunk'),
+    sha256: sha256Hex,
+    index: int(0, 1000),
+    count: int(1, 1000),
+    data: z.base64().check(z.maxLength(CHANGE_CHUNK_BASE64_MAX)),
+  }),
+  z.strictObject({
+    op: int(1),
+    type: z.literal('change'),
+    change: RunChange,
+    chunks: int(0, 1000),
+  }),
 ]);
 
 /** `params` of the `events.event` notification the server pushes for a subscription. */
@@ -280,6 +297,16 @@ export const BRIDGE_METHODS = {
     params: z.strictObject({ ref }),
     result: RunManifest,
     api: { fn: 'getRun', args: ['ref'] },
+  },
+  'runs.change': {
+    params: z.strictObject({ ref }),
+    result: z.object({
+      run: z.string(),
+      change: z.nullable(RunChange),
+      patch_base64: z.optional(z.string()),
+      workspace: z.string(),
+    }),
+    api: { fn: 'getChange', args: ['ref'] },
   },
   'runs.brief': {
     params: z.strictObject({ ref }),

@@ -5,6 +5,7 @@
  */
 import type {
   ApprovalDecision,
+  ChangeView,
   CreateRunRequest,
   DefinitionSummary,
   EnvironmentStatus,
@@ -197,6 +198,10 @@ export class FakeApi implements NexusApi, RunnerApi {
   }
   async getRun(ref: string): Promise<RunManifest> {
     return this.#run(ref).manifest;
+  }
+  async getChange(ref: string): Promise<ChangeView> {
+    const m = this.#run(ref).manifest;
+    return { run: m.id, change: m.change ?? null, workspace: m.workspace.cwd };
   }
   async getBrief(ref: string): Promise<RunBrief> {
     this.#run(ref);

@@ -47,6 +47,7 @@ const CORE_ARGS: Record<string, readonly string[]> = {
   getSkill: ['ref'],
   getRun: ['ref'],
   getBrief: ['ref'],
+  getChange: ['ref'],
   getEvents: ['ref', 'after', 'limit'],
   cancelRun: ['ref'],
   resetRun: ['ref'],

@@ -17,7 +17,7 @@ export async function writeFileAtomic(
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(data, 'utf8');
+    await (typeof data === 'string' ? fh.writeFile(data, 'utf8') : fh.writeFile(data));
     if (durable) await fh.sync();
   } catch (err) {
     await fh.close();

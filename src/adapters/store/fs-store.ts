@@ -16,7 +16,7 @@
  * store; files get their mode as they are written.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
 import { indexEntryOf } from '../../core/domain/run.ts';
@@ -90,6 +90,26 @@ export class FsRunStore implements RunStore {
 
   runFile(id: string, relative: string): string {
     return join(this.runsDir, id, relative);
+  }
+
+  async writeRunFile(id: string, relative: string, data: Uint8Array): Promise<void> {
+    await this.write(async () => {
+      await this.tightenRun(id);
+      await writeFileAtomic(this.runFile(id, relative), data);
+    });
+  }
+
+  async readRunFile(id: string, relative: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.runFile(id, relative));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async removeRunFile(id: string, relative: string): Promise<void> {
+    await this.write(() => rm(this.runFile(id, relative), { force: true }));
   }
 
   async createRun(manifest: RunManifest, events: NewEvent[]): Promise<Mutation> {

@@ -17,6 +17,8 @@ export class MemoryRunStore implements RunStore {
   readonly #runs = new Map<string, { manifest: RunManifest; events: RunEvent[] }>();
   readonly #onEvents: ((events: RunEvent[]) => void) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Run files (a run's patch) kept in memory too, out of the agent's reach. */
+  readonly #files = new Map<string, Buffer>();
 
   /** `root` is only where run files (transcripts) go. */
   constructor(root: string, clock: Clock, onEvents?: (events: RunEvent[]) => void) {
@@ -83,6 +85,20 @@ export class MemoryRunStore implements RunStore {
 
   runFile(id: string, relative: string): string {
     return join(this.root, id, relative);
+  }
+
+  writeRunFile(id: string, relative: string, data: Uint8Array): Promise<void> {
+    this.#files.set(`${id}/${relative}`, Buffer.from(data));
+    return Promise.resolve();
+  }
+
+  readRunFile(id: string, relative: string): Promise<Buffer | undefined> {
+    return Promise.resolve(this.#files.get(`${id}/${relative}`));
+  }
+
+  removeRunFile(id: string, relative: string): Promise<void> {
+    this.#files.delete(`${id}/${relative}`);
+    return Promise.resolve();
   }
 
   #append(id: string, events: NewEvent[]): RunEvent[] {

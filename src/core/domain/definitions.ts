@@ -7,6 +7,7 @@
  * which matters for a CLI that an agent calls many times per run.
  */
 import * as z from 'zod/mini';
+import { DEFAULT_PATCH_MAX_BYTES, PATCH_MAX_BYTES_CEILING } from './change.ts';
 import {
   QUANTITY_PATTERN,
   isDnsLabel,
@@ -76,6 +77,8 @@ export const Limits = z.strictObject({
   wall_time_sec: z._default(int(1), 4 * 3600),
   /** Time limit of one verify check when the check sets none, seconds. */
   verify_timeout_sec: z._default(int(1), 300),
+  /** Largest patch of the run's change kept, bytes (over it: the file list only, marked truncated). */
+  patch_max_bytes: z._default(int(0, PATCH_MAX_BYTES_CEILING), DEFAULT_PATCH_MAX_BYTES),
 });
 export type Limits = z.infer<typeof Limits>;
 

@@ -100,6 +100,17 @@ const eventData = () => ({
   'nexus.security.refused': z.looseObject({ principal: z.string(), method: z.string() }),
   /** The protected files were recorded (the run's baseline). */
   'nexus.run.baseline': z.looseObject({ files: z.number(), git_head: str }),
+  /** The runner reported the run's change against its base (the patch: `change.patch`). */
+  'nexus.run.change': z.looseObject({
+    base: z.string(),
+    files: z.number(),
+    bytes: z.number(),
+    truncated: z.boolean(),
+    branch: str,
+    pushed: bool,
+    /** The patch's chunks did not all arrive (its file list is kept; apply refuses). */
+    incomplete: bool,
+  }),
   /** The store repaired a file after a crash (a torn event-log tail cut off). */
   'nexus.state.repaired': z.looseObject({ file: z.string(), cut_bytes: num, torn_seq: num }),
   /** Where a run's runner stands in its runtime (a pod: pulling, Running, Unschedulable, …). */
@@ -209,6 +220,7 @@ function buildRunEvent() {
     variant('nexus.log'),
     variant('nexus.security.refused'),
     variant('nexus.run.baseline'),
+    variant('nexus.run.change'),
     variant('nexus.state.repaired'),
     variant('nexus.runtime.phase'),
     variant('nexus.message.queued'),

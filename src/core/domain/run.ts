@@ -12,6 +12,7 @@ import {
   GatedAction,
   Hooks,
 } from './definitions.ts';
+import { RunChange } from './change.ts';
 import { RunMemory } from './memory.ts';
 
 export const TaskStatus = z.enum(['pending', 'in_progress', 'completed', 'blocked']);
@@ -256,6 +257,8 @@ export const RunManifest = z.object({
       via: z.optional(z.enum(['bridge', 'embedded', 'pod'])),
     }),
   ),
+  /** The run's change against the commit it started from (the patch is `change.patch`). */
+  change: z.optional(RunChange),
   /** Messages people queued for the agent (a `/nexus` comment in Plane): the next attempt's prompt carries those not yet delivered. */
   messages: z.optional(z.array(QueuedMessage)),
   /**
