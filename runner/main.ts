@@ -24,6 +24,7 @@ import { checkEnvironment, makeRedactor, secretValues } from '../src/core/check-
 import { fsProtectedFiles } from '../src/adapters/workspace/protected-files.ts';
 import { RunnerState } from './state.ts';
 import { prepareWorkspace } from './workspace.ts';
+import { reportRunChange } from './change.ts';
 import { LogBatcher } from './log-batcher.ts';
 import { handAttachments } from './attachments.ts';
 
@@ -32,7 +33,7 @@ import { handAttachments } from './attachments.ts';
  * is. Other NEXUS_ settings (timeouts, test hooks, binaries) pass through.
  */
 const RUNNER_ONLY_ENV =
-  /^NEXUS_(RUN_CONFIG|RUN_CONFIG_FILE|USER_TOKEN|TOKEN|TOKEN_FILE|AGENT_TOKEN|CONNECT|STATE_DIR|WORKSPACE|RUNNER_DIR|ATTEMPTS_DIR|CONFIG_DIR|PLANE_[A-Z_]+|KEYS_DIR|INBOX_DIR|K8S_JOB)$/;
+  /^NEXUS_(RUN_CONFIG|RUN_CONFIG_FILE|USER_TOKEN|TOKEN|TOKEN_FILE|AGENT_TOKEN|CONNECT|STATE_DIR|WORKSPACE|RUNNER_DIR|ATTEMPTS_DIR|CONFIG_DIR|PLANE_[A-Z_]+|KEYS_DIR|INBOX_DIR|K8S_JOB|GIT_TOKEN|GIT_USERNAME)$/;
 
 export async function runnerMain(
   argv: string[],
@@ -63,6 +64,9 @@ export async function runnerMain(
   let core: CoreConnection | undefined;
   let pod: PodConnection | undefined;
   let state: RunnerState | undefined;
+  /** Set once the workspace is ready: reports the run's change (once) before it ends. */
+  let reportChange: (() => Promise<void>) | undefined;
+  let changeReported = false;
   const controller = new AbortController();
   const onSignal = (sig: string): void => {
     log(`${sig} received: cancelling the attempt`);
@@ -170,6 +174,29 @@ export async function runnerMain(
     const runId = payload.run_id;
     const workspaceDir = payload.workspace.cwd;
     const timeoutSec = Number(env.NEXUS_APPROVAL_TIMEOUT_SEC ?? 900);
+    const approvals = {
+      async request(action: GatedAction, detail: string, signal?: AbortSignal) {
+        const a = await api.requestApproval(runId, { action, detail, timeoutSec }, signal);
+        return {
+          approved: a.status === 'approved',
+          reason: a.reason ?? (a.status === 'expired' ? 'timed out' : undefined),
+        };
+      },
+    };
+    const workedIn = payload;
+    const stateDir = core.stateDir;
+    reportChange = async () => {
+      if (changeReported) return;
+      changeReported = true;
+      await reportRunChange({
+        payload: workedIn,
+        state: runnerState,
+        exclude: stateDir ? [stateDir] : [],
+        env,
+        approvals,
+        log,
+      });
+    };
     const outcome = await runAttemptLoop(
       payload,
       {
@@ -182,15 +209,8 @@ export async function runnerMain(
         sandbox: sandboxes.agent,
         protectedFiles: fsProtectedFiles,
         redact,
-        approvals: {
-          async request(action: GatedAction, detail: string, signal?: AbortSignal) {
-            const a = await api.requestApproval(runId, { action, detail, timeoutSec }, signal);
-            return {
-              approved: a.status === 'approved',
-              reason: a.reason ?? (a.status === 'expired' ? 'timed out' : undefined),
-            };
-          },
-        },
+        approvals,
+        beforeFinish: reportChange,
         transcriptFor: (n) => {
           const name = `${String(n).padStart(2, '0')}.jsonl`;
           return { absolute: join(attemptsDir, name), relative: `attempts/${name}` };
@@ -218,6 +238,7 @@ export async function runnerMain(
     log(`error: ${toUserMessage(err)}`);
     if (state) {
       const cancelled = code === ExitCode.cancelled;
+      await reportChange?.().catch(() => undefined);
       await state
         .report({
           type: 'run.finished',

@@ -61,6 +61,8 @@ export interface LoopDeps {
    * returns their names.
    */
   handOver?: () => Promise<string[]>;
+  /** Runs once the outcome is known, before the run is reported finished (its change). */
+  beforeFinish?: (outcome: LoopOutcome) => Promise<void>;
   /** Retries for transient backend failures per run, and for usage limits. */
   retries?: { transient: number; usageLimit: number; baseDelayMs: number; maxDelayMs: number };
 }
@@ -120,6 +122,7 @@ export async function runAttemptLoop(
   };
 
   const finish = async (outcome: LoopOutcome): Promise<LoopOutcome> => {
+    await deps.beforeFinish?.(outcome);
     // Not when cancelled: a cancelled runner is about to be killed, and its hook with it.
     if (outcome.status !== 'cancelled')
       await hook('after_exit', { status: outcome.status, exitCode: outcome.exitCode });

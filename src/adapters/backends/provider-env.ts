@@ -28,12 +28,24 @@ export function foreignProviderKeys(backend: BackendName): string[] {
     .filter((k) => !own.has(k));
 }
 
-/** The provider env a run's backend needs, taken from `env` (for a pod's Secret). */
+/**
+ * The git credentials the runner pushes a run's change with (`can_push`): an HTTPS token and
+ * its user name. The runner's alone: never in the agent's environment.
+ */
+export const GIT_PUSH_KEYS = ['NEXUS_GIT_TOKEN', 'NEXUS_GIT_USERNAME'] as const;
+
+/**
+ * The provider env a run's backend needs, taken from `env` (for a pod's Secret), and the git
+ * push credentials when the agent may push.
+ */
 export function providerEnv(
-  payload: Pick<RunConfigPayload, 'backend' | 'backend_settings'>,
+  payload: Pick<RunConfigPayload, 'backend' | 'backend_settings'> & {
+    permissions?: { can_push: boolean } | undefined;
+  },
   env: NodeJS.ProcessEnv,
 ): Record<string, string> {
   const names = [
+    ...(payload.permissions?.can_push ? GIT_PUSH_KEYS : []),
     ...PROVIDER_KEYS[payload.backend],
     ...PROVIDER_ENDPOINTS[payload.backend],
     ...(payload.backend_settings.api_key_env ? [payload.backend_settings.api_key_env] : []),
