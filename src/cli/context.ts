@@ -13,6 +13,8 @@ import type { BridgeClient } from '../adapters/bridge/client.ts';
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** Bytes to stdout as they are (a patch need not be UTF-8); absent: written as text. */
+  raw?(bytes: Uint8Array): void;
 }
 
 export class CliContext {

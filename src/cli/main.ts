@@ -35,6 +35,8 @@ export const COMMANDS: Record<string, Loader> = {
   'attachment get': async () => (await import('./commands/attachment.ts')).attachmentGetCommand,
   'attachment remove': async () =>
     (await import('./commands/attachment.ts')).attachmentRemoveCommand,
+  'run diff': async () => (await import('./commands/run-change.ts')).runDiffCommand,
+  'run apply': async () => (await import('./commands/run-change.ts')).runApplyCommand,
   'task list': async () => (await import('./commands/task.ts')).taskListCommand,
   'task show': async () => (await import('./commands/task.ts')).taskShowCommand,
   'task set': async () => (await import('./commands/task.ts')).taskSetCommand,
@@ -77,6 +79,7 @@ runs
   run --agent A [--assignment B] [msg]  run until every task is verified (--bg: in the background)
   run --resume <run> [msg]              continue a run in the same backend session
   run status|brief|audit <run>          a run's state, the brief its agent gets, its event log
+  run diff|apply <run>                  the run's change as a patch · applied to this repository
   run archive|unarchive|pin|set-name|note|reset|delete <run> …   keep runs tidy
   run queue-message <run> <text>        a message for the agent's next attempt
   run queued-messages|remove-queued-message <run> …   see or withdraw waiting messages
@@ -128,6 +131,7 @@ async function groupHelp(first: string, subcommands: string[]): Promise<string> 
 const defaultIO: CliIO = {
   out: (t) => process.stdout.write(`${t}\n`),
   err: (t) => process.stderr.write(`${t}\n`),
+  raw: (b) => process.stdout.write(b),
 };
 
 export async function main(
