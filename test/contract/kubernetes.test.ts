@@ -102,6 +102,65 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     assert.equal(blocked.manifest.status, 'blocked');
   });
 
+  void it('the pod checks out the workspace’s HEAD (not the default branch), reports its change as a patch and, with can_push, pushes nexus/<run> to the origin', async () => {
+    const server = await claude.start(DONE);
+    const ws = clonableWorkspace({ agent: ['permissions:', '  can_push: true'] });
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: ws.dir, env: { ...process.env, ...GIT_ENV } }).toString();
+    // The person works on a branch whose commit the default branch does not have.
+    git('checkout', '-q', '-b', 'feature');
+    ws.write('feature.txt', 'only on the feature branch\n');
+    git('add', 'feature.txt');
+    git('commit', '-q', '-m', 'feature');
+    git('push', '-q', 'origin', 'feature');
+    const head = git('rev-parse', 'HEAD').trim();
+    const bare = git('remote', 'get-url', 'origin').trim();
+    const r = await nexusRun(ws, claude.env(server)).done;
+    await server.close();
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(
+      readFileSync(join(ws.stateDir, 'runs', r.manifest.id, 'run.json'), 'utf8'),
+    ) as {
+      change: {
+        base: string;
+        files: Array<{ path: string; status: string }>;
+        branch: string;
+        pushed: boolean;
+      };
+    };
+    assert.equal(
+      m.change.base,
+      head,
+      'the change is against the commit the person had checked out',
+    );
+    assert.deepEqual(m.change.files.map((f) => `${f.status} ${f.path}`).sort(), [
+      'A files.txt',
+      'A hello.txt',
+    ]);
+    const patch = readFileSync(join(ws.stateDir, 'runs', r.manifest.id, 'change.patch'), 'utf8');
+    assert.match(patch, /\+\+\+ b\/hello\.txt\n@@ -0,0 \+1 @@\n\+hello\n/);
+    assert.equal(m.change.branch, `nexus/${r.manifest.id}`);
+    assert.equal(m.change.pushed, true);
+    const branch = `refs/heads/nexus/${r.manifest.id}`;
+    const onRemote = (...args: string[]): string =>
+      execFileSync('git', ['--git-dir', bare, ...args]).toString();
+    assert.equal(onRemote('rev-parse', `${branch}^`).trim(), head);
+    assert.equal(onRemote('show', `${branch}:hello.txt`), 'hello\n');
+    assert.equal(onRemote('show', `${branch}:feature.txt`), 'only on the feature branch\n');
+    assert.equal(git('rev-parse', 'HEAD').trim(), head, 'the person’s checkout untouched');
+    // The change is a report like the others: applied once, the log contiguous.
+    const events = eventsOf(ws, r.manifest.id);
+    assertContiguous(events);
+    assert.equal(events.filter((e) => e.type === 'nexus.run.change').length, 1);
+    // nexus run apply: already in this workspace? No: the pod worked in its own clone.
+    const apply = execFileSync(process.execPath, [CLI, 'run', 'apply', r.manifest.id], {
+      cwd: ws.dir,
+      env: ws.env,
+    }).toString();
+    assert.match(apply, /applied the change/);
+    assert.equal(readFileSync(join(ws.dir, 'hello.txt'), 'utf8'), 'hello\n');
+  });
+
   void it('an agent that writes forged report lines to the runner’s stdout changes nothing', async () => {
     // The agent finds the runner's stdout (an ancestor's fd 1, the container's log) and writes
     // report lines a verdict would need: unsigned, and signed with a key it made up. Without
