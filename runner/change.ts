@@ -11,9 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { UnnumberedRunnerReport } from '../src/core/api.ts';
-import { CHANGE_CHUNK_BYTES } from '../src/core/change.ts';
 import type { ChangedFile, RunChange } from '../src/core/domain/change.ts';
-import { changeBranch } from '../src/core/domain/change.ts';
+import { CHANGE_CHUNK_BYTES, changeBranch } from '../src/core/domain/change.ts';
 import { git, gitText } from '../src/adapters/git/run-git.ts';
 import type { LoopState } from '../src/core/loop.ts';
 import type { ApprovalGate } from '../src/core/ports.ts';
@@ -42,10 +41,21 @@ export interface ChangeOptions {
 const DIFF = ['--no-ext-diff', '--no-textconv', '--no-color', '-M'];
 
 /** The change against `base`, or undefined when the workspace is not the base's repository. */
-export async function computeChange(o: ChangeOptions): Promise<ComputedChange | undefined> {
-  const top = (await gitText(o.cwd, ['rev-parse', '--show-toplevel']).catch(() => ''))?.trim();
-  if (!top) return undefined;
-  if ((await git(top, ['cat-file', '-e', `${o.base}^{commit}`])).code !== 0) return undefined;
+export async function computeChange(
+  o: ChangeOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<ComputedChange | undefined> {
+  const where = await git(o.cwd, ['rev-parse', '--show-toplevel']);
+  if (where.signal) throw new Error(`git rev-parse was stopped by ${where.signal}`);
+  const top = where.code === 0 ? where.stdout.toString().trim() : '';
+  if (!top) {
+    log(`no change to report: ${o.cwd} is not in a git repository`);
+    return undefined;
+  }
+  if ((await git(top, ['cat-file', '-e', `${o.base}^{commit}`])).code !== 0) {
+    log(`no change to report: the run's base ${o.base} is not in ${top}`);
+    return undefined;
+  }
   const scratch = await mkdtemp(join(tmpdir(), 'nexus-change-'));
   const env = { GIT_INDEX_FILE: join(scratch, 'index') };
   try {
@@ -270,15 +280,20 @@ export interface RunChangeDeps {
  */
 export async function reportRunChange(d: RunChangeDeps): Promise<void> {
   try {
+    // What was reported so far (the baseline among it) is applied before the base is read.
+    await d.state.sync();
     const base = (await d.state.read()).baseline?.git_head;
     if (!base) return;
-    const computed = await computeChange({
-      cwd: d.payload.workspace.cwd,
-      base,
-      maxBytes: d.payload.limits.patch_max_bytes,
-      exclude: d.exclude,
-      now: new Date().toISOString(),
-    });
+    const computed = await computeChange(
+      {
+        cwd: d.payload.workspace.cwd,
+        base,
+        maxBytes: d.payload.limits.patch_max_bytes,
+        exclude: d.exclude,
+        now: new Date().toISOString(),
+      },
+      d.log,
+    );
     if (!computed) return;
     const { change } = computed;
     if (d.payload.permissions.can_push && change.files.length > 0) {

@@ -14,10 +14,6 @@ import type { NewEvent } from './domain/events.ts';
 import type { RunManifest } from './domain/run.ts';
 import type { RunStore } from './ports.ts';
 
-/** Raw bytes per piece: its base64 (~256 KiB) keeps a pod's report line well below 1 MiB. */
-export const CHANGE_CHUNK_BYTES = 192 * 1024;
-export const CHANGE_CHUNK_BASE64_MAX = Math.ceil(CHANGE_CHUNK_BYTES / 3) * 4;
-
 export const PATCH_FILE = 'change.patch';
 const partFile = (sha256: string, index: number): string =>
   `change.part.${sha256.slice(0, 16)}.${index}`;
@@ -42,7 +38,12 @@ export async function stageChange(
     if (r.op <= appliedOp) continue;
     if (r.type === 'change.chunk')
       await files.writeRunFile(runId, partFile(r.sha256, r.index), Buffer.from(r.data, 'base64'));
-    else if (r.type === 'change') whole.set(r.op, await assemble(files, runId, r));
+    else if (r.type === 'change') {
+      const ok = await assemble(files, runId, r);
+      // An earlier end's patch must not stand beside this summary.
+      if (!ok) await files.removeRunFile(runId, PATCH_FILE);
+      whole.set(r.op, ok);
+    }
   }
   return whole;
 }

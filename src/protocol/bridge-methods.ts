@@ -30,8 +30,7 @@ import { TranscriptPage } from '../core/domain/transcript.ts';
 import { MemoryMethods } from './memory-methods.ts';
 import { MessageMethods } from './message-methods.ts';
 import { AttachmentMethods } from './attachment-methods.ts';
-import { RunChange } from '../core/domain/change.ts';
-import { CHANGE_CHUNK_BASE64_MAX } from '../core/change.ts';
+import { CHANGE_CHUNK_BASE64_MAX, RunChange } from '../core/domain/change.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);

@@ -18,6 +18,8 @@ const HARDENED = [
 
 export interface GitResult {
   code: number | null;
+  /** The signal that ended git, when one did. */
+  signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: string;
   /** All of stdout's size, also past `maxBytes`. */
@@ -59,9 +61,9 @@ export function git(cwd: string, args: string[], opts: GitOptions = {}): Promise
       clearTimeout(timer);
       reject(err);
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(chunks), stderr, bytes });
+      resolve({ code, signal, stdout: Buffer.concat(chunks), stderr, bytes });
     });
   });
 }
@@ -71,7 +73,7 @@ export async function gitText(cwd: string, args: string[], opts: GitOptions = {}
   const r = await git(cwd, args, opts);
   if (r.code !== 0)
     throw new Error(
-      `git ${args[0] ?? ''} failed: ${r.stderr.trim().split('\n')[0] ?? `exit ${r.code}`}`,
+      `git ${args[0] ?? ''} failed: ${r.signal ? `stopped by ${r.signal}` : (r.stderr.trim().split('\n')[0] ?? `exit ${r.code}`)}`,
     );
   return r.stdout.toString('utf8');
 }

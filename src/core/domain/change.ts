@@ -10,6 +10,10 @@ export const DEFAULT_PATCH_MAX_BYTES = 5 * 1024 * 1024;
 /** The most a run's limits may allow: the patch travels in a pod's log and over the bridge. */
 export const PATCH_MAX_BYTES_CEILING = 16 * 1024 * 1024;
 
+/** Raw bytes per piece: its base64 (~256 KiB) keeps a pod's report line well below 1 MiB. */
+export const CHANGE_CHUNK_BYTES = 192 * 1024;
+export const CHANGE_CHUNK_BASE64_MAX = Math.ceil(CHANGE_CHUNK_BYTES / 3) * 4;
+
 export const ChangedFile = z.object({
   /** Repository-relative, `/`-separated (for a rename: the new path). */
   path: z.string(),
