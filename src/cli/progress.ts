@@ -1,5 +1,6 @@
 /** Live progress of a run in a terminal: attempts, task ticks, checks, approvals, memory, the outcome. */
 import type { RunEvent } from '../core/domain/events.ts';
+import { shortId } from '../core/ids.ts';
 
 export function renderProgress(e: RunEvent, verbose = false): string | undefined {
   switch (e.type) {
@@ -65,6 +66,18 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
     case 'nexus.memory.proposed': {
       const id = e.data.entry;
       return `  ✎ memory proposed (${e.data.scope}): ${e.data.text ?? ''}\n    decide with: nexus memory approve ${id}  |  nexus memory reject ${id}`;
+    }
+    case 'nexus.run.change': {
+      const d = e.data;
+      if (d.files === 0) return '  Δ no change to the workspace';
+      const pushed = d.branch
+        ? d.pushed
+          ? ` · pushed to ${d.branch}`
+          : ` · ${d.branch} not pushed`
+        : '';
+      const cut = d.truncated ? ' · truncated: over limits.patch_max_bytes' : '';
+      const run = shortId(e.run_id);
+      return `  Δ ${d.files} file(s) changed (${d.bytes} bytes of patch${cut})${pushed}: nexus run diff ${run} · nexus run apply ${run}`;
     }
     case 'nexus.agent.run.completed':
     case 'nexus.agent.run.failed':
