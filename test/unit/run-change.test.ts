@@ -129,6 +129,10 @@ test('a local run that edits, adds (a binary too), deletes and renames: diff sho
   const indexBefore = readFileSync(join(ws.dir, '.git', 'index'));
   const { id, out } = await runAgent(ws);
   assert.equal(out.code, 0, out.err);
+  assert.match(
+    out.out.toString(),
+    /Δ 6 file\(s\) changed .*nexus run diff \w+ · nexus run apply \w+/,
+  );
 
   // The person's index is as it was: the runner staged nothing.
   assert.deepEqual(readFileSync(join(ws.dir, '.git', 'index')), indexBefore);
@@ -326,4 +330,35 @@ test('a local run with --repo clones into its own folder: its change is reported
     readFileSync(join(m.workspace.cwd, 'a.txt')),
   );
   assert.equal(existsSync(join(ws.dir, 'keep.txt')), false);
+});
+
+test('a run cancelled mid-attempt (Ctrl-C) still reports what it changed so far', async () => {
+  const { ws } = repoWorkspace([]);
+  script(ws, ["printf 'partial\\n' > partial.txt", 'sleep 60']);
+  const child = spawn(process.execPath, [CLI, 'run', '--agent', 'scripted', 'do it'], {
+    cwd: ws.dir,
+    env: {
+      ...ws.env,
+      ...GIT_ENV,
+      NEXUS_TEST_BACKEND: BACKEND,
+      NEXUS_SCRIPT_FILE: join(ws.dir, '.nexus', 'script.json'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.resume();
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(join(ws.dir, 'partial.txt')) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 130, err);
+  const id = readdirSync(join(ws.stateDir, 'runs'))[0] as string;
+  const m = manifestOf(ws, id);
+  assert.equal(m.status, 'cancelled');
+  assert.deepEqual(
+    m.change.files.map((f) => `${f.status} ${f.path}`),
+    ['A partial.txt'],
+  );
 });
