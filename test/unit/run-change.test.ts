@@ -29,18 +29,23 @@ interface Cli {
   err: string;
 }
 
+/** The real `nexus` in `cwd`, with the scripted backend for the workspace's runs. */
+function spawnCli(ws: TempWorkspace, cwd: string, args: string[]) {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: {
+      ...ws.env,
+      ...GIT_ENV,
+      NEXUS_TEST_BACKEND: BACKEND,
+      NEXUS_SCRIPT_FILE: join(ws.dir, '.nexus', 'script.json'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 function cli(ws: TempWorkspace, cwd: string, args: string[]): Promise<Cli> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: {
-        ...ws.env,
-        ...GIT_ENV,
-        NEXUS_TEST_BACKEND: BACKEND,
-        NEXUS_SCRIPT_FILE: join(ws.dir, '.nexus', 'script.json'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(ws, cwd, args);
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -335,16 +340,7 @@ test('a local run with --repo clones into its own folder: its change is reported
 test('a run cancelled mid-attempt (Ctrl-C) still reports what it changed so far', async () => {
   const { ws } = repoWorkspace([]);
   script(ws, ["printf 'partial\\n' > partial.txt", 'sleep 60']);
-  const child = spawn(process.execPath, [CLI, 'run', '--agent', 'scripted', 'do it'], {
-    cwd: ws.dir,
-    env: {
-      ...ws.env,
-      ...GIT_ENV,
-      NEXUS_TEST_BACKEND: BACKEND,
-      NEXUS_SCRIPT_FILE: join(ws.dir, '.nexus', 'script.json'),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnCli(ws, ws.dir, ['run', '--agent', 'scripted', 'do it']);
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout.resume();
