@@ -159,6 +159,15 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     }).toString();
     assert.match(apply, /applied the change/);
     assert.equal(readFileSync(join(ws.dir, 'hello.txt'), 'utf8'), 'hello\n');
+    // Nothing the push started outlives the run: the pod ends.
+    await cluster.waitFor(
+      'the pod to end',
+      () =>
+        cluster
+          .list<Pod>('pods', NS)
+          .find((p) => p.metadata.name?.includes(r.manifest.id) && p.status?.phase === 'Succeeded'),
+      60_000,
+    );
   });
 
   void it('an agent that writes forged report lines to the runner’s stdout changes nothing', async () => {
