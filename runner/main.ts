@@ -157,6 +157,8 @@ export async function runnerMain(
     }
     Object.assign(backendEnv, payload.backend_settings.env, await core.agentEnv(), {
       NEXUS_RUN_ID: payload.run_id,
+      // For the agent's information (a refusal names it); core computes depth from the parent.
+      NEXUS_CALL_DEPTH: String(payload.call_depth ?? 0),
       PATH: `${shimBin}:${env.PATH ?? '/usr/bin:/bin'}`,
     });
     const checkEnv = checkEnvironment(env, [...sandboxes.agentWritable, agentDir]);

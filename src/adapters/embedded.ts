@@ -2,6 +2,7 @@
  * Builds an embedded core: store + definitions + service in this process. Used by the CLI
  * (lock per operation), `nexus serve` and the extension host (lock held for their lifetime).
  */
+import { maxCallDepthFrom } from '../core/lineage.ts';
 import type { DefinitionSummary } from '../core/api.ts';
 import type { DefinitionKind } from '../core/domain/definitions.ts';
 import { join } from 'node:path';
@@ -126,6 +127,7 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     }),
     embedder: embedderFromEnv(process.env),
     attachmentFiles: fsAttachmentFiles(opts.stateDir),
+    maxCallDepth: maxCallDepthFrom(process.env),
     workspace: opts.workspace,
     version: NEXUS_VERSION,
     mode: 'embedded',

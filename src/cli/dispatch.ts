@@ -26,6 +26,7 @@ export function embeddedDispatch(
     runnerEnv: async () => ({ NEXUS_STATE_DIR: opts.stateDir, NEXUS_WORKSPACE: opts.workspace }),
     // Runs started from a terminal each have their own process: no cap to wait behind.
     cap: Number.MAX_SAFE_INTEGER,
+    gate: (id) => embedded.service.deps.gate(id),
     clock: systemClock,
   });
   embedded.service.setLauncher(dispatcher);

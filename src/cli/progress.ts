@@ -9,6 +9,10 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
       const where = e.data.unsandboxed ? ` · unsandboxed: ${e.data.unsandboxed}` : '';
       return `▶ run started (runner pid ${e.data.pid ?? '?'})${where}`;
     }
+    case 'nexus.agent.run.waiting':
+      return e.data.waiting_on.length > 0
+        ? `⧗ waiting on ${e.data.waiting_on.map((id) => id.slice(0, 8)).join(', ')} (starts when they succeed)`
+        : '⧗ upstreams succeeded: starting';
     case 'nexus.attempt.started':
       return `● attempt ${e.data.attempt}`;
     case 'nexus.attempt.finished': {

@@ -69,6 +69,14 @@ export interface CreateRunRequest {
   /** Workspace folder (defaults to the core's workspace). */
   cwd?: string | undefined;
   repo?: string | undefined;
+  /** Runs that must succeed first (ids or unique prefixes): it waits, queued, until they do. */
+  after?: string[] | undefined;
+  group?: string | undefined;
+  /**
+   * The run whose agent starts this one. Over the bridge an agent may only name its own run
+   * (its credential decides); core computes the depth from the parent's and caps it.
+   */
+  parent?: string | undefined;
 }
 
 export interface TranscriptRequest {
@@ -117,6 +125,15 @@ export interface RunUpdateRequest {
   archived?: boolean | undefined;
   /** Appended to the run's notes. */
   note?: string | undefined;
+  /** A group name; empty clears it. */
+  group?: string | undefined;
+}
+
+/** `nexus run add-dep|remove-dep|clear-deps`: `upstream` is absent for `clear`. */
+export interface RunDepsRequest {
+  ref: string;
+  op: 'add' | 'remove' | 'clear';
+  upstream?: string | undefined;
 }
 
 export interface ApprovalDecision {
@@ -212,6 +229,8 @@ export interface NexusApi {
   resetRun(ref: string): Promise<RunManifest>;
   /** Removes the run and its files; refused while it is active. */
   deleteRun(ref: string): Promise<{ deleted: string }>;
+  /** Adds, removes or clears a run's upstreams (cycles refused); a waiting run is re-evaluated. */
+  changeDeps(req: RunDepsRequest): Promise<RunManifest>;
 
   status(): Promise<EnvironmentStatus>;
 

@@ -29,6 +29,11 @@ export interface DispatcherDeps {
   exitGraceMs?: number;
   /** How often a runner this process did not start is checked for life, ms. */
   watchEveryMs?: number;
+  /**
+   * Whether a queued run may start now (core's dependencies: `false` when it waits on
+   * upstreams, or ended blocked by one). Absent: every queued run may.
+   */
+  gate?: (runId: string) => Promise<boolean>;
 }
 
 export class Dispatcher implements RunLauncher {
@@ -114,6 +119,7 @@ export class Dispatcher implements RunLauncher {
       const m = await this.#d.store.readRun(entry.id).catch(() => undefined);
       if (!m || m.agent.backend === 'passive') continue; // a person drives a passive run
       if (m.status === 'queued') {
+        if (this.#d.gate && !(await this.#d.gate(m.id).catch(() => false))) continue;
         const payload = await this.#d.payloadFor(m.id).catch(() => undefined);
         if (payload) await this.launch(m.id, payload);
         continue;
@@ -223,8 +229,14 @@ export class Dispatcher implements RunLauncher {
 
   #pump(): Promise<void> {
     this.#pumping = this.#pumping.then(async () => {
-      while (!this.#closed && this.#active.size < this.#cap && this.#waiting.length > 0) {
-        const next = this.#waiting.shift();
+      while (!this.#closed && this.#waiting.length > 0) {
+        // A child of a run holding a slot starts on its parent's slot: a parent waiting on
+        // its child must never wait behind the cap it fills (depth is capped, so this is too).
+        const i = this.#waiting.findIndex(
+          (w) => w.payload.parent_run !== undefined && this.#active.has(w.payload.parent_run),
+        );
+        if (i < 0 && this.#active.size >= this.#cap) break;
+        const [next] = this.#waiting.splice(Math.max(i, 0), 1);
         if (!next) break;
         this.#active.add(next.runId);
         try {

@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'MEMORY_FORBIDDEN'
   | 'SANDBOX_UNAVAILABLE'
   | 'HOOK_REJECTED'
+  | 'DEPENDENCY_CYCLE'
+  | 'CALL_DEPTH_EXCEEDED'
   | 'BACKEND_FAILURE'
   | 'PATCH_REFUSED'
   | 'CANCELLED'
@@ -64,6 +66,8 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   SANDBOX_UNAVAILABLE: ExitCode.badInput,
   /** A `task_transition` hook refused a status change (like a failing check). */
   HOOK_REJECTED: ExitCode.checkFailed,
+  DEPENDENCY_CYCLE: ExitCode.badInput,
+  CALL_DEPTH_EXCEEDED: ExitCode.badInput,
   BACKEND_FAILURE: ExitCode.backendFailure,
   PATCH_REFUSED: ExitCode.badInput,
   CANCELLED: ExitCode.cancelled,

@@ -27,6 +27,10 @@ export interface RunFilter {
   kind?: readonly RunManifest['kind'][];
   /** Archived runs: hidden by default from core's listings; `only` lists just them. */
   archived?: 'hide' | 'include' | 'only';
+  /** Only runs of this group. */
+  group?: string;
+  /** Only runs started by this run (full id). */
+  parent?: string;
 }
 
 /** The result of a mutation: the new manifest and the events it appended (with seqs). */

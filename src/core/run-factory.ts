@@ -115,5 +115,7 @@ export function buildPayload(
     tasks: m.tasks.map((t) => ({ id: t.id, title: t.title, verify: t.verify })),
     ...(m.hooks ? { hooks: m.hooks } : {}),
     ...(m.backend_session_id ? { resume_session_id: m.backend_session_id } : {}),
+    ...(m.parent ? { parent_run: m.parent } : {}),
+    call_depth: m.depth ?? 0,
   };
 }

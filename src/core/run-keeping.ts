@@ -8,6 +8,7 @@ import type { RunManifest } from './domain/run.ts';
 import { isTerminalRunStatus } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import { assertNoteFits } from './tasks.ts';
+import { checkGroup } from './deps.ts';
 
 /** Refuses while a runner works the run: `what` names the refused action. */
 export function assertIdle(m: RunManifest, what: string): void {
@@ -52,6 +53,14 @@ export function updateManifest(
     if (name) m.name = name;
     else delete m.name;
     changed.name = name || null;
+  }
+  if (req.group !== undefined) {
+    const group = req.group.trim() === '' ? undefined : checkGroup(req.group);
+    if (group !== m.group) {
+      if (group) m.group = group;
+      else delete m.group;
+      changed.group = group ?? null;
+    }
   }
   if (req.note !== undefined) {
     if (!req.note.trim()) throw new NexusError('USAGE', 'a note cannot be empty');

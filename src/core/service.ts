@@ -17,6 +17,7 @@ import type {
   SubscribeRequest,
   Subscription,
   RunBrief,
+  RunDepsRequest,
   RunUpdateRequest,
   TaskAddRequest,
   TaskSetRequest,
@@ -78,6 +79,8 @@ import {
   type ListedAttachment,
 } from './attachments.ts';
 import { assertHooksRunOn, gateTransition, reapplyTransition } from './hooks.ts';
+import { Dependencies } from './deps.ts';
+import { DEFAULT_MAX_CALL_DEPTH, orchestrationOf } from './lineage.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
 export interface DefinitionSource {
@@ -115,6 +118,8 @@ export interface CoreDeps {
   attachmentFiles?: AttachmentFiles | undefined;
   /** The optional semantic leg of memory search (none ships; see docs/formats.md). */
   embedder?: MemoryEmbedder | undefined;
+  /** How deep runs may start runs (`NEXUS_MAX_CALL_DEPTH` of the serving core). */
+  maxCallDepth?: number | undefined;
 }
 
 export class CoreService implements NexusApi, RunnerApi {
@@ -122,6 +127,7 @@ export class CoreService implements NexusApi, RunnerApi {
   readonly memory: MemoryService;
   readonly messages: RunMessages;
   readonly attachments: RunAttachments;
+  readonly deps: Dependencies;
   private readonly d: CoreDeps;
   private readonly refusalsSeen = new Map<string, number>();
   private boardSync: BoardSync | undefined;
@@ -147,6 +153,12 @@ export class CoreService implements NexusApi, RunnerApi {
       agentOf: (m) => this.getAgent(m.agent.path),
       embedder: deps.embedder,
       redact: deps.redact,
+    });
+    this.deps = new Dependencies({
+      store: deps.store,
+      hub: deps.hub,
+      launch: async (id) => this.d.launcher?.launch(id, await this.payloadFor(id)),
+      finish: (id, status, code, reason) => this.finishRun(id, status, code, reason),
     });
   }
 
@@ -202,6 +214,11 @@ export class CoreService implements NexusApi, RunnerApi {
       cwd: req.cwd ?? this.d.workspace,
       repo: req.repo,
     });
+    const orchestration = await orchestrationOf(req, {
+      resolveAfter: (refs) => this.deps.resolve(refs),
+      readRun: (ref) => this.getRun(ref),
+      maxDepth: this.d.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH,
+    });
     const id = randomId();
     const manifest = newManifest({
       id,
@@ -212,10 +229,15 @@ export class CoreService implements NexusApi, RunnerApi {
       kind: req.kind ?? 'interactive',
       runtime: req.runtime,
       // A run that clones a repository works in a fresh folder of its own.
-      cwd: req.cwd ?? (req.repo ? this.d.store.runFile(id, 'workspace') : this.d.workspace),
+      cwd:
+        req.cwd ??
+        (req.repo
+          ? this.d.store.runFile(id, 'workspace')
+          : (orchestration.parentCwd ?? this.d.workspace)),
       repo: req.repo,
       now: this.now(),
     });
+    Object.assign(manifest, orchestration.fields);
     // A passive run has no runner: its baseline (what its checks stand on) is taken now.
     if (agent.backend === 'passive' && this.d.protectedFiles) {
       const baseline = await takeBaseline(
@@ -306,7 +328,7 @@ export class CoreService implements NexusApi, RunnerApi {
     }
     const payload = await this.payloadFor(m.id);
     if (req.message) payload.prompt = req.message;
-    const { manifest } = await this.d.store.mutateRun(m.id, (cur) => {
+    await this.d.store.mutateRun(m.id, (cur) => {
       const previous = cur.status;
       cur.status = 'queued';
       delete cur.outcome;
@@ -316,8 +338,9 @@ export class CoreService implements NexusApi, RunnerApi {
         events: [{ type: 'nexus.agent.run.status', data: { status: 'queued', previous } }],
       };
     });
-    await launcher.launch(m.id, payload);
-    return manifest;
+    // A run with upstreams still open waits, queued, until they succeed (deps.ts).
+    if (await this.deps.gate(m.id)) await launcher.launch(m.id, payload);
+    return this.d.store.readRun(m.id);
   }
 
   /** `by` names who cancelled when it is not the person at this core (`plane:Alice`). */
@@ -326,7 +349,17 @@ export class CoreService implements NexusApi, RunnerApi {
     const m = await this.d.store.readRun(id);
     if (isTerminalRunStatus(m.status)) return m;
     await this.d.launcher?.cancel(id);
-    return this.finishRun(id, 'cancelled', 130, `cancelled by ${by}`);
+    const ended = await this.finishRun(id, 'cancelled', 130, `cancelled by ${by}`);
+    // Nothing a run started outlives its cancel.
+    const children = await this.d.store.listRuns({ parent: id });
+    for (const c of children) {
+      if (!isTerminalRunStatus(c.status)) await this.cancelRun(c.id, `its parent run ${id}`);
+    }
+    return ended;
+  }
+
+  changeDeps(req: RunDepsRequest): Promise<RunManifest> {
+    return this.deps.change(req);
   }
 
   /** What a person did at a board provider (a cancel, a message for the agent): audited. */
@@ -377,6 +410,7 @@ export class CoreService implements NexusApi, RunnerApi {
       cur.ended_at = this.now();
       cur.outcome = { exit_code: exitCode, reason };
       delete cur.runner;
+      delete cur.waiting_on;
       for (const a of cur.approvals) if (a.status === 'pending') a.status = 'expired';
       // An attempt the runner never finished ends with the run, not `running` forever.
       for (const a of cur.attempts) {

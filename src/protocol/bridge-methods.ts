@@ -92,6 +92,9 @@ export const CreateRunParams = z.strictObject({
   runtime: z.optional(RuntimeKind),
   cwd: z.optional(nonEmpty),
   repo: z.optional(nonEmpty),
+  after: z.optional(z.array(nonEmpty).check(z.maxLength(100))),
+  group: z.optional(z.string().check(z.maxLength(64))),
+  parent: z.optional(nonEmpty),
 });
 
 const HookRecordSchema = z.strictObject({
@@ -287,6 +290,8 @@ export const BRIDGE_METHODS = {
         status: z.optional(z.array(RunStatus)),
         kind: z.optional(z.array(SessionKind)),
         archived: z.optional(z.enum(['hide', 'include', 'only'])),
+        group: z.optional(z.string()),
+        parent: z.optional(z.string()),
       }),
     ),
     result: z.array(RunIndexEntry),
@@ -359,9 +364,19 @@ export const BRIDGE_METHODS = {
       pinned: z.optional(z.boolean()),
       archived: z.optional(z.boolean()),
       note: z.optional(z.string()),
+      group: z.optional(z.string().check(z.maxLength(64))),
     }),
     result: RunManifest,
     api: { fn: 'updateRun' },
+  },
+  'runs.deps': {
+    params: z.strictObject({
+      ref,
+      op: z.enum(['add', 'remove', 'clear']),
+      upstream: z.optional(ref),
+    }),
+    result: RunManifest,
+    api: { fn: 'changeDeps' },
   },
   'runs.reset': {
     params: z.strictObject({ ref }),

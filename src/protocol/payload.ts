@@ -64,5 +64,8 @@ export const RunConfigPayload = z.strictObject({
   hooks: z.optional(Hooks),
   /** Resume this backend session on the first attempt (from `nexus run --resume`). */
   resume_session_id: z.optional(z.string()),
+  /** The run whose agent started this one (lineage), and this run's call depth (0 at the top). */
+  parent_run: z.optional(z.string().check(z.minLength(1))),
+  call_depth: z.optional(z.number().check(z.int(), z.gte(0))),
 });
 export type RunConfigPayload = z.infer<typeof RunConfigPayload>;

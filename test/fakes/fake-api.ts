@@ -19,6 +19,7 @@ import type {
   TaskAddRequest,
   TaskSetRequest,
   RunBrief,
+  RunDepsRequest,
   RunUpdateRequest,
   TranscriptRequest,
 } from '../../src/core/api.ts';
@@ -293,6 +294,18 @@ export class FakeApi implements NexusApi, RunnerApi {
     const run = this.#run(ref);
     run.manifest.status = 'initialized';
     return run.manifest;
+  }
+  async changeDeps(req: RunDepsRequest): Promise<RunManifest> {
+    const m = this.#run(req.ref).manifest;
+    const before = m.after ?? [];
+    const up = req.upstream;
+    m.after =
+      req.op === 'clear' || up === undefined
+        ? []
+        : req.op === 'add'
+          ? [...before, up]
+          : before.filter((u) => u !== up);
+    return m;
   }
   async deleteRun(ref: string): Promise<{ deleted: string }> {
     const id = this.#run(ref).manifest.id;

@@ -64,6 +64,7 @@ const OBJECT_PARAMS: Record<string, unknown> = {
   'runs.start': { run: 'run-ref-1', message: 'go' },
   'runs.transcript': { run: 'run-ref-1', attempt: 2, from: 100, raw: true },
   'runs.update': { ref: 'run-ref-1', name: 'renamed', pinned: true },
+  'runs.deps': { ref: 'run-ref-1', op: 'add', upstream: 'run-ref-2' },
   'tasks.set': { run: 'run-ref-1', task: 'task-2', status: 'in_progress', by: 'alice' },
   'tasks.add': { run: 'run-ref-1', title: 'More', by: 'alice' },
   'approvals.list': { run: 'run-ref-1', status: 'pending' },

@@ -64,7 +64,7 @@ function manifest(id: string, status: RunStatus, extra: Partial<RunManifest> = {
   } as unknown as RunManifest;
 }
 
-function setup(runs: RunManifest[] = [], cap = 2) {
+function setup(runs: RunManifest[] = [], cap = 2, extra: Partial<DispatcherDeps> = {}) {
   const store = new Map(runs.map((m) => [m.id, m]));
   const finished: Array<{ id: string; status: RunStatus; reason: string }> = [];
   const runtime = new FakeRuntime();
@@ -92,6 +92,7 @@ function setup(runs: RunManifest[] = [], cap = 2) {
     clock: instantClock,
     exitGraceMs: 0,
     watchEveryMs: 1,
+    ...extra,
   };
   return { dispatcher: new Dispatcher(deps), runtime, finished, store };
 }
@@ -115,6 +116,35 @@ void describe('the dispatcher', () => {
     runtime.exit('r1');
     await settle();
     assert.deepEqual(runtime.started, ['r1', 'r2', 'r3', 'r4']);
+  });
+
+  void it('a child of a run holding a slot starts on that slot; others still wait for the cap', async () => {
+    const { dispatcher, runtime, store } = setup([], 1);
+    for (const id of ['p1', 'o2']) {
+      store.set(id, manifest(id, 'queued'));
+      await dispatcher.launch(id, payload(id));
+    }
+    // With the cap full, the parent's child goes ahead of the run queued before it.
+    store.set('c3', manifest('c3', 'queued'));
+    await dispatcher.launch('c3', { ...payload('c3'), parent_run: 'p1' });
+    assert.deepEqual(runtime.started, ['p1', 'c3']);
+    // A child whose parent holds no slot here waits like any run.
+    store.set('c4', manifest('c4', 'queued'));
+    await dispatcher.launch('c4', { ...payload('c4'), parent_run: 'gone' });
+    assert.deepEqual(runtime.started, ['p1', 'c3']);
+  });
+
+  void it('after a restart a queued run its gate holds back is not started', async () => {
+    const asked: string[] = [];
+    const { dispatcher, runtime } = setup([manifest('w1', 'queued'), manifest('r2', 'queued')], 4, {
+      gate: async (id) => {
+        asked.push(id);
+        return id !== 'w1';
+      },
+    });
+    await dispatcher.reconcile();
+    assert.deepEqual(asked.sort(), ['r2', 'w1']);
+    assert.deepEqual(runtime.started, ['r2']);
   });
 
   void it('cancel of a waiting run takes it out of the queue; it never starts', async () => {

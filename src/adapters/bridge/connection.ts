@@ -21,7 +21,7 @@ import {
 } from '../../protocol/bridge.ts';
 import { isMethodName, type HelloResult, type MethodName } from '../../protocol/bridge-methods.ts';
 import type { BridgeRole, TokenAuthority } from './auth.ts';
-import { authorize, type CallContext, type Handlers } from './handlers.ts';
+import { authorize, mayReadChild, type CallContext, type Handlers } from './handlers.ts';
 import { rawToString } from './socket.ts';
 import { RpcFault, toRpcError } from './rpc-errors.ts';
 
@@ -188,8 +188,10 @@ export class BridgeConnection {
       try {
         authorize(role, method, parsed.data);
       } catch (err) {
-        if (role.kind !== 'user') this.#deps.onRefused?.(role, method);
-        throw err;
+        if (!(await mayReadChild(role, method, parsed.data, this.#deps.api))) {
+          if (role.kind !== 'user') this.#deps.onRefused?.(role, method);
+          throw err;
+        }
       }
       const handler = this.#deps.handlers[method as Exclude<MethodName, 'hello'>] as (
         p: unknown,

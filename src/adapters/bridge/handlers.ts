@@ -117,8 +117,40 @@ const SCOPES: Record<'runner' | 'agent', Scope> = {
     // Proposing only, from its own run: pending until a person approves it (core also checks
     // the agent's policy allows proposing). Approve, reject, add, edit, forget are not here.
     'memory.propose': (p) => p.run,
+    // Starting a child run (`nexus run` from inside a run, ask_agent): only a new run, only
+    // with its own run as the parent (core then computes the depth from the parent's and caps
+    // it), and in its own workspace (no cwd of its choosing).
+    'runs.start': (p) => {
+      const create = p.create as { parent?: unknown; cwd?: unknown } | undefined;
+      return p.run === undefined && create?.cwd === undefined ? create?.parent : undefined;
+    },
   },
 };
+
+/** What an agent may read of a run its own run started (to follow it: `nexus run --wait`). */
+const READ_CHILD: Scope = {
+  'runs.get': (p) => p.ref,
+  'runs.events': (p) => p.ref,
+  'tasks.list': (p) => p.run,
+};
+
+/**
+ * An agent reading a child of its own run (by full id): allowed, after `authorize` refused it
+ * as another run. Lineage is core's record (the child's `parent`, set from the agent's
+ * credential when it started it), never the caller's word.
+ */
+export async function mayReadChild(
+  role: BridgeRole,
+  method: MethodName,
+  params: unknown,
+  api: Pick<NexusApi, 'getRun'>,
+): Promise<boolean> {
+  if (role.kind !== 'agent') return false;
+  const target = READ_CHILD[method]?.((params ?? {}) as Record<string, unknown>);
+  if (typeof target !== 'string') return false;
+  const child = await api.getRun(target).catch(() => undefined);
+  return child !== undefined && child.id === target && child.parent === role.runId;
+}
 
 /**
  * Throws `forbidden` unless the role may make this call. A run-scoped principal acts on its
@@ -142,7 +174,7 @@ function forbidden(role: Exclude<BridgeRole, { kind: 'user' }>, method: string):
   return new RpcFault(
     RpcErrorCode.forbidden,
     role.kind === 'agent'
-      ? `an agent token for run ${role.runId} may not call ${method}: an agent may read its own run, set its tasks and notes, add tasks, request approvals and propose memory; everything else is a person's`
+      ? `an agent token for run ${role.runId} may not call ${method}: an agent may read its own run, set its tasks and notes, add tasks, request approvals, propose memory, and start and follow runs with its own run as their parent; everything else is a person's`
       : `a runner token for run ${role.runId} may not call ${method} here`,
     { method },
   );

@@ -118,6 +118,7 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
       NEXUS_WORKSPACE: opts.workspace,
     }),
     cap: opts.maxConcurrent ?? 4,
+    gate: (id) => service.deps.gate(id),
     clock: systemClock,
     log,
     ...(opts.exitGraceMs !== undefined ? { exitGraceMs: opts.exitGraceMs } : {}),

@@ -170,6 +170,8 @@ export class FsRunStore implements RunStore {
         (r) =>
           (!filter.status || filter.status.includes(r.status)) &&
           (!filter.kind || filter.kind.includes(r.kind)) &&
+          (filter.group === undefined || r.group === filter.group) &&
+          (filter.parent === undefined || r.parent === filter.parent) &&
           (filter.archived === undefined ||
             filter.archived === 'include' ||
             (filter.archived === 'only') === (r.archived === true)),
@@ -294,6 +296,9 @@ function indexChanged(a: RunIndexEntry, b: RunIndexEntry): boolean {
     a.title !== b.title ||
     a.unsandboxed !== b.unsandboxed ||
     a.pinned !== b.pinned ||
-    a.archived !== b.archived
+    a.archived !== b.archived ||
+    a.group !== b.group ||
+    a.parent !== b.parent ||
+    (a.waiting_on ?? []).join() !== (b.waiting_on ?? []).join()
   );
 }

@@ -54,7 +54,9 @@ export class MemoryRunStore implements RunStore {
     const entries = [...this.#runs.values()]
       .map((r) => indexEntryOf(r.manifest))
       .filter((e) => !filter.status || filter.status.includes(e.status))
-      .filter((e) => !filter.kind || filter.kind.includes(e.kind));
+      .filter((e) => !filter.kind || filter.kind.includes(e.kind))
+      .filter((e) => filter.group === undefined || e.group === filter.group)
+      .filter((e) => filter.parent === undefined || e.parent === filter.parent);
     return Promise.resolve(entries);
   }
 

@@ -10,13 +10,14 @@ export const listCommand: CommandSpec = {
   summary:
     'List agents, assignments or skills (workspace first, then the user config dir), or runs.',
   usage:
-    'nexus list agents|assignments|skills|runs [--status S]… [--archived|--with-archived] [--limit N] [--all] [--json]',
+    'nexus list agents|assignments|skills|runs [--status S]… [--group G] [--archived|--with-archived] [--limit N] [--all] [--json]',
   options: {
     status: { type: 'string', multiple: true },
     limit: { type: 'string' },
     all: { type: 'boolean' },
     archived: { type: 'boolean' },
     'with-archived': { type: 'boolean' },
+    group: { type: 'string' },
   },
   async run(ctx, args) {
     const what = need(args, 0, 'what to list (agents, assignments, skills or runs)', listCommand);
@@ -35,6 +36,7 @@ export const listCommand: CommandSpec = {
       let runs = await api.listRuns({
         ...(statuses.length ? { status: statuses as RunStatus[] } : {}),
         archived,
+        ...(typeof args.values.group === 'string' ? { group: args.values.group } : {}),
       });
       const limitRaw = args.values.limit;
       const limit =
@@ -58,12 +60,12 @@ export const listCommand: CommandSpec = {
       const now = Date.now();
       const rows = runs.map((r) => [
         shortId(r.id),
-        r.status,
+        r.waiting_on?.length ? `waiting on ${r.waiting_on.map(shortId).join(',')}` : r.status,
         `${r.tasks_verified}/${r.tasks_total}`,
         String(r.attempts),
         r.kind,
         age(r.created_at, now),
-        r.title,
+        r.group ? `[${r.group}] ${r.title}` : r.title,
       ]);
       ctx.io.out(table(rows, ['RUN', 'STATUS', 'VERIFIED', 'ATTEMPTS', 'KIND', 'AGE', 'TITLE']));
       if (total > runs.length) ctx.io.out(`… ${total - runs.length} more (use --all or --limit N)`);

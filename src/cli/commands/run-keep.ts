@@ -1,5 +1,5 @@
 /**
- * `nexus run archive|unarchive|pin|set-name|note|reset|delete`: how a person keeps runs. Each
+ * `nexus run archive|unarchive|pin|set-name|note|set-group|clear-group|reset|delete`: how a person keeps runs. Each
  * is one small core call; archived runs drop out of the default lists, the tree and the board.
  */
 import { ExitCode, usageError } from '../../core/errors.ts';
@@ -79,6 +79,28 @@ export const runNoteCommand = update(
     return { ref, note: rest.join(' ') };
   },
   () => 'noted',
+);
+
+export const runSetGroupCommand = update(
+  'run set-group',
+  'Put a run in a group (the tree and the board group and filter by it).',
+  'nexus run set-group <run> <group> [--json]',
+  (ref, rest) => {
+    if (rest.length !== 1)
+      throw usageError(
+        'set-group needs one group name\n\nusage: nexus run set-group <run> <group>',
+      );
+    return { ref, group: rest[0] };
+  },
+  (r) => `in group ${r.group}`,
+);
+
+export const runClearGroupCommand = update(
+  'run clear-group',
+  'Take a run out of its group.',
+  'nexus run clear-group <run> [--json]',
+  (ref) => ({ ref, group: '' }),
+  () => 'group cleared',
 );
 
 export const runResetCommand: CommandSpec = {

@@ -18,14 +18,40 @@ import { nextStep } from '../format.ts';
 import { renderProgress } from '../progress.ts';
 import { passiveAgain } from '../../core/tasks.ts';
 import { parseVars } from './init.ts';
+import { runResult } from '../../core/run-result.ts';
+import type { CoreService } from '../../core/service.ts';
+
+/**
+ * A terminal `nexus run --after` with no core serving: decides the waiting run every half
+ * second until it starts or ends (Ctrl-C cancels it). Returns the run as it then is.
+ */
+async function waitForUpstreams(service: CoreService, id: string): Promise<RunManifest> {
+  let cancelled = false;
+  const onSigint = (): void => void (cancelled = true);
+  process.on('SIGINT', onSigint);
+  try {
+    for (;;) {
+      if (cancelled) return await service.cancelRun(id);
+      await service.deps.settle(id);
+      const m = await service.getRun(id);
+      if (m.status !== 'queued' || !m.waiting_on?.length) return m;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
 
 export const runCommand: CommandSpec = {
   name: 'run',
   summary:
     'Run an agent (with an optional assignment) until every task is verified, blocked, or out of attempts.',
   usage:
-    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--runtime local|kubernetes] [--bg] [--verbose] [message…]\n' +
-    '       nexus run --resume <run> [--bg] [message…]',
+    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--runtime local|kubernetes] [--after <run>[,<run>]] [--group G] [--bg | --wait] [--verbose] [message…]\n' +
+    '       nexus run --resume <run> [--bg] [message…]\n' +
+    '  --after: start only once those runs succeed (one that fails, blocks or is cancelled ends this one blocked)\n' +
+    "  --wait --json: follow to the end, then print the run's result (outcome, tasks with verification, notes)\n" +
+    '  inside a run, the new run records that run as its parent (depth capped by NEXUS_MAX_CALL_DEPTH)',
   options: {
     agent: { type: 'string', short: 'a' },
     assignment: { type: 'string', short: 's' },
@@ -36,6 +62,9 @@ export const runCommand: CommandSpec = {
     repo: { type: 'string' },
     runtime: { type: 'string' },
     verbose: { type: 'boolean' },
+    after: { type: 'string', multiple: true },
+    group: { type: 'string' },
+    wait: { type: 'boolean' },
   },
   async run(ctx, args) {
     const message = args.positionals.join(' ') || undefined;
@@ -45,6 +74,13 @@ export const runCommand: CommandSpec = {
       throw usageError(`--agent or --resume is required\n\nusage: ${runCommand.usage}`);
     if (resume && agent) throw usageError('--resume continues an existing run: leave out --agent');
     const bg = flag(args, 'bg');
+    if (bg && flag(args, 'wait'))
+      throw usageError('--bg returns at once and --wait follows: pick one');
+    const after = list(args, 'after').flatMap((a) => a.split(',').filter((r) => r.trim() !== ''));
+    if (resume && (after.length > 0 || str(args, 'group') !== undefined))
+      throw usageError(
+        '--after and --group belong to a new run; for an existing one use nexus run add-dep / set-group',
+      );
     const kindRaw = str(args, 'kind') ?? (bg ? 'bg' : 'interactive');
     const kind = SessionKind.safeParse(kindRaw);
     if (!kind.success) throw usageError(`--kind must be one of ${SessionKind.options.join(', ')}`);
@@ -91,7 +127,7 @@ export const runCommand: CommandSpec = {
         );
       }
     } else {
-      run = await api.createRun({
+      const create = {
         agent: agent as string,
         assignment: str(args, 'assignment'),
         message,
@@ -99,7 +135,15 @@ export const runCommand: CommandSpec = {
         repo: str(args, 'repo'),
         kind: kind.data,
         ...(runtime?.data ? { runtime: runtime.data } : {}),
-      });
+        ...(after.length > 0 ? { after } : {}),
+        ...(str(args, 'group') !== undefined ? { group: str(args, 'group') } : {}),
+        // Inside a run: the new run is its child. The bridge lets an agent name only its own
+        // run here, and core computes the depth from the parent's record.
+        ...(ctx.currentRun ? { parent: ctx.currentRun } : {}),
+      };
+      // An agent may start a run only in one call (create and start together), so create
+      // it here only outside a run.
+      run = ctx.currentRun ? await api.startRun({ create }) : await api.createRun(create);
     }
     if (run.agent.backend === 'passive') {
       // Nothing to start or resume: a person works a passive run. One that has ended is
@@ -118,11 +162,21 @@ export const runCommand: CommandSpec = {
     }
 
     // Follow only what this start adds (a resumed run already has an ending in its log).
-    const after = resume ? ((await api.getEvents(run.id)).at(-1)?.seq ?? 0) : 0;
+    const cursor = resume ? ((await api.getEvents(run.id)).at(-1)?.seq ?? 0) : 0;
     // A local runner is this process's child; a pod is followed through the run's log.
     const child = local;
     if (child && run.runtime === 'local') wait = () => child.wait(run.id);
-    run = await api.startRun({ run: run.id, ...(resume && message ? { message } : {}) });
+    if (!ctx.currentRun || resume)
+      run = await api.startRun({ run: run.id, ...(resume && message ? { message } : {}) });
+    if (run.waiting_on?.length) {
+      const on = run.waiting_on.map(shortId).join(', ');
+      if (!ctx.json)
+        ctx.io.out(
+          `run ${shortId(run.id)} waits on ${on}: it starts when they succeed${bg && embedded ? ' (no core serves this state: nexus serve or the editor starts it then)' : ''}`,
+        );
+      // No core hears the upstreams end: this terminal watches them itself.
+      if (embedded && !bg) run = await waitForUpstreams(embedded.service, run.id);
+    }
     const cancel = async (): Promise<void> => void (await api.cancelRun(run.id));
     if (bg) {
       closeDispatch?.();
@@ -143,13 +197,15 @@ export const runCommand: CommandSpec = {
           void (await embedded.service.finishRun(run.id, 'failed', ExitCode.backendFailure, reason))
       : undefined;
     try {
-      return await follow(ctx, api, run.id, {
+      const code = await follow(ctx, api, run.id, {
         cancel,
         wait,
         verbose: flag(args, 'verbose'),
-        after,
+        after: cursor,
         ...(settle ? { settle } : {}),
+        ...(flag(args, 'wait') ? { result: true } : {}),
       });
+      return code;
     } finally {
       closeDispatch?.();
     }
@@ -177,6 +233,8 @@ export async function follow(
     signal?: AbortSignal;
     /** Ends a run whose runner is gone without finishing it (`failed`, with the reason). */
     settle?: (reason: string) => Promise<void>;
+    /** With --json: print the run's structured result (run-result.ts) instead of its manifest. */
+    result?: boolean;
   },
 ): Promise<number> {
   let cancelling: Promise<void> | undefined;
@@ -235,7 +293,7 @@ export async function follow(
     }
     if (cancelling) await cancelling;
     const final = await api.getRun(runId);
-    if (ctx.json) ctx.print('', final);
+    if (ctx.json) ctx.print('', opts.result ? runResult(final) : final);
     return final.outcome?.exit_code ?? ExitCode.backendFailure;
   } finally {
     process.off('SIGINT', onSigint);

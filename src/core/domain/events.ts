@@ -48,8 +48,13 @@ const eventData = () => ({
     pinned: bool,
     archived: bool,
     note: bool,
+    group: z.optional(z.nullable(z.string())),
   }),
   'nexus.agent.run.reset': z.looseObject({ previous: str, tasks: num }),
+  /** A queued run waits on upstream runs (`waiting_on`: their ids; empty when it no longer does). */
+  'nexus.agent.run.waiting': z.looseObject({ waiting_on: z.array(z.string()) }),
+  /** The run's upstreams changed (`nexus run add-dep|remove-dep|clear-deps`). */
+  'nexus.agent.run.deps': z.looseObject({ after: z.array(z.string()) }),
   'nexus.task.added': z.looseObject({ task: z.string(), title: str, by: str }),
   'nexus.task.updated': z.looseObject({
     task: z.string(),
@@ -209,6 +214,8 @@ function buildRunEvent() {
     variant('nexus.agent.run.failed'),
     variant('nexus.agent.run.updated'),
     variant('nexus.agent.run.reset'),
+    variant('nexus.agent.run.waiting'),
+    variant('nexus.agent.run.deps'),
     variant('nexus.task.added'),
     variant('nexus.task.updated'),
     variant('nexus.task.notes'),

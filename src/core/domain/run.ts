@@ -268,6 +268,16 @@ export const RunManifest = z.object({
   hooks: z.optional(Hooks),
   /** Files handed to the run; the bytes are in `<state>/runs/<id>/attachments/`. */
   attachments: z.optional(z.array(Attachment)),
+  /** Runs (full ids) that must succeed before this one starts (`--after`, `nexus run add-dep`). */
+  after: z.optional(z.array(z.string())),
+  /** While queued: the upstreams it still waits for (cleared when it starts or ends). */
+  waiting_on: z.optional(z.array(z.string())),
+  /** A person's grouping of runs (`--group`): the tree and the board group and filter by it. */
+  group: z.optional(z.string()),
+  /** The run whose agent started this one (set by core from the caller's credential). */
+  parent: z.optional(z.string()),
+  /** How deep in a chain of runs started by runs: 0 at the top, the parent's depth + 1 below. */
+  depth: z.optional(z.number().check(z.int(), z.gte(0))),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 
@@ -291,6 +301,9 @@ export const RunIndexEntry = z.object({
   unsandboxed: z.optional(z.string()),
   pinned: z.optional(z.boolean()),
   archived: z.optional(z.boolean()),
+  group: z.optional(z.string()),
+  parent: z.optional(z.string()),
+  waiting_on: z.optional(z.array(z.string())),
 });
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 
@@ -325,6 +338,9 @@ export function indexEntryOf(m: RunManifest): RunIndexEntry {
     ...(m.sandbox?.kind === 'none' ? { unsandboxed: m.sandbox.reason ?? 'no sandbox' } : {}),
     ...(m.pinned ? { pinned: true } : {}),
     ...(m.archived ? { archived: true } : {}),
+    ...(m.group ? { group: m.group } : {}),
+    ...(m.parent ? { parent: m.parent } : {}),
+    ...(m.waiting_on?.length ? { waiting_on: m.waiting_on } : {}),
   };
 }
 
