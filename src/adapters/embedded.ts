@@ -2,6 +2,7 @@
  * Builds an embedded core: store + definitions + service in this process. Used by the CLI
  * (lock per operation), `nexus serve` and the extension host (lock held for their lifetime).
  */
+import { FsScheduleStore } from './store/schedule-file.ts';
 import { maxCallDepthFrom } from '../core/lineage.ts';
 import type { DefinitionSummary } from '../core/api.ts';
 import type { DefinitionKind } from '../core/domain/definitions.ts';
@@ -128,6 +129,8 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     embedder: embedderFromEnv(process.env),
     attachmentFiles: fsAttachmentFiles(opts.stateDir),
     maxCallDepth: maxCallDepthFrom(process.env),
+    schedules: new FsScheduleStore(opts.stateDir, store.lock),
+    scheduleMinIntervalSec: Number(process.env.NEXUS_SCHEDULE_MIN_INTERVAL_SEC ?? 60),
     workspace: opts.workspace,
     version: NEXUS_VERSION,
     mode: 'embedded',

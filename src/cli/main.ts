@@ -28,6 +28,7 @@ export const COMMANDS: Record<string, Loader> = {
   'run add-dep': async () => (await import('./commands/run-deps.ts')).runAddDepCommand,
   'run remove-dep': async () => (await import('./commands/run-deps.ts')).runRemoveDepCommand,
   'run clear-deps': async () => (await import('./commands/run-deps.ts')).runClearDepsCommand,
+  'run schedule': async () => (await import('./commands/run-schedule.ts')).runScheduleCommand,
   'run reset': async () => (await import('./commands/run-keep.ts')).runResetCommand,
   'run delete': async () => (await import('./commands/run-keep.ts')).runDeleteCommand,
   'run queue-message': async () => (await import('./commands/run-messages.ts')).queueMessageCommand,

@@ -35,6 +35,8 @@ import type { HookRecord } from './hooks.ts';
 import type { MessageQueueRequest } from './messages.ts';
 import type { AttachmentAddRequest, ListedAttachment } from './attachments.ts';
 import type { RunChange } from './domain/change.ts';
+import type { Schedule } from './schedule/model.ts';
+import type { ScheduleAddRequest } from './schedule/requests.ts';
 import type { InjectedMemory, MemoryEntry, MemoryHit } from './domain/memory.ts';
 import type {
   MemoryAddRequest,
@@ -229,6 +231,12 @@ export interface NexusApi {
   resetRun(ref: string): Promise<RunManifest>;
   /** Removes the run and its files; refused while it is active. */
   deleteRun(ref: string): Promise<{ deleted: string }>;
+  // schedules (fired by the serving core)
+  listSchedules(): Promise<Schedule[]>;
+  /** A run at a time (`at`), after a delay (`in`) or on a cron expression; exactly one. */
+  addSchedule(req: ScheduleAddRequest): Promise<Schedule>;
+  setScheduleEnabled(id: string, enabled: boolean): Promise<Schedule>;
+  clearSchedule(id: string): Promise<{ cleared: string }>;
   /** Adds, removes or clears a run's upstreams (cycles refused); a waiting run is re-evaluated. */
   changeDeps(req: RunDepsRequest): Promise<RunManifest>;
 

@@ -81,6 +81,9 @@ import {
 import { assertHooksRunOn, gateTransition, reapplyTransition } from './hooks.ts';
 import { Dependencies } from './deps.ts';
 import { DEFAULT_MAX_CALL_DEPTH, orchestrationOf } from './lineage.ts';
+import { Scheduler, type ScheduleStore } from './schedule/scheduler.ts';
+import type { Schedule } from './schedule/model.ts';
+import type { ScheduleAddRequest } from './schedule/requests.ts';
 
 /** Where definitions come from (the filesystem adapter in practice). */
 export interface DefinitionSource {
@@ -120,6 +123,10 @@ export interface CoreDeps {
   embedder?: MemoryEmbedder | undefined;
   /** How deep runs may start runs (`NEXUS_MAX_CALL_DEPTH` of the serving core). */
   maxCallDepth?: number | undefined;
+  /** Where schedules are kept; absent: schedule calls are refused. */
+  schedules?: ScheduleStore | undefined;
+  /** The least time between two firings of a schedule, seconds. */
+  scheduleMinIntervalSec?: number | undefined;
 }
 
 export class CoreService implements NexusApi, RunnerApi {
@@ -128,6 +135,8 @@ export class CoreService implements NexusApi, RunnerApi {
   readonly messages: RunMessages;
   readonly attachments: RunAttachments;
   readonly deps: Dependencies;
+  /** Keeps schedules; a serving core also starts its loop (`scheduler.start()`). */
+  readonly scheduler: Scheduler | undefined;
   private readonly d: CoreDeps;
   private readonly refusalsSeen = new Map<string, number>();
   private boardSync: BoardSync | undefined;
@@ -160,6 +169,52 @@ export class CoreService implements NexusApi, RunnerApi {
       launch: async (id) => this.d.launcher?.launch(id, await this.payloadFor(id)),
       finish: (id, status, code, reason) => this.finishRun(id, status, code, reason),
     });
+    this.scheduler = deps.schedules
+      ? new Scheduler({
+          store: deps.schedules,
+          clock: deps.clock,
+          minIntervalSec: deps.scheduleMinIntervalSec,
+          fire: async (s) =>
+            (
+              await this.startRun(
+                'run' in s.target ? { run: s.target.run } : { create: { ...s.target, kind: 'bg' } },
+              )
+            ).id,
+        })
+      : undefined;
+  }
+
+  // --- schedules ---
+  private get schedules(): Scheduler {
+    if (!this.scheduler) throw new NexusError('USAGE', 'this core keeps no schedules');
+    return this.scheduler;
+  }
+  listSchedules(): Promise<Schedule[]> {
+    return this.schedules.list();
+  }
+  async addSchedule(req: ScheduleAddRequest): Promise<Schedule> {
+    // An agent's name first (a new run each time), else a run (resumed each time).
+    const agent = await this.getAgent(req.target).catch(() => undefined);
+    if (agent) {
+      if (req.assignment) await this.getAssignment(req.assignment);
+      return this.schedules.add(req, {
+        agent: req.target,
+        ...(req.assignment ? { assignment: req.assignment } : {}),
+      });
+    }
+    const run = await this.d.store.resolveRunId(req.target).catch(() => undefined);
+    if (!run)
+      throw new NexusError('USAGE', `'${req.target}' is neither an agent nor a run`, {
+        target: req.target,
+      });
+    if (req.assignment) throw new NexusError('USAGE', '--assignment goes with an agent, not a run');
+    return this.schedules.add(req, { run });
+  }
+  setScheduleEnabled(id: string, enabled: boolean): Promise<Schedule> {
+    return this.schedules.setEnabled(id, enabled);
+  }
+  clearSchedule(id: string): Promise<{ cleared: string }> {
+    return this.schedules.clear(id);
   }
 
   /** The launcher may need this core's own address, so it can be set after construction. */

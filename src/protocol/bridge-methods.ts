@@ -31,6 +31,7 @@ import { MemoryMethods } from './memory-methods.ts';
 import { MessageMethods } from './message-methods.ts';
 import { AttachmentMethods } from './attachment-methods.ts';
 import { CHANGE_CHUNK_BASE64_MAX, RunChange } from '../core/domain/change.ts';
+import { ScheduleMethods } from './schedule-methods.ts';
 
 /** Events are checked by a schema built on first use (most calls never carry one). */
 const RunEvent = z.lazy(runEventSchema);
@@ -490,6 +491,7 @@ export const BRIDGE_METHODS = {
   ...MemoryMethods,
   ...MessageMethods,
   ...AttachmentMethods,
+  ...ScheduleMethods,
 
   'runner.getRun': {
     params: z.strictObject({ run: runId }),

@@ -45,6 +45,8 @@ import {
   type TaskState,
 } from '../../src/core/domain/run.ts';
 import { NexusError } from '../../src/core/errors.ts';
+import type { Schedule } from '../../src/core/schedule/model.ts';
+import type { ScheduleAddRequest } from '../../src/core/schedule/requests.ts';
 import type { RunFilter } from '../../src/core/ports.ts';
 import type { MessageQueueRequest } from '../../src/core/messages.ts';
 import type { AttachmentAddRequest, ListedAttachment } from '../../src/core/attachments.ts';
@@ -294,6 +296,36 @@ export class FakeApi implements NexusApi, RunnerApi {
     const run = this.#run(ref);
     run.manifest.status = 'initialized';
     return run.manifest;
+  }
+  readonly schedules: Schedule[] = [];
+  async listSchedules(): Promise<Schedule[]> {
+    return this.schedules;
+  }
+  async addSchedule(req: ScheduleAddRequest): Promise<Schedule> {
+    const s: Schedule = {
+      id: `sch-${this.schedules.length + 1}`,
+      target: { agent: req.target },
+      enabled: true,
+      created_at: new Date(0).toISOString(),
+      fired: 0,
+      missed: 0,
+      ...(req.cron ? { cron: req.cron } : { at: req.at ?? new Date(0).toISOString() }),
+    };
+    this.schedules.push(s);
+    return s;
+  }
+  async setScheduleEnabled(id: string, enabled: boolean): Promise<Schedule> {
+    const s = this.schedules.find((x) => x.id === id);
+    if (!s) throw new NexusError('USAGE', `no schedule '${id}'`);
+    s.enabled = enabled;
+    return s;
+  }
+  async clearSchedule(id: string): Promise<{ cleared: string }> {
+    this.schedules.splice(
+      this.schedules.findIndex((x) => x.id === id),
+      1,
+    );
+    return { cleared: id };
   }
   async changeDeps(req: RunDepsRequest): Promise<RunManifest> {
     const m = this.#run(req.ref).manifest;

@@ -26,6 +26,7 @@ const SAMPLE: Record<string, unknown> = {
   reports: [],
   id: 'message-1',
   name: 'spec.txt',
+  enabled: true,
 };
 
 /** Core's positional signatures (src/core/api.ts), the oracle for the table's `args`. */
@@ -52,6 +53,9 @@ const CORE_ARGS: Record<string, readonly string[]> = {
   cancelRun: ['ref'],
   resetRun: ['ref'],
   deleteRun: ['ref'],
+  listSchedules: [],
+  setScheduleEnabled: ['id', 'enabled'],
+  clearSchedule: ['id'],
   listTasks: ['run'],
   getTask: ['run', 'task'],
   appendNotes: ['run', 'task', 'text', 'by'],
@@ -64,6 +68,7 @@ const OBJECT_PARAMS: Record<string, unknown> = {
   'runs.start': { run: 'run-ref-1', message: 'go' },
   'runs.transcript': { run: 'run-ref-1', attempt: 2, from: 100, raw: true },
   'runs.update': { ref: 'run-ref-1', name: 'renamed', pinned: true },
+  'schedules.add': { target: 'planner', cron: '0 9 * * 1' },
   'runs.deps': { ref: 'run-ref-1', op: 'add', upstream: 'run-ref-2' },
   'tasks.set': { run: 'run-ref-1', task: 'task-2', status: 'in_progress', by: 'alice' },
   'tasks.add': { run: 'run-ref-1', title: 'More', by: 'alice' },

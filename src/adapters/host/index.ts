@@ -125,6 +125,8 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
   });
   service.setLauncher(dispatcher);
   await dispatcher.reconcile();
+  // The serving core fires schedules (a one-shot missed while no core ran fires now, once).
+  service.scheduler?.start();
   // One board service per core host, shared by every panel and browser tab; and one set of
   // projections, each with its own cursor, so Plane hears each change once.
   const board = new BoardService({ source: service, log });
@@ -150,6 +152,7 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     board,
     sync,
     async close(closeOpts = {}) {
+      await service.scheduler?.close();
       service.setBoardSync(undefined);
       await sync.close();
       board.close();
