@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startDaemon, waitForEnd } from '../builders/daemon.ts';
-import { nexus, tempWorkspace } from '../builders/workspace.ts';
+import { scriptedEnv, startDaemon, waitForEnd } from '../builders/daemon.ts';
+import { nexus, startCliJson, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 
 /** An agent on the scripted backend with its own script (one list of commands per attempt). */
@@ -166,6 +166,33 @@ test('dependencies: a cycle (or a run waiting on itself) is refused; set-group a
   assert.match(bad.stderr, /group .* is not a valid name/);
   assert.equal((await nexus(ws, ['run', 'clear-group', x])).code, 0);
   assert.equal((await show(ws, x)).group, undefined);
+});
+
+test('with no core serving, a terminal nexus run --after waits, then starts once its upstream succeeds', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  agent(ws, 'next', [['touch b.txt', 'nexus task set make completed']]);
+  assignment(ws, 'make-b', 'b.txt');
+  // The upstream is a passive run a person works by hand.
+  const up = await nexus(ws, ['init', '--json', '--agent', 'manual', '--assignment', 'hello-file']);
+  const upId = (JSON.parse(up.stdout) as { id: string }).id;
+  const waiting = startCliJson<{ status: string }>(
+    ws,
+    ['run', '--json', '--agent', 'next', '--assignment', 'make-b', '--after', upId],
+    scriptedEnv(ws),
+  );
+  await until('the run to wait', async () => {
+    const runs = JSON.parse((await nexus(ws, ['list', 'runs', '--json'])).stdout) as Manifest[];
+    return runs.some((r) => r.waiting_on?.includes(upId));
+  });
+  assert.ok(!existsSync(join(ws.dir, 'b.txt')));
+  ws.write('hello.txt', 'hello world\n');
+  ws.write('files.txt', 'hello.txt\n');
+  assert.equal((await nexus(ws, ['task', 'set', upId, 'create-file', 'completed'])).code, 0);
+  assert.equal((await nexus(ws, ['task', 'set', upId, 'list-files', 'completed'])).code, 0);
+  const done = await waiting.done;
+  assert.equal(done.code, 0, done.stderr);
+  assert.equal(done.manifest.status, 'succeeded');
+  assert.ok(existsSync(join(ws.dir, 'b.txt')));
 });
 
 test('a run waiting on another survives a core restart and starts once its upstream succeeds', async () => {
