@@ -3,6 +3,7 @@
  * (lock per operation), `nexus serve` and the extension host (lock held for their lifetime).
  */
 import { FsScheduleStore } from './store/schedule-file.ts';
+import { minIntervalFrom } from '../core/schedule/model.ts';
 import { maxCallDepthFrom } from '../core/lineage.ts';
 import type { DefinitionSummary } from '../core/api.ts';
 import type { DefinitionKind } from '../core/domain/definitions.ts';
@@ -130,7 +131,7 @@ export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<Embed
     attachmentFiles: fsAttachmentFiles(opts.stateDir),
     maxCallDepth: maxCallDepthFrom(process.env),
     schedules: new FsScheduleStore(opts.stateDir, store.lock),
-    scheduleMinIntervalSec: Number(process.env.NEXUS_SCHEDULE_MIN_INTERVAL_SEC ?? 60),
+    scheduleMinIntervalSec: minIntervalFrom(process.env),
     workspace: opts.workspace,
     version: NEXUS_VERSION,
     mode: 'embedded',

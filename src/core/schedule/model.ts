@@ -38,6 +38,20 @@ export type ScheduleFile = z.infer<typeof ScheduleFile>;
 /** The default minimum interval between two firings of a schedule, seconds. */
 export const DEFAULT_MIN_INTERVAL_SEC = 60;
 
+/** Reads `NEXUS_SCHEDULE_MIN_INTERVAL_SEC` from the core's environment (a whole number ≥ 1). */
+export function minIntervalFrom(env: Record<string, string | undefined>): number {
+  const raw = env.NEXUS_SCHEDULE_MIN_INTERVAL_SEC;
+  if (raw === undefined || raw === '') return DEFAULT_MIN_INTERVAL_SEC;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new NexusError(
+      'USAGE',
+      `NEXUS_SCHEDULE_MIN_INTERVAL_SEC must be a whole number of seconds, 1 or more (got '${raw}')`,
+    );
+  }
+  return n;
+}
+
 /** The next occurrence of `cron` strictly after `after`, or undefined when there is none. */
 export function nextCron(cron: string, after: Date): Date | undefined {
   return new Cron(cron, { paused: true }).nextRun(after) ?? undefined;
