@@ -43,6 +43,16 @@ export function nodeBundles(outdir) {
   };
 }
 
+// CommonJS bundles have no `import.meta`: a dependency that reads `import.meta.url` (fdir, under
+// tinyglobby, calls `createRequire(import.meta.url)` as it loads) gets this file's URL instead of
+// undefined.
+const cjsImportMeta = {
+  define: { 'import.meta.url': '__nexusImportMetaUrl' },
+  banner: {
+    js: "const __nexusImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const builds = [
   {
@@ -54,6 +64,7 @@ const builds = [
     target: 'node22',
     format: 'cjs',
     external: ['vscode'],
+    ...cjsImportMeta,
   },
   nodeBundles('dist'),
   {
@@ -74,6 +85,7 @@ const builds = [
     target: 'node22',
     format: 'cjs',
     external: ['vscode', 'mocha'],
+    ...cjsImportMeta,
   },
 ];
 
