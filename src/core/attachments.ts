@@ -35,13 +35,9 @@ export interface AttachmentAddRequest {
   by?: string | undefined;
 }
 
-/**
- * The group a run belongs to, for sharing. Runs have no group yet (a colleague adds `group` to
- * runs); this reads it where it exists, and until then every run is a group of its own.
- */
+/** The group a run shares its attachments with (`--group`, `nexus run set-group`), if any. */
 export function groupOf(m: RunManifest): string | undefined {
-  const group = (m as RunManifest & { group?: unknown }).group;
-  return typeof group === 'string' && group ? group : undefined;
+  return m.group || undefined;
 }
 
 export function assertAttachmentName(name: string): void {

@@ -108,3 +108,39 @@ test("a run's attachments are in its agent's workspace and prompt; the agent rea
     /Files handed to this run are in `\.nexus-attachments\/` in the workspace: spec\.txt\./,
   );
 });
+
+test("attachments are shared within a group: a run lists and gets its group's, not another group's", async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const a = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  const b = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  const other = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  for (const [run, group] of [
+    [a, 'g1'],
+    [b, 'g1'],
+    [other, 'g2'],
+  ] as const)
+    assert.equal((await nexus(ws, ['run', 'set-group', run, group])).code, 0);
+  ws.write('spec.txt', 'shared spec\n');
+  assert.equal((await nexus(ws, ['attachment', 'add', a, 'spec.txt'])).code, 0);
+
+  const listed = JSON.parse(
+    (await nexus(ws, ['attachment', 'list', b, '--json'])).stdout,
+  ) as Array<{
+    name: string;
+    run: string;
+  }>;
+  assert.deepEqual(
+    listed.map((x) => [x.name, x.run]),
+    [['spec.txt', a]],
+  );
+  const got = await nexus(ws, ['attachment', 'get', b, 'spec.txt', '--out', '-']);
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(got.stdout, 'shared spec\n');
+  assert.deepEqual(
+    JSON.parse((await nexus(ws, ['attachment', 'list', other, '--json'])).stdout),
+    [],
+  );
+  // Leaving the group ends the sharing.
+  assert.equal((await nexus(ws, ['run', 'clear-group', b])).code, 0);
+  assert.deepEqual(JSON.parse((await nexus(ws, ['attachment', 'list', b, '--json'])).stdout), []);
+});
