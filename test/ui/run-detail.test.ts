@@ -196,6 +196,8 @@ void suite('the run detail view in the workbench', () => {
       await ui.page.locator('.quick-input-widget .monaco-list-row').first().waitFor();
       await ui.page.keyboard.press('Enter');
       const f = await detailFrame(ui.page, runId);
+      // The sections render as their data arrives: read the headings once the last is there.
+      await f.locator('h2').filter({ hasText: 'Audit timeline' }).waitFor();
       const headings = await f.locator('h2').allInnerTexts();
       for (const h of ['Tasks', 'Conversation', 'Approvals', 'Changes', 'Audit timeline']) {
         assert.ok(
