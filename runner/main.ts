@@ -172,6 +172,7 @@ export async function runnerMain(
     const logs = new LogBatcher(
       (attempt, lines) => void state?.report({ type: 'log', attempt, lines: lines.map(redact) }),
     );
+    state.flushLogs = () => logs.flush();
     const api = core.api;
     const runId = payload.run_id;
     const workspaceDir = payload.workspace.cwd;

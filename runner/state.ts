@@ -23,6 +23,13 @@ export class RunnerState implements LoopState {
   /** Stopped (SIGINT/SIGTERM): waiting for a core that is away ends soon after. */
   private readonly stopped: AbortSignal | undefined;
 
+  /**
+   * Called before every report other than a log batch: sends the backend output still batched,
+   * so an attempt's last lines land before its `attempt.finished` and the run's end (a follower
+   * that stops at the end, like `nexus logs -f`, would otherwise miss them).
+   */
+  flushLogs: (() => void) | undefined;
+
   constructor(
     api: RunnerApi,
     runId: string,
@@ -45,6 +52,7 @@ export class RunnerState implements LoopState {
   }
 
   async report(report: UnnumberedRunnerReport): Promise<void> {
+    if (report.type !== 'log') this.flushLogs?.();
     await this.outbox.append({ ...report, op: this.nextOp++ });
     // Delivery is attempted at once but not awaited: `sync` is where the loop waits for core.
     this.outbox.flush(this.api, this.runId).catch(() => undefined);

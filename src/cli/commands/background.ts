@@ -1,5 +1,6 @@
 /** Background runs: `ps`, `discover`, `attach`, `logs`, `cancel`. */
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { SessionKind, isTerminalRunStatus } from '../../core/domain/run.ts';
 import type { RunIndexEntry } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
@@ -109,8 +110,8 @@ export const attachCommand: CommandSpec = {
 export const logsCommand: CommandSpec = {
   name: 'logs',
   summary:
-    "A run's backend output (tool calls, results, text), as the runner streamed it; for a run on Kubernetes, the pod's other lines too.",
-  usage: 'nexus logs <run> [--follow]',
+    "A run's backend output (tool calls, results, text), as the runner streamed it; for a run on Kubernetes, the pod's other lines too. With -f: follows until the run ends and exits with its exit code; Ctrl-C stops following (exit 0), the run keeps going.",
+  usage: 'nexus logs <run> [--follow|-f]',
   options: { follow: { type: 'boolean', short: 'f' } },
   async run(ctx, args) {
     const api = await ctx.core();
@@ -122,7 +123,9 @@ export const logsCommand: CommandSpec = {
         ? await import('../../adapters/runtime/kubernetes/pod-text.ts')
         : undefined;
     let podAt = 0;
-    for (;;) {
+    /** Prints the log lines after the cursor; true once the run's end was among them. */
+    const drain = async (): Promise<boolean> => {
+      let ended = false;
       if (pod) {
         const read = await pod.readPodText(join(ctx.stateDir, 'runs', m.id), podAt);
         podAt = read.next;
@@ -133,12 +136,33 @@ export const logsCommand: CommandSpec = {
         if (e.type === 'nexus.log') {
           for (const l of e.data.lines) ctx.io.out(`[attempt ${e.data.attempt}] ${l}`);
         } else if (e.type === 'nexus.agent.run.completed' || e.type === 'nexus.agent.run.failed') {
-          if (flag(args, 'follow')) return ExitCode.ok;
+          ended = true;
         }
       }
-      if (!flag(args, 'follow') || isTerminalRunStatus((await api.getRun(m.id)).status))
-        return ExitCode.ok;
-      await new Promise((r) => setTimeout(r, 200));
+      return ended;
+    };
+    const ended = await drain();
+    if (!flag(args, 'follow')) return ExitCode.ok;
+    const stop = new AbortController();
+    const onSigint = (): void => {
+      ctx.io.err(`stopped following; run ${shortId(m.id)} keeps going`);
+      stop.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      let over = ended;
+      while (!over) {
+        await delay(200, undefined, { signal: stop.signal }).catch(() => undefined);
+        if (stop.signal.aborted) return ExitCode.ok;
+        // The end event, or a status that ended without one (a run settled by another core).
+        over = (await drain()) || isTerminalRunStatus((await api.getRun(m.id)).status);
+      }
+      // Anything written between the last read and the end.
+      await drain();
+      const end = await api.getRun(m.id);
+      return end.outcome?.exit_code ?? ExitCode.ok;
+    } finally {
+      process.off('SIGINT', onSigint);
     }
   },
 };
