@@ -129,6 +129,11 @@ export type Judgement =
   | { done: true; status: 'succeeded' | 'blocked'; exitCode: 0 | 2; reason: string }
   | { done: false; unfinished: TaskState[] };
 
+function blockedWhy(t: TaskState): string {
+  const note = t.notes.at(-1)?.text.split('\n')[0]?.trim();
+  return note ? `${t.id} (${note.length > 120 ? `${note.slice(0, 119)}…` : note})` : t.id;
+}
+
 /** After verification: all verified → succeeded; every task settled with one blocked → blocked. */
 export function judge(m: RunManifest): Judgement {
   const unfinished = m.tasks.filter((t) => !isTaskVerified(t) && t.status !== 'blocked');
@@ -139,7 +144,8 @@ export function judge(m: RunManifest): Judgement {
       done: true,
       status: 'blocked',
       exitCode: 2,
-      reason: `blocked: ${blocked.map((t) => t.id).join(', ')}`,
+      // Each blocked task with the last note given on it: the why a person reads first.
+      reason: `blocked: ${blocked.map(blockedWhy).join('; ')}`,
     };
   }
   return {

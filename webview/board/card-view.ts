@@ -4,6 +4,7 @@
  * column place cards without measuring them.
  */
 import type { BoardCard, BoardTask } from '../../src/core/board/card.ts';
+import { statusWord } from '../../src/core/domain/run.ts';
 import { age, taskMark } from './format.ts';
 
 export const CARD_HEIGHT = 90;
@@ -76,7 +77,10 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
   ];
   if (node.dataset['id'] !== card.id) node.dataset['id'] = card.id;
   if (node.dataset['column'] !== card.column) node.dataset['column'] = card.column;
-  node.setAttribute('aria-label', `${card.title}, ${card.status}`);
+  node.setAttribute(
+    'aria-label',
+    `${card.title}, ${statusWord(card.status)}${card.reason ? `: ${card.reason}` : ''}, ${card.verified} of ${card.total} verified`,
+  );
   const toggle = head.children[0] as HTMLElement;
   setText(toggle, state.expanded ? '▾' : '▸');
   toggle.setAttribute('aria-expanded', String(state.expanded));
@@ -94,9 +98,15 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
   const status = who.children[0] as HTMLElement;
   setText(
     status,
-    card.pendingApprovals > 0 ? `${card.pendingApprovals} approval pending` : card.status,
+    card.pendingApprovals > 0
+      ? `${card.pendingApprovals} approval pending`
+      : statusWord(card.status),
   );
-  setText(who.children[1] as HTMLElement, card.id.slice(0, 8));
+  // A run that ended unverified says why where its id would be (the id stays in the tooltip).
+  const whoText = who.children[1] as HTMLElement;
+  setText(whoText, card.reason ?? card.id.slice(0, 8));
+  whoText.title = card.reason ? `${card.reason}\n(run ${card.id})` : card.id;
+  whoText.classList.toggle('reason', card.reason !== undefined);
   const where = who.children[2] as HTMLElement;
   setText(where, card.unsandboxed !== undefined ? `${card.runtime} · unsandboxed` : card.runtime);
   where.title = card.unsandboxed !== undefined ? `unsandboxed: ${card.unsandboxed}` : '';

@@ -76,6 +76,8 @@ export const BoardCard = z.object({
   created_at: z.string(),
   updated_at: z.string(),
   exit_code: z.optional(z.int()),
+  /** Why an ended run ended so (blocked: which task and its note; failed: the error). */
+  reason: z.optional(z.string()),
   /** Why the agent ran without a sandbox, when it did. */
   unsandboxed: z.optional(z.string()),
 });
@@ -109,6 +111,7 @@ export function cardFromIndex(entry: RunIndexEntry, pendingApprovals: number): B
     created_at: entry.created_at,
     updated_at: entry.updated_at,
     ...(entry.exit_code !== undefined ? { exit_code: entry.exit_code } : {}),
+    ...(entry.reason !== undefined && entry.status !== 'succeeded' ? { reason: entry.reason } : {}),
     ...(entry.unsandboxed !== undefined ? { unsandboxed: entry.unsandboxed } : {}),
   };
 }

@@ -41,6 +41,13 @@ export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
 ]);
 export const isTerminalRunStatus = (s: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(s);
 
+/**
+ * A status as people read it, the same in the tree, on the board and in the status bar:
+ * `initialized` is a run created and ready to start.
+ */
+export const statusWord = (s: RunStatus): string =>
+  s === 'initialized' ? 'ready' : s.replaceAll('_', ' ');
+
 export const SessionKind = z.enum(['interactive', 'bg', 'daemon', 'daemon-worker']);
 export type SessionKind = z.infer<typeof SessionKind>;
 
@@ -297,6 +304,8 @@ export const RunIndexEntry = z.object({
   tasks_verified: z.number().check(z.int()),
   attempts: z.number().check(z.int()),
   exit_code: z.optional(z.number().check(z.int())),
+  /** Why an ended run ended so (its outcome's reason, cut to REASON_MAX): what "Needs attention" says. */
+  reason: z.optional(z.string()),
   /** Set when the agent ran without a sandbox: why (shown as `unsandboxed`). */
   unsandboxed: z.optional(z.string()),
   pinned: z.optional(z.boolean()),
@@ -318,6 +327,12 @@ export function progressOf(tasks: readonly TaskState[]): { verified: number; tot
   return { verified, total: tasks.length };
 }
 
+/** An index entry carries at most this much of a run's reason (the manifest has it whole). */
+export const REASON_MAX = 240;
+
+const clip = (text: string, max: number): string =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
 export function indexEntryOf(m: RunManifest): RunIndexEntry {
   const p = progressOf(m.tasks);
   return {
@@ -334,7 +349,9 @@ export function indexEntryOf(m: RunManifest): RunIndexEntry {
     tasks_total: p.total,
     tasks_verified: p.verified,
     attempts: m.attempts.length,
-    ...(m.outcome ? { exit_code: m.outcome.exit_code } : {}),
+    ...(m.outcome
+      ? { exit_code: m.outcome.exit_code, reason: clip(m.outcome.reason, REASON_MAX) }
+      : {}),
     ...(m.sandbox?.kind === 'none' ? { unsandboxed: m.sandbox.reason ?? 'no sandbox' } : {}),
     ...(m.pinned ? { pinned: true } : {}),
     ...(m.archived ? { archived: true } : {}),

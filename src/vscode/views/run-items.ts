@@ -1,6 +1,7 @@
 /** How runs and their tasks look in a tree: labels, status icons, descriptions, tooltips. */
 import * as vscode from 'vscode';
 import type { RunIndexEntry, RunStatus, TaskState } from '../../core/domain/run.ts';
+import { isTerminalRunStatus, statusWord } from '../../core/domain/run.ts';
 import { shortId } from '../../core/ids.ts';
 
 const STATUS_ICON: Record<RunStatus, [string, string | undefined]> = {
@@ -23,17 +24,29 @@ export function runIcon(status: RunStatus, awaitingApproval: boolean): vscode.Th
 }
 
 /** "n/m verified · attempt k", the line a person scans to see where a run stands. */
-export function runDescription(r: RunIndexEntry): string {
+export function runDescription(r: RunIndexEntry, awaitingApproval = 0): string {
   const progress = `${r.tasks_verified}/${r.tasks_total} verified`;
-  const text = r.attempts > 0 ? `${progress} · attempt ${r.attempts}` : `${progress} · ${r.status}`;
-  return r.unsandboxed !== undefined ? `${text} · unsandboxed` : text;
+  const parts = [progress];
+  // Needs attention says why: the approval waiting, or why the run ended (blocked on what).
+  if (awaitingApproval > 0) parts.push(`waiting for approval (${awaitingApproval})`);
+  else if (r.status !== 'succeeded' && isTerminalRunStatus(r.status))
+    parts.push(
+      r.reason && !r.reason.startsWith(r.status)
+        ? `${r.status}: ${r.reason}`
+        : (r.reason ?? r.status),
+    );
+  else if (r.attempts > 0) parts.push(`attempt ${r.attempts}`);
+  else parts.push(statusWord(r.status));
+  if (r.unsandboxed !== undefined) parts.push('unsandboxed');
+  return parts.join(' · ');
 }
 
 export function runTooltip(r: RunIndexEntry, approvals: number): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   md.appendMarkdown(`**${escape(r.title)}**\n\n`);
-  md.appendMarkdown(`run \`${shortId(r.id)}\` · ${r.status}`);
+  md.appendMarkdown(`run \`${shortId(r.id)}\` · ${statusWord(r.status)}`);
   if (r.exit_code !== undefined) md.appendMarkdown(` (exit ${r.exit_code})`);
+  if (r.reason) md.appendMarkdown(`\n\n${escape(r.reason)}`);
   md.appendMarkdown(`\n\nagent ${escape(r.agent)} · ${r.backend} · ${r.runtime} · ${r.kind}`);
   if (r.assignment) md.appendMarkdown(`\n\nassignment ${escape(r.assignment)}`);
   md.appendMarkdown(

@@ -172,7 +172,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         : vscode.TreeItemCollapsibleState.None,
     );
     item.id = `run:${run.id}`;
-    item.description = runDescription(run);
+    item.description = runDescription(run, approvals);
     item.tooltip = runTooltip(run, approvals);
     item.iconPath = runIcon(run.status, approvals > 0);
     // Menus key off this: `run.<status>` plus flags the when-clauses match with regexes.

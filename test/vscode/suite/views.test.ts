@@ -50,7 +50,7 @@ suite('views', () => {
       return (await runs.getChildren(running)).find((n) => n.kind === 'run' && n.run.id === run.id);
     });
     const runItem = runs.getTreeItem(runNode);
-    assert.equal(runItem.description, '0/2 verified · initialized');
+    assert.equal(runItem.description, '0/2 verified · ready');
     assert.ok(runItem.iconPath instanceof vscode.ThemeIcon);
 
     const taskNode = async (id: string): Promise<TaskNode> => {
