@@ -61,6 +61,10 @@ export function renderProgress(e: RunEvent, verbose = false): string | undefined
       const said = d.ok ? '' : (d.output.trim().split('\n').at(-1) ?? '');
       return `  ⚙ hook ${d.phase}${about}: ${how}${d.task && !d.ok ? ', refused' : ''} (${d.duration_ms} ms)${said ? `: ${said}` : ''}`;
     }
+    case 'nexus.runtime.phase': {
+      const d = e.data;
+      return `  ◌ ${d.pod ? 'pod ' : ''}${d.phase}${d.reason ? ` (${d.reason})` : ''}${d.message ? `: ${d.message}` : ''}`;
+    }
     case 'nexus.security.refused':
       return `  ⛔ refused: the ${e.data.principal} tried ${e.data.method}`;
     case 'nexus.memory.injected':

@@ -25,6 +25,7 @@ import { openCoreConnection, type CoreHandle } from './core-connection.ts';
 import { BackendSecrets, planeSecretSource } from './secrets.ts';
 import { NexusState } from './state.ts';
 import { createStatusBar } from './status-bar.ts';
+import { bindRunNotifications, detailTabShowing } from './run-notifications.ts';
 import { AgentsTreeProvider } from './views/agents-tree.ts';
 import {
   ApprovalsTreeProvider,
@@ -161,6 +162,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
     state,
     log,
     workspace: folder?.uri,
+    backendKeys: (backend) => secrets.backendEnv(backend),
     revealRun: async (runId) => {
       const node = runs.runNode(runId);
       if (node) await runsView.reveal(node, { select: true, focus: true, expand: true });
@@ -182,6 +184,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
     ...registerDefinitionCommands(ctx),
     ...registerSettingsCommands(ctx, secrets, refreshDefinitions, context.secrets),
     state.onApprovalRequested((req) => showApprovalToast(ctx, req)),
+    bindRunNotifications(ctx, (runId) => attacher.isShowing(runId) || detailTabShowing(runId)),
     // The link back from a Plane item: vscode://nexus-dev.nexus-agents/run?id=<run>.
     vscode.window.registerUriHandler({
       handleUri: async (uri) => {

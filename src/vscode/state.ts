@@ -8,8 +8,19 @@ import * as vscode from 'vscode';
 import type { NexusApi, Subscription } from '../core/api.ts';
 import type { RunEvent } from '../core/domain/events.ts';
 import type { Approval, RunIndexEntry, TaskState } from '../core/domain/run.ts';
+import { isTerminalRunStatus } from '../core/domain/run.ts';
 
 export const REFRESH_MS = 50;
+
+export interface RunCounts {
+  active: number;
+  running: number;
+  queued: number;
+  /** Created and not started (`initialized`): a passive run waiting for its ticks, say. */
+  ready: number;
+  approval: number;
+  attention: number;
+}
 
 export interface StateChange {
   runs: boolean;
@@ -98,15 +109,25 @@ export class NexusState implements vscode.Disposable {
     return this.approvals.filter((a) => a.run_id === runId);
   }
 
-  counts(): { running: number; attention: number } {
-    let running = 0;
-    let attention = 0;
+  /**
+   * What the status bar counts, grouped as the Runs view groups: `active` is its Running group
+   * (running, queued, and ready: created, not started), `approval` the runs waiting for a
+   * person's decision, `attention` the other runs in Needs attention.
+   */
+  counts(): RunCounts {
+    const c: RunCounts = { active: 0, running: 0, queued: 0, ready: 0, approval: 0, attention: 0 };
     const withApproval = new Set(this.approvals.map((a) => a.run_id));
     for (const r of this.runs) {
-      if (needsAttention(r, withApproval)) attention++;
-      else if (r.status === 'running' || r.status === 'queued') running++;
+      if (withApproval.has(r.id)) c.approval++;
+      else if (needsAttention(r, withApproval)) c.attention++;
+      else if (!isTerminalRunStatus(r.status)) {
+        c.active++;
+        if (r.status === 'running') c.running++;
+        else if (r.status === 'queued') c.queued++;
+        else c.ready++;
+      }
     }
-    return { running, attention };
+    return c;
   }
 
   #onEvent(e: RunEvent): void {

@@ -4,58 +4,43 @@
 // asks with VS Code's modal before cancelling; and the cards stay legible in light, dark and
 // high-contrast themes (computed contrast of card text on card background, plus screenshots).
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { after, before, suite, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
 import { readCoreInfo } from '../../src/adapters/bridge/discovery.ts';
 import {
+  CLI_PATH,
+  initPassiveRun,
   openNexusUi,
   runCommand,
   screenshot,
   setColorTheme,
   withScreenshot,
+  workspaceCli,
   type UiSession,
 } from './harness.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cliPath = join(repoRoot, 'dist', 'cli.mjs');
-const execFileAsync = promisify(execFile);
 
 void suite('the Nexus Board in the workbench', () => {
   let ui: UiSession;
   let userConfig: string;
   let board: FrameLocator;
 
-  async function cli(...args: string[]): Promise<string> {
-    const { stdout } = await execFileAsync(process.execPath, [cliPath, ...args], {
-      cwd: ui.workspace,
-      env: { ...process.env, NEXUS_CONFIG_DIR: userConfig },
-    });
-    return stdout;
-  }
-  async function init(message: string): Promise<string> {
-    const out = await cli(
-      'init',
-      '--agent',
-      'manual',
-      '--assignment',
-      'hello-file',
-      '--json',
-      message,
-    );
-    return (JSON.parse(out) as { id: string }).id;
-  }
+  const cli = workspaceCli(() => ({
+    workspace: ui.workspace,
+    env: { NEXUS_CONFIG_DIR: userConfig },
+  }));
+  const init = (message: string): Promise<string> => initPassiveRun(cli, message);
   const card = (id: string, column?: string): Locator =>
     board.locator(`${column ? `.column[data-column="${column}"] ` : ''}.card[data-id="${id}"]`);
 
   before(async () => {
-    assert.ok(existsSync(cliPath), `${cliPath} is missing; run \`npm run build\` first.`);
+    assert.ok(existsSync(CLI_PATH), `${CLI_PATH} is missing; run \`npm run build\` first.`);
     userConfig = await mkdtemp(join(tmpdir(), 'nexus-ui-config-'));
     ui = await openNexusUi({
       workspaceFrom: join(repoRoot, 'examples', 'workspace'),

@@ -6,16 +6,53 @@
 // Selectors were checked against VS Code 1.139 (code-server 4.139.1); see
 // ../shared notes "vscode-testing.md". The smoke-test driver is NOT enabled here: it hides
 // notification toasts, which the tests click.
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, loopbackContext } from '../harness/browser.ts';
 import { installVsix, startCodeServer, type CodeServer } from '../harness/code-server.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The built CLI (`npm run build`), which reaches the extension's core over its bridge. */
+export const CLI_PATH = join(repoRoot, 'dist', 'cli.mjs');
+
+/** The real `nexus` CLI run in the session's workspace; resolves with its stdout. */
+export function workspaceCli(
+  where: () => { workspace: string; env: Readonly<Record<string, string>> },
+): (...args: string[]) => Promise<string> {
+  const run = promisify(execFile);
+  return async (...args) => {
+    const { workspace, env } = where();
+    const { stdout } = await run(process.execPath, [CLI_PATH, ...args], {
+      cwd: workspace,
+      env: { ...process.env, ...env },
+    });
+    return stdout;
+  };
+}
+
+/** Creates a run of the examples' passive `manual` agent on `hello-file`; returns its id. */
+export async function initPassiveRun(
+  cli: (...args: string[]) => Promise<string>,
+  message: string,
+): Promise<string> {
+  const out = await cli(
+    'init',
+    '--agent',
+    'manual',
+    '--assignment',
+    'hello-file',
+    '--json',
+    message,
+  );
+  return (JSON.parse(out) as { id: string }).id;
+}
 
 /** Where failure screenshots go. */
 export const RESULTS_DIR = join(repoRoot, 'test-results', 'ui');

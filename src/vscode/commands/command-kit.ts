@@ -1,6 +1,7 @@
 /** What every command group gets, and the few helpers they share. */
 import * as vscode from 'vscode';
 import type { NexusApi } from '../../core/api.ts';
+import type { BackendName } from '../../core/domain/definitions.ts';
 import type { RunIndexEntry } from '../../core/domain/run.ts';
 import { shortId } from '../../core/ids.ts';
 import { toUserMessage } from '../../core/errors.ts';
@@ -17,6 +18,8 @@ export interface CommandContext {
   readonly workspace: vscode.Uri | undefined;
   /** Focuses a run in the Runs view (used by "Open Run" on an approval toast). */
   readonly revealRun: (runId: string) => Promise<void>;
+  /** The API keys the editor holds for a backend, as env vars (Start Run's preflight). */
+  readonly backendKeys?: (backend: BackendName) => Promise<Record<string, string>>;
 }
 
 /** Registers a command whose failures become one error toast (and a log line), never a crash. */

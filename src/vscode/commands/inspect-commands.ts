@@ -61,7 +61,7 @@ export function registerInspectCommands(ctx: CommandContext): vscode.Disposable[
       let after = 0;
       for (;;) {
         const page = await api.getEvents(id, after, 5000);
-        for (const e of page) lines.push(`#${e.seq} ${e.time} ${formatEvent(e)}`);
+        for (const e of page) lines.push(`#${e.seq} ${e.time} ${formatEvent(e, true)}`);
         after = page.at(-1)?.seq ?? after;
         if (page.length < 5000) break;
       }

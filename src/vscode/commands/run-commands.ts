@@ -72,5 +72,15 @@ export function registerRunCommands(
       const id = await runArgument(ctx, arg);
       if (id) await attach(id);
     }),
+    // The live logs read as lines; the raw events (type and data) are one toggle away.
+    registerCommand('nexus.toggleRawEvents', ctx.log, async () => {
+      const config = vscode.workspace.getConfiguration('nexus');
+      const raw = !config.get<boolean>('runLog.rawEvents', false);
+      await config.update('runLog.rawEvents', raw, vscode.ConfigurationTarget.Global);
+      await attacher.rerender();
+      void vscode.window.showInformationMessage(
+        `Nexus: run logs now show ${raw ? 'the raw events' : 'readable lines'}.`,
+      );
+    }),
   ];
 }
