@@ -104,7 +104,9 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
   );
   // A run that ended unverified says why where its id would be (the id stays in the tooltip).
   const whoText = who.children[1] as HTMLElement;
-  setText(whoText, card.reason ?? card.id.slice(0, 8));
+  // The status tag already says "blocked": the reason need not say it again.
+  const reason = card.reason?.replace(new RegExp(`^${card.status}: `), '');
+  setText(whoText, reason ?? card.id.slice(0, 8));
   whoText.title = card.reason ? `${card.reason}\n(run ${card.id})` : card.id;
   whoText.classList.toggle('reason', card.reason !== undefined);
   const where = who.children[2] as HTMLElement;

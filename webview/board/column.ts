@@ -14,8 +14,11 @@ export interface ColumnDeps {
   stateOf(card: BoardCard): CardState;
 }
 
+/** The list view's one column: every run, whatever its column. */
+export type ColumnId = BoardColumn | 'list';
+
 export class ColumnView {
-  readonly column: BoardColumn;
+  readonly column: ColumnId;
   readonly el: HTMLElement;
   readonly body: HTMLElement;
   readonly #spacer: HTMLElement;
@@ -28,17 +31,18 @@ export class ColumnView {
   readonly #pool: HTMLElement[] = [];
   #viewport = 0;
 
-  constructor(column: BoardColumn, deps: ColumnDeps) {
+  constructor(column: ColumnId, deps: ColumnDeps) {
     this.column = column;
     this.#deps = deps;
     this.el = document.createElement('section');
     this.el.className = 'column';
     this.el.dataset['column'] = column;
-    this.el.setAttribute('aria-label', COLUMN_TITLES[column]);
+    const name = column === 'list' ? 'All runs' : COLUMN_TITLES[column];
+    this.el.setAttribute('aria-label', name);
     const head = document.createElement('div');
     head.className = 'column-head';
     const title = document.createElement('span');
-    title.textContent = COLUMN_TITLES[column];
+    title.textContent = name;
     this.#count = document.createElement('span');
     this.#count.className = 'tag count';
     head.append(title, this.#count);

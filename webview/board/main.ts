@@ -11,7 +11,7 @@ import { browserChannel, vscodeChannel, type BoardChannel } from './hosts.ts';
 import { BoardModel, NO_FILTERS } from './model.ts';
 import { BoardView } from './view.ts';
 
-/** What the VS Code host keeps across reloads: filters and open cards. */
+/** What the VS Code host keeps across reloads: filters, open cards, board or list. */
 const SavedState = z.object({
   filters: z.object({
     search: z.string(),
@@ -20,6 +20,7 @@ const SavedState = z.object({
     status: z.string(),
   }),
   expanded: z.array(z.string()),
+  layout: z.optional(z.enum(['board', 'list'])),
 });
 
 function adopt(...texts: string[]): void {
@@ -53,10 +54,12 @@ function start(): void {
   if (saved.success) {
     model.filters = { ...NO_FILTERS, ...saved.data.filters };
     for (const id of saved.data.expanded) model.expanded.add(id);
+    if (saved.data.layout) model.layout = saved.data.layout;
   }
   const view = new BoardView(root, model, (m) => channel.send(m));
   ui.view = view;
-  view.onStateChange = (filters, expanded) => channel.setState({ filters, expanded });
+  view.onStateChange = (filters, expanded) =>
+    channel.setState({ filters, expanded, layout: model.layout });
   channel.onMessage((raw) => {
     const parsed = parseHostMessage(raw);
     if (!parsed.ok) {

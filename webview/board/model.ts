@@ -16,6 +16,8 @@ export interface Filters {
   status: string;
 }
 
+export type BoardLayout = 'board' | 'list';
+
 export const NO_FILTERS: Filters = { search: '', agent: '', runtime: '', status: '' };
 
 /** What applying a host message asks the view to do next. */
@@ -26,6 +28,8 @@ export class BoardModel {
   readonly tasks = new Map<string, BoardTask[]>();
   readonly expanded = new Set<string>();
   filters: Filters = { ...NO_FILTERS };
+  /** Kanban columns, or one list of every run (most recently updated first). */
+  layout: BoardLayout = 'board';
   /** -1 until the first snapshot: patches before it are meaningless. */
   seq = -1;
   /** The board projections (Plane, …) and how they are doing. */
@@ -72,6 +76,12 @@ export class BoardModel {
     for (const card of this.cards.values()) if (match(card)) out.get(card.column)!.push(card);
     for (const list of out.values()) list.sort(byRecency);
     return out;
+  }
+
+  /** Visible cards in one list, most recently updated first (the list view). */
+  list(): BoardCard[] {
+    const match = matcher(this.filters);
+    return [...this.cards.values()].filter(match).sort(byRecency);
   }
 
   agents(): string[] {

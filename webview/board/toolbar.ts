@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { BoardSyncStatus } from '../../src/core/board/sync-status.ts';
 import { RunStatus } from '../../src/core/domain/run.ts';
-import type { Filters } from './model.ts';
+import type { BoardLayout, Filters } from './model.ts';
 
 type FilterKey = Exclude<keyof Filters, 'search'>;
 
@@ -20,9 +20,15 @@ export class Toolbar {
   readonly #count: HTMLElement;
   readonly #connection: HTMLElement;
   readonly #sync: HTMLElement;
+  readonly #layout: HTMLElement;
   #agents: readonly string[] = [];
 
-  constructor(initial: Filters, onChange: (filters: Filters) => void) {
+  constructor(
+    initial: Filters,
+    onChange: (filters: Filters) => void,
+    layout: BoardLayout,
+    onLayout: (layout: BoardLayout) => void,
+  ) {
     this.el = document.createElement('div');
     this.el.className = 'toolbar';
     this.el.setAttribute('role', 'toolbar');
@@ -64,7 +70,24 @@ export class Toolbar {
     this.#sync.className = 'sync';
     this.#sync.setAttribute('role', 'status');
     this.#sync.hidden = true;
-    this.el.append(this.#count, this.#sync, this.#connection);
+    // Board ⇄ list: the list shows every run in one column (what a phone shows best).
+    this.#layout = document.createElement('vscode-button');
+    this.#layout.setAttribute('secondary', '');
+    this.#layout.className = 'layout';
+    this.setLayout(layout);
+    this.#layout.addEventListener('click', () => {
+      const next = this.#layout.getAttribute('aria-pressed') === 'true' ? 'board' : 'list';
+      this.setLayout(next);
+      onLayout(next);
+    });
+    this.el.append(this.#layout, this.#count, this.#sync, this.#connection);
+  }
+
+  setLayout(layout: BoardLayout): void {
+    this.#layout.textContent = layout === 'list' ? 'Board view' : 'List view';
+    this.#layout.setAttribute('aria-pressed', String(layout === 'list'));
+    this.#layout.title =
+      layout === 'list' ? 'Show the runs as columns' : 'Show every run in one list';
   }
 
   /** The agent picker lists the agents that have runs; rebuilt only when that set changes. */

@@ -15,6 +15,8 @@ export class BoardView {
   readonly #model: BoardModel;
   readonly #send: (message: BoardMessage) => void;
   readonly #columns = new Map<BoardColumn, ColumnView>();
+  /** The list view: every run in one virtualized column. */
+  readonly #list: ColumnView;
   readonly #toolbar: Toolbar;
   readonly #banner: HTMLElement;
   readonly #bannerText: HTMLElement;
@@ -29,11 +31,20 @@ export class BoardView {
     this.#model = model;
     this.#send = send;
     root.className = 'board';
-    this.#toolbar = new Toolbar(model.filters, (filters) => {
-      model.filters = filters;
-      this.#saveState();
-      this.scheduleRender();
-    });
+    this.#toolbar = new Toolbar(
+      model.filters,
+      (filters) => {
+        model.filters = filters;
+        this.#saveState();
+        this.scheduleRender();
+      },
+      model.layout,
+      (layout) => {
+        model.layout = layout;
+        this.#saveState();
+        this.render();
+      },
+    );
     this.#banner = document.createElement('div');
     this.#banner.className = 'banner';
     this.#banner.setAttribute('role', 'alert');
@@ -62,27 +73,46 @@ export class BoardView {
       this.#columns.set(column, view);
       this.#columnsEl.append(view.el);
     }
+    this.#list = new ColumnView('list', deps);
+    this.#columnsEl.append(this.#list.el);
     root.replaceChildren(this.#toolbar.el, this.#banner, this.#columnsEl);
     this.#wireInput();
     new ResizeObserver(() => this.#resize()).observe(this.#columnsEl);
     // Ages ("5m") drift: refresh what is visible twice a minute, nothing else.
     setInterval(() => {
       for (const view of this.#columns.values()) view.renderWindow();
+      this.#list.renderWindow();
     }, 30_000);
   }
 
   /** Renders now (first snapshot: the fastest path to cards on screen). */
   render(): void {
     this.#renderQueued = false;
-    const byColumn = this.#model.columns();
-    const viewport = this.#columns.get('queued')!.body.clientHeight;
+    const listed = this.#model.layout === 'list';
+    this.#columnsEl.classList.toggle('list', listed);
+    const viewport = this.#viewport();
     let shown = 0;
-    for (const [column, cards] of byColumn) {
-      shown += cards.length;
-      this.#columns.get(column)!.setCards(cards, viewport);
+    // The layout not shown keeps no cards: one element per run on the page, never two.
+    if (listed) {
+      const cards = this.#model.list();
+      shown = cards.length;
+      this.#list.setCards(cards, viewport);
+      for (const view of this.#columns.values()) view.setCards([], viewport);
+    } else {
+      for (const [column, cards] of this.#model.columns()) {
+        shown += cards.length;
+        this.#columns.get(column)!.setCards(cards, viewport);
+      }
+      this.#list.setCards([], viewport);
     }
     this.#toolbar.setAgents(this.#model.agents());
     this.#toolbar.setCount(shown, this.#model.cards.size);
+  }
+
+  /** The height cards scroll in: the list's, or a column's (they are all as tall). */
+  #viewport(): number {
+    return (this.#model.layout === 'list' ? this.#list : this.#columns.get('queued')!).body
+      .clientHeight;
   }
 
   /** Coalesces a burst of patches into one render per frame. */
@@ -137,8 +167,9 @@ export class BoardView {
   }
 
   #resize(): void {
-    const viewport = this.#columns.get('queued')!.body.clientHeight;
-    for (const view of this.#columns.values()) view.setViewport(viewport);
+    const viewport = this.#viewport();
+    if (this.#model.layout === 'list') this.#list.setViewport(viewport);
+    else for (const view of this.#columns.values()) view.setViewport(viewport);
   }
 
   #cardOf(target: EventTarget | null): BoardCard | undefined {
@@ -147,10 +178,12 @@ export class BoardView {
     return id ? this.#model.cards.get(id) : undefined;
   }
 
-  #columnOf(target: EventTarget | null): ColumnView | undefined {
+  /** The kanban column under a pointer (the list is no drop target). */
+  #columnOf(target: EventTarget | null): (ColumnView & { column: BoardColumn }) | undefined {
     const node = (target as HTMLElement | null)?.closest?.<HTMLElement>('.column');
     const column = node?.dataset['column'] as BoardColumn | undefined;
-    return column ? this.#columns.get(column) : undefined;
+    const view = column ? this.#columns.get(column) : undefined;
+    return view as (ColumnView & { column: BoardColumn }) | undefined;
   }
 
   #wireInput(): void {
@@ -178,13 +211,18 @@ export class BoardView {
     cols.addEventListener('dragstart', (e) => {
       const card = this.#cardOf(e.target);
       if (!card || !e.dataTransfer) return;
+      // Moving a run means dropping it on a column: the list has none.
+      if (this.#model.layout === 'list') {
+        e.preventDefault();
+        return;
+      }
       this.#dragged = card;
       e.dataTransfer.setData('text/plain', card.id);
       e.dataTransfer.effectAllowed = 'move';
       (e.target as HTMLElement).classList.add('dragging');
       // Show where the card may go: only columns whose move has a meaning light up.
-      for (const view of this.#columns.values()) {
-        view.el.classList.toggle('drop-ok', actionForMove(card, view.column) !== undefined);
+      for (const [column, view] of this.#columns) {
+        view.el.classList.toggle('drop-ok', actionForMove(card, column) !== undefined);
       }
     });
     cols.addEventListener('dragover', (e) => {
