@@ -71,6 +71,8 @@ void suite('a run started from the palette ticks its tasks in the tree', () => {
         NEXUS_CONFIG_DIR: userConfig,
         OPENAI_BASE_URL: `${server.url}/v1`,
         OPENAI_API_KEY: 'test-key',
+        // No cluster: Start Run offers no runtime step.
+        KUBECONFIG: join(userConfig, 'no-such-kubeconfig'),
       },
     });
     await writeFile(
@@ -217,8 +219,18 @@ void suite('a run started from the palette ticks its tasks in the tree', () => {
       await runCommand(page, 'Nexus: Start Run');
       await pick(page, 'ui-openai');
       await pick(page, 'hello-file');
-      await pick(page, 'local');
       const input = page.locator('.quick-input-widget input.input');
+      // hello-file's one var, its default filled in; no runtime step without a cluster.
+      await page
+        .locator('.quick-input-widget .quick-input-title')
+        .filter({ hasText: '(3/5) · var name' })
+        .waitFor();
+      assert.equal(await input.inputValue(), 'world');
+      await input.press('Enter');
+      await page
+        .locator('.quick-input-widget .quick-input-title')
+        .filter({ hasText: '(4/5) · Message' })
+        .waitFor();
       await input.fill('tick the boxes');
       await input.press('Enter');
       await pick(page, 'Background');
