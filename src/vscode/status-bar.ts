@@ -28,7 +28,9 @@ export function createStatusBar(state: NexusState): vscode.Disposable {
     tip.appendMarkdown(
       `\n\n$(bell-dot) ${count(approval, 'run')} waiting for approval (${count(state.approvals.length, 'request')})`,
     );
-    tip.appendMarkdown(`\n\n$(warning) ${count(attention, 'run')} need attention`);
+    tip.appendMarkdown(
+      `\n\n$(warning) ${count(attention, 'run')} ${attention === 1 ? 'needs' : 'need'} attention`,
+    );
     tip.appendMarkdown(`\n\n_Click to open the Runs view._`);
     item.tooltip = tip;
     item.backgroundColor =

@@ -1,6 +1,6 @@
 // Telling the person, in a real workbench (the packaged VSIX in code-server, in Chromium): a run
-// that ends notifies, with its reason and an "Open" that shows the run's live log as readable
-// lines; a blocked run says why in "Needs attention"; the status bar counts what waits; a run
+// that ends notifies, with its reason and an "Open" that shows the run's detail; its live log
+// reads as lines; a blocked run says why in "Needs attention"; the status bar counts what waits; a run
 // whose live log is on screen ends without a toast. Runs are passive ones driven by the real CLI,
 // which reaches the extension's core over its bridge.
 import * as assert from 'node:assert/strict';
@@ -46,6 +46,20 @@ void suite('a run ending tells the person', () => {
     return (JSON.parse(await cli('run', 'status', id, '--json')) as { status: string }).status;
   }
 
+  /** Attaches to the run's live log from the palette; the panel's text. */
+  async function attachLog(id: string, title: string): Promise<Locator> {
+    await runCommand(ui.page, 'Nexus: Attach to Run (Live Log)');
+    const input = ui.page.locator('.quick-input-widget input.input');
+    await input.fill(id.slice(0, 8));
+    await ui.page
+      .locator('.quick-input-widget .monaco-list-row')
+      .first()
+      .filter({ hasText: title })
+      .waitFor();
+    await input.press('Enter');
+    return ui.page.locator('[id="workbench.parts.panel"] .output-view .view-lines');
+  }
+
   before(async () => {
     assert.ok(existsSync(CLI_PATH), `${CLI_PATH} is missing; run \`npm run build\` first.`);
     userConfig = await mkdtemp(join(tmpdir(), 'nexus-ui-config-'));
@@ -62,7 +76,7 @@ void suite('a run ending tells the person', () => {
     await ui?.close();
   });
 
-  test('a verified run notifies; Open shows its live log as readable lines', async () => {
+  test('a verified run notifies; Open shows its detail; its live log reads as lines', async () => {
     await withScreenshot(ui.page, 'attention-verified', async () => {
       const id = await init('to be verified');
       await writeFile(join(ui.workspace, 'hello.txt'), 'hello nexus\n');
@@ -75,14 +89,21 @@ void suite('a run ending tells the person', () => {
       );
       await toast.waitFor();
       await toast.getByRole('button', { name: 'Open' }).click();
-      // No detail view is installed here: Open falls back to the run's row and its live log.
-      const log = ui.page.locator('[id="workbench.parts.panel"] .output-view .view-lines');
+      // Open shows the run's detail view (its tab is titled by the run's short id).
+      await ui.page
+        .locator('.tabs-container .tab')
+        .filter({ hasText: `Run ${id.slice(0, 8)}` })
+        .waitFor();
+      // The run's live log reads as lines, raw events behind the toggle. Focus goes back to the
+      // workbench first: keys typed inside the detail webview never reach the command palette.
+      await runRow(ui.page, 'Finished').click();
+      await runRow(ui.page, 'to be verified').waitFor();
+      const log = await attachLog(id, 'to be verified');
       await log.filter({ hasText: 'create-file verified' }).waitFor();
       const text = (await log.innerText()).replace(/\u00a0/g, ' ');
       assert.match(text, /✓ create-file verified/);
       assert.match(text, /■ run succeeded \(exit 0\)/);
       assert.doesNotMatch(text, /\[task\.verified\] \{/, 'raw events are behind the toggle');
-      assert.ok(await runRow(ui.page, 'to be verified').isVisible());
     });
   });
 
@@ -104,9 +125,9 @@ void suite('a run ending tells the person', () => {
       await item.waitFor();
       assert.match(await item.innerText(), /1/);
       await item.hover();
-      const hover = ui.page.locator('.monaco-hover').filter({ hasText: 'need attention' });
+      const hover = ui.page.locator('.monaco-hover').filter({ hasText: 'attention' });
       await hover.waitFor();
-      assert.match(await hover.innerText(), /1 run need attention/);
+      assert.match(await hover.innerText(), /1 run needs attention/);
       assert.match(await hover.innerText(), /0 runs waiting for approval/);
     });
   });
@@ -114,16 +135,7 @@ void suite('a run ending tells the person', () => {
   test('a run whose live log is on screen ends without a toast', async () => {
     await withScreenshot(ui.page, 'attention-quiet', async () => {
       const id = await init('watched');
-      await runCommand(ui.page, 'Nexus: Attach to Run (Live Log)');
-      const input = ui.page.locator('.quick-input-widget input.input');
-      await input.fill(id.slice(0, 8));
-      await ui.page
-        .locator('.quick-input-widget .monaco-list-row')
-        .first()
-        .filter({ hasText: 'watched' })
-        .waitFor();
-      await input.press('Enter');
-      const log = ui.page.locator('[id="workbench.parts.panel"] .output-view .view-lines');
+      const log = await attachLog(id, 'watched');
       await log.filter({ hasText: id }).waitFor();
       await cli('task', 'set', id, 'create-file', 'blocked', '--note', 'watching');
       await cli('task', 'set', id, 'list-files', 'blocked', '--note', 'watching');
