@@ -327,6 +327,11 @@ void suite('the run detail page served at /runs/<id>', () => {
           summary: { n: 1, started_at: at, ended_at: at, result: 'ok', transcript: rel },
         },
       ]);
+      await s.addAttachment({
+        run: run.id,
+        name: 'spec.txt',
+        data: Buffer.from('the spec\n').toString('base64'),
+      });
       const { context, blocked } = await loopbackContext(browser);
       const page = await context.newPage();
       const problems: string[] = [];
@@ -371,6 +376,20 @@ void suite('the run detail page served at /runs/<id>', () => {
         .filter({ hasText: 'no disk' })
         .waitFor();
       await page.locator('#audit li').filter({ hasText: 'blocked' }).first().waitFor();
+      // The run's attachments, and one added while the page is open.
+      assert.match(
+        await page.locator('#attachments li[data-attachment="spec.txt"]').innerText(),
+        /spec\.txt · 9 B · user/,
+      );
+      await s.addAttachment({
+        run: run.id,
+        name: 'notes.md',
+        data: Buffer.from('x'.repeat(2048)).toString('base64'),
+      });
+      await page
+        .locator('#attachments li[data-attachment="notes.md"]')
+        .filter({ hasText: '2.0 KiB' })
+        .waitFor();
       // The served page has no diffs, and says where they are.
       assert.match(await page.locator('#changes').innerText(), /Open this run in VS Code/);
       assert.deepEqual(problems, [], 'console errors (a CSP violation would show here)');

@@ -9,7 +9,15 @@ import type { RunManifest } from '../../src/core/domain/run.ts';
 import browserTheme from '../board/browser-theme.css';
 import { Conversation } from './conversation.ts';
 import { h, section } from './dom.ts';
-import { approvals, checklist, header, memory, timeline, timelineItem } from './sections.ts';
+import {
+  approvals,
+  attachments,
+  checklist,
+  header,
+  memory,
+  timeline,
+  timelineItem,
+} from './sections.ts';
 import { browserSource, vscodeSource, type Changes, type DetailSource } from './source.ts';
 import styles from './styles.css';
 
@@ -51,6 +59,7 @@ class RunDetail {
         ['conversation', 'Conversation'],
         ['approvals', 'Approvals'],
         ['changes', 'Changes'],
+        ['attachments', 'Attachments'],
         ['memory', 'Memory'],
         ['audit', 'Audit'],
       ].map(([id, label]) => h('a', { href: `#${id}` }, label ?? '')),
@@ -61,6 +70,7 @@ class RunDetail {
       'conversation',
       'approvals',
       'changes',
+      'attachments',
       'memory',
       'audit',
     ]) {
@@ -141,6 +151,7 @@ class RunDetail {
       approvals(m) ??
         section('approvals', 'Approvals', h('p', { class: 'muted' }, 'None requested.')),
     );
+    this.#fill('attachments', attachments(m));
     this.#fill(
       'memory',
       memory(m) ??

@@ -189,6 +189,37 @@ export function memory(m: RunManifest): HTMLElement | undefined {
   return section('memory', `Injected memory · ${m.memory.injected.length}`, list);
 }
 
+/** A size as a person reads it. */
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** The files a person handed to the run (`nexus attachment add`), as its agent finds them. */
+export function attachments(m: RunManifest): HTMLElement {
+  const own = m.attachments ?? [];
+  if (own.length === 0)
+    return section('attachments', 'Attachments', h('p', { class: 'muted' }, 'None attached.'));
+  const list = h('ul', { class: 'attachments' });
+  for (const a of own) {
+    list.append(
+      h(
+        'li',
+        { 'data-attachment': a.name },
+        h('code', {}, a.name),
+        h('span', { class: 'muted' }, ` · ${size(a.size)} · ${a.by} · ${time(a.added_at)}`),
+      ),
+    );
+  }
+  const where = h(
+    'p',
+    { class: 'muted' },
+    `The agent finds them in .nexus-attachments/ in its workspace${m.group ? `, with those of group ${m.group}` : ''}.`,
+  );
+  return section('attachments', `Attachments · ${own.length}`, list, where);
+}
+
 export function timeline(events: readonly RunEvent[]): HTMLElement {
   const list = h('ol', { class: 'timeline', id: 'timeline-list' });
   for (const e of events) {
