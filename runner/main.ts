@@ -5,6 +5,7 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { promptFileName } from '../src/core/transcripts.ts';
 import { ExitCode, exitCodeOf, toUserMessage } from '../src/core/errors.ts';
 import type { GatedAction } from '../src/core/domain/definitions.ts';
 import { runAttemptLoop } from '../src/core/loop.ts';
@@ -217,6 +218,10 @@ export async function runnerMain(
         transcriptFor: (n) => {
           const name = `${String(n).padStart(2, '0')}.jsonl`;
           return { absolute: join(attemptsDir, name), relative: `attempts/${name}` };
+        },
+        keepPrompt: async (n, prompt) => {
+          await mkdir(attemptsDir, { recursive: true, mode: 0o700 });
+          await writeFile(join(attemptsDir, promptFileName(n)), prompt, { mode: 0o600 });
         },
         onEvent: (attempt: number, e: BackendEvent) => logs.add(attempt, `${e.kind}: ${e.text}`),
         handOver: async () => {

@@ -61,6 +61,8 @@ export interface LoopDeps {
    * returns their names.
    */
   handOver?: () => Promise<string[]>;
+  /** Keeps the prompt an attempt was given, exactly as sent (the run detail shows it). */
+  keepPrompt?: (attempt: number, prompt: string) => Promise<void>;
   /** Runs once the outcome is known, before the run is reported finished (its change). */
   beforeFinish?: (outcome: LoopOutcome) => Promise<void>;
   /** Retries for transient backend failures per run, and for usage limits. */
@@ -183,10 +185,13 @@ export async function runAttemptLoop(
     await hook('before_attempt', { attempt });
     const startedAt = clock.now().toISOString();
     const n = attempt;
+    const sent = withMessages(prompt, messages);
+    // A prompt that cannot be kept costs the run detail one view, never the attempt.
+    await deps.keepPrompt?.(attempt, sent).catch(() => undefined);
     const result: AttemptResult = await deps.backend.runAttempt({
       runId: payload.run_id,
       attempt,
-      prompt: withMessages(prompt, messages),
+      prompt: sent,
       systemPrompt: payload.system_prompt,
       sessionId,
       cwd: payload.workspace.cwd,

@@ -348,6 +348,7 @@ export class CoreService implements NexusApi, RunnerApi {
     return readTranscriptPage(m, req, {
       reader: this.d.transcripts,
       runFile: (relative) => this.d.store.runFile(m.id, relative),
+      readRunFile: (relative) => this.d.store.readRunFile(m.id, relative),
       redact: this.d.redact,
     });
   }

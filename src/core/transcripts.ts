@@ -9,6 +9,14 @@ import type { TranscriptEntry, TranscriptPage } from './domain/transcript.ts';
 import { NexusError } from './errors.ts';
 import type { TranscriptReader } from './ports.ts';
 
+/** The file beside an attempt's transcript holding the prompt it was sent (the runner writes it). */
+export function promptFileName(attempt: number): string {
+  return `${String(attempt).padStart(2, '0')}.prompt.md`;
+}
+
+/** Longest prompt a page carries; the rest is cut with a marker. */
+export const PROMPT_MAX_BYTES = 64 * 1024;
+
 /** How much raw transcript one page reads by default: a few screens of conversation. */
 export const TRANSCRIPT_PAGE_BYTES = 256 * 1024;
 export const TRANSCRIPT_PAGE_MAX_BYTES = 1024 * 1024;
@@ -19,6 +27,7 @@ export async function readTranscriptPage(
   deps: {
     reader: TranscriptReader | undefined;
     runFile: (relative: string) => string;
+    readRunFile: (relative: string) => Promise<Buffer | undefined>;
     redact: ((text: string) => string) | undefined;
   },
 ): Promise<TranscriptPage> {
@@ -41,9 +50,19 @@ export async function readTranscriptPage(
     req.raw === true,
   );
   const redact = deps.redact ?? ((t: string): string => t);
+  // The first page also says what the attempt was asked (absent for runs from before it was kept).
+  const promptRel = `${rel.slice(0, rel.lastIndexOf('/') + 1)}${promptFileName(attempt.n)}`;
+  const kept = (req.from ?? 0) === 0 ? await deps.readRunFile(promptRel) : undefined;
+  const prompt =
+    kept === undefined
+      ? undefined
+      : kept.length > PROMPT_MAX_BYTES
+        ? `${kept.subarray(0, PROMPT_MAX_BYTES).toString('utf8')}\n… (cut at 64 KiB)`
+        : kept.toString('utf8');
   return {
     attempt: attempt.n,
     ...page,
+    ...(prompt !== undefined ? { prompt: redact(prompt) } : {}),
     entries: page.entries.map((e) => redactEntry(e, redact)),
     ...(page.raw ? { raw: page.raw.map(redact) } : {}),
   };

@@ -4,6 +4,8 @@
  * scripted model runs `nexus task …` through the CLI's own shell tool.
  */
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startCliJson, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
@@ -35,6 +37,7 @@ function startNexusRun(ws: TempWorkspace, env: Record<string, string>) {
 }
 
 interface Manifest {
+  id: string;
   status: string;
   backend_session_id?: string;
   attempts: Array<{
@@ -77,11 +80,13 @@ for (const f of FLAVOURS) {
     });
 
     void it('a false claim and a skipped task: both named in the nudge, fixed on a resumed attempt: exit 0', async () => {
+      let nudge = '';
       const r = await scenario([
         { shell: 'nexus task set create-file completed --note "trust me"' },
         { text: 'All done!' },
         // Attempt 2 starts with the nudge: check it, then do the work.
         (req) => {
+          nudge = req.lastUserText;
           assert.match(
             req.lastUserText,
             /create-file .*its check `grep -q "hello" hello.txt` failed/,
@@ -102,6 +107,10 @@ for (const f of FLAVOURS) {
         r.manifest.attempts[0]?.backend_session_id,
         r.manifest.attempts[1]?.backend_session_id,
       );
+      // The run detail shows each attempt's prompt as the model got it: the runner keeps it.
+      const kept = join(r.ws.stateDir, 'runs', r.manifest.id, 'attempts', '02.prompt.md');
+      assert.equal(readFileSync(kept, 'utf8').trim(), nudge.trim());
+      assert.equal(statSync(kept).mode & 0o777, 0o600);
     });
 
     void it('a blocked task: exit 2', async () => {

@@ -119,6 +119,18 @@ void describe('run detail: transcripts through core and the bridge', () => {
     assert.equal(small.entries.length, 1, 'one line per page at the smallest size');
   });
 
+  void it('the first page carries the prompt the attempt was sent, redacted; later pages do not', async () => {
+    assert.equal((await user.getTranscript({ run: runId, attempt: 1 })).prompt, undefined);
+    writeFileSync(
+      core.store.runFile(runId, 'attempts/01.prompt.md'),
+      `Fix the tests. Your key is ${SECRET}.`,
+    );
+    const first = await user.getTranscript({ run: runId, attempt: 1 });
+    assert.equal(first.prompt, 'Fix the tests. Your key is [redacted].');
+    const later = await user.getTranscript({ run: runId, attempt: 1, from: first.next });
+    assert.equal(later.prompt, undefined);
+  });
+
   void it('names what is wrong: no such attempt; a transcript outside the run is not read', async () => {
     await assert.rejects(
       user.getTranscript({ run: runId, attempt: 9 }),

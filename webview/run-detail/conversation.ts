@@ -30,6 +30,8 @@ export class Conversation {
   #loading: Promise<void> | undefined;
   /** Bumped on every switch: a page that arrives for an attempt no longer shown is dropped. */
   #generation = 0;
+  /** Whether the open attempt's prompt is on screen (a running attempt re-reads from 0). */
+  #promptShown = false;
   #queue: HTMLElement[] = [];
   #frame = 0;
 
@@ -74,7 +76,7 @@ export class Conversation {
     this.#panel.setAttribute('aria-labelledby', `attempt-tab-${n}`);
     this.#renderTabs();
     this.#loading = undefined;
-    if (n === 1 && !this.#raw.checked) void this.#prompt();
+    this.#promptShown = false;
     void this.#load();
   }
 
@@ -84,16 +86,22 @@ export class Conversation {
     if (a && (a.result === 'running' || this.#next >= this.#size)) void this.#load();
   }
 
-  async #prompt(): Promise<void> {
+  /** The prompt the attempt was sent, first in its panel (once per selection). */
+  #showPrompt(text: string, who: string): void {
+    if (this.#promptShown) return;
+    this.#promptShown = true;
+    const node = entryNode({ kind: 'message', role: 'user', text });
+    node.querySelector('.who')!.textContent = who;
+    this.#panel.prepend(node);
+  }
+
+  /** For a run from before prompts were kept: attempt 1's prompt, rebuilt (and said so). */
+  async #rebuiltPrompt(): Promise<void> {
     const generation = this.#generation;
     try {
       const brief = await this.#source.call('runs.brief', { ref: this.#run });
       if (generation !== this.#generation) return;
-      // Not recorded at dispatch: rebuilt now, so its task marks are today's (said so).
-      const node = entryNode({ kind: 'message', role: 'user', text: brief.prompt });
-      node.querySelector('.who')!.textContent =
-        'Prompt (rebuilt now: task marks show their current state)';
-      this.#panel.prepend(node);
+      this.#showPrompt(brief.prompt, 'Prompt (rebuilt now: task marks show their current state)');
     } catch {
       // The definitions may be gone (a deleted agent): the conversation still shows.
     }
@@ -125,6 +133,10 @@ export class Conversation {
       return;
     }
     if (generation !== this.#generation) return;
+    if (page.from === 0 && !raw) {
+      if (page.prompt !== undefined) this.#showPrompt(page.prompt, 'Prompt');
+      else if (this.#selected === 1) void this.#rebuiltPrompt();
+    }
     this.#next = page.next;
     this.#size = page.size;
     const nodes = raw

@@ -31,6 +31,8 @@ export const TranscriptPage = z.object({
   /** The file's size when read (a running attempt's transcript grows). */
   size: z.number().check(z.int()),
   entries: z.array(TranscriptEntry),
+  /** On the first page (`from` 0): the prompt the attempt was sent, as sent (redacted). */
+  prompt: z.optional(z.string()),
   /** The raw lines of this page, only when asked for (`raw: true`), redacted like the rest. */
   raw: z.optional(z.array(z.string())),
 });
