@@ -47,6 +47,9 @@ export class RunnerState implements LoopState {
     this.log = log;
   }
 
+  /** When a stopped runner stops waiting for an unreachable core (set at the first wait). */
+  private stopDeadline: number | undefined;
+
   read(): Promise<RunManifest> {
     return this.retrying('read the run', () => this.api.getRun(this.runId));
   }
@@ -68,15 +71,16 @@ export class RunnerState implements LoopState {
    * in the outbox, and the next core settles the run.
    */
   private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let stopDeadline: number | undefined;
     for (let i = 0; ; i++) {
       try {
         return await fn();
       } catch (err) {
         if (!isNexusError(err) || err.code !== 'BRIDGE_UNAVAILABLE') throw err;
         if (this.stopped?.aborted) {
-          stopDeadline ??= Date.now() + STOP_PATIENCE_MS;
-          if (Date.now() > stopDeadline) throw err;
+          // One allowance for the whole stop, not one per call: the steps of a cancelled run's
+          // end (its change, its outcome) would otherwise each wait it out in turn.
+          this.stopDeadline ??= Date.now() + STOP_PATIENCE_MS;
+          if (Date.now() > this.stopDeadline) throw err;
         }
         const backoff = RETRY_MS[Math.min(i, RETRY_MS.length - 1)] ?? 5000;
         const wait = this.stopped?.aborted ? Math.min(backoff, 500) : backoff;
