@@ -85,14 +85,17 @@ void suite('the Nexus Board in the workbench', () => {
     });
   });
 
-  test('dragging a card to "Failed" asks with a modal; confirming cancels the run', async () => {
+  test('moving a card to "Failed" (by keyboard or drag) asks with a modal; confirming cancels the run', async () => {
     await withScreenshot(ui.page, 'board-cancel', async () => {
       const id = await init('to be cancelled');
       await card(id, 'queued').waitFor();
       const failed = board.locator('.column[data-column="failed"] .column-body');
       const dialog = ui.page.locator('.monaco-dialog-box');
 
-      await card(id).dragTo(failed);
+      // Alt+→ on the card: the nearest column to the right that takes it (a passive run cannot
+      // be resumed, so not Running) is Failed, with the same confirmation as a drop.
+      await card(id).focus();
+      await card(id).press('Alt+ArrowRight');
       await dialog.filter({ hasText: `(${id.slice(0, 8)})` }).waitFor();
       assert.match(await dialog.innerText(), /Cancel run "manual · hello-file: to be cancelled"/);
       await screenshot(ui.page, 'board-cancel-modal');

@@ -25,6 +25,8 @@ function buildTemplate(): HTMLElement {
   card.draggable = true;
   card.tabIndex = 0;
   card.setAttribute('role', 'listitem');
+  // Moving without a mouse: to the nearest column that accepts the run, confirmed as a drop is.
+  card.setAttribute('aria-keyshortcuts', 'Alt+ArrowLeft Alt+ArrowRight');
   const head = el('div', 'row head');
   const toggle = el('button', 'toggle');
   toggle.setAttribute('aria-expanded', 'false');

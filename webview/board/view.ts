@@ -203,7 +203,12 @@ export class BoardView {
       const card = this.#cardOf(e.target);
       if (!card || (e.target as HTMLElement).closest('.toggle, .external, .details')) return;
       if (e.key === 'Enter') this.#send({ type: 'open-run', run: card.id });
-      else if (e.key === ' ') {
+      else if (e.altKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) {
+        e.preventDefault();
+        const to = this.#keyboardTarget(card, e.key === 'ArrowRight' ? 1 : -1);
+        // The same message a drop sends: the host asks the same confirmation before acting.
+        if (to) this.#send({ type: 'move-card', run: card.id, to });
+      } else if (e.key === ' ') {
         e.preventDefault();
         this.toggle(card.id);
       }
@@ -242,6 +247,20 @@ export class BoardView {
       this.#send({ type: 'move-card', run: card.id, to: view.column });
     });
     cols.addEventListener('dragend', () => this.#endDrag());
+  }
+
+  /**
+   * Where Alt+←/→ moves a card: the nearest column that way whose move has a meaning (the
+   * columns a drag would light up); none in the list layout, which has no columns.
+   */
+  #keyboardTarget(card: BoardCard, step: 1 | -1): BoardColumn | undefined {
+    if (this.#model.layout === 'list') return undefined;
+    const order = [...this.#columns.keys()];
+    for (let i = order.indexOf(card.column) + step; i >= 0 && i < order.length; i += step) {
+      const column = order[i]!;
+      if (actionForMove(card, column) !== undefined) return column;
+    }
+    return undefined;
   }
 
   #endDrag(): void {
