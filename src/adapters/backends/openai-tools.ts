@@ -97,6 +97,25 @@ const MEMORY_PROPOSE = fn(
   ['text'],
 );
 
+/**
+ * Granted (as the `agents` tool) to an agent that may hand work to another: a child run of this
+ * one, through the agent's own `nexus run` — so core records the parent from the agent's token
+ * and caps the depth, exactly as for `nexus run` typed in its shell.
+ */
+const ASK_AGENT = fn(
+  'ask_agent',
+  'Hand a piece of work to another agent: starts it as a child run of this one, waits for it to end, and returns its structured result (status, exit_code, tasks with their verification, notes). Only verified tasks count as done. Nested calls are capped in depth.',
+  {
+    agent: s('The agent to ask (a name from the project)'),
+    assignment: s('An assignment for it (optional): its tasks and checks'),
+    message: s('What to do, in words (optional with an assignment)'),
+  },
+  ['agent'],
+);
+
+/** How long `ask_agent` waits for the child at most (the attempt's own limit cuts it shorter). */
+const ASK_AGENT_TIMEOUT_MS = 60 * 60_000;
+
 /** The tool definitions for an agent's `tools` list (task tools always). */
 export function toolDefinitions(tools: readonly string[]): ChatCompletionTool[] {
   const out: ChatCompletionTool[] = [];
@@ -104,6 +123,7 @@ export function toolDefinitions(tools: readonly string[]): ChatCompletionTool[] 
   if (tools.includes('files')) out.push(...FILE_TOOLS);
   out.push(...TASK_TOOLS);
   if (tools.includes('memory')) out.push(MEMORY_PROPOSE);
+  if (tools.includes('agents')) out.push(ASK_AGENT);
   return out;
 }
 
@@ -180,6 +200,13 @@ export async function runTool(name: string, rawArgs: string, ctx: ToolContext): 
         if (Array.isArray(args.tags) && args.tags.length)
           cli.push(`--tags=${args.tags.filter((t) => typeof t === 'string').join(',')}`);
         return await nexus(ctx, [...cli, '--', text('text')]);
+      }
+      case 'ask_agent': {
+        const cli = ['run', '--wait', '--json', `--agent=${text('agent')}`];
+        if (typeof args.assignment === 'string' && args.assignment)
+          cli.push(`--assignment=${args.assignment}`);
+        if (typeof args.message === 'string' && args.message) cli.push('--', args.message);
+        return await nexus(ctx, cli, Math.min(ASK_AGENT_TIMEOUT_MS, ctx.input.timeoutMs));
       }
       default:
         return `error: unknown tool '${name}'`;
@@ -309,7 +336,7 @@ export function trimOutput(text: string, limit = OUTPUT_LIMIT): string {
   return `${text.slice(0, head)}\n… (${text.length - limit} chars omitted) …\n${text.slice(-(limit - head))}`;
 }
 
-async function nexus(ctx: ToolContext, args: string[]): Promise<string> {
+async function nexus(ctx: ToolContext, args: string[], timeoutMs = 60_000): Promise<string> {
   const outcomeLines: string[] = [];
   const wrapped = ctx.input.sandbox.wrap('nexus', args);
   const outcome = await runStreamed({
@@ -319,7 +346,7 @@ async function nexus(ctx: ToolContext, args: string[]): Promise<string> {
     env: ctx.env,
     stdin: undefined,
     signal: ctx.input.signal,
-    timeoutMs: 60_000,
+    timeoutMs,
     killGraceMs: ctx.killGraceMs,
     transcriptPath: undefined,
     onLine: (l) => outcomeLines.push(l),
