@@ -157,3 +157,20 @@ export function startScriptedRun(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   return { child, done: new Promise((r) => child.on('close', (code) => r({ code, out }))) };
 }
+
+/** A one-task assignment (`make`) whose check passes once `file` exists in the workspace. */
+export function fileAssignment(ws: TempWorkspace, name: string, file: string): void {
+  ws.write(
+    `.nexus/assignments/${name}.md`,
+    [
+      '---',
+      'tasks:',
+      '  - id: make',
+      `    title: Make ${file}`,
+      '    verify:',
+      `      - test -f ${file}`,
+      '---',
+      `Create ${file}.`,
+    ].join('\n'),
+  );
+}

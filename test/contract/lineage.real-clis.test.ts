@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startDaemon, waitForEnd } from '../builders/daemon.ts';
-import { nexus, tempWorkspace } from '../builders/workspace.ts';
+import { fileAssignment as assignment, nexus, tempWorkspace } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
 import type { ModelRequest, Step } from '../servers/script.ts';
@@ -27,23 +27,6 @@ function agent(ws: TempWorkspace, name: string, backend: string, tools?: string[
       '  max_attempts: 1',
       '---',
       `You are ${name}.`,
-    ].join('\n'),
-  );
-}
-
-/** A one-task assignment whose check passes when `file` exists. */
-function assignment(ws: TempWorkspace, name: string, file: string): void {
-  ws.write(
-    `.nexus/assignments/${name}.md`,
-    [
-      '---',
-      'tasks:',
-      '  - id: make',
-      `    title: Make ${file}`,
-      '    verify:',
-      `      - test -f ${file}`,
-      '---',
-      `Create ${file}.`,
     ].join('\n'),
   );
 }
@@ -82,7 +65,7 @@ for (const c of CASES) {
     void it('the child runs under the parent, and the parent reads its verified result', async () => {
       let seenByParent = '';
       const server = await flavour.start([
-        c.ask as Step,
+        c.ask,
         ...CHILD,
         // Back in the parent: what the ask returned is the child's structured result.
         (req: ModelRequest) => {

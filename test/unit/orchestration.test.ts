@@ -11,7 +11,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { scriptedEnv, startDaemon, waitForEnd } from '../builders/daemon.ts';
-import { nexus, startCliJson, tempWorkspace } from '../builders/workspace.ts';
+import {
+  fileAssignment as assignment,
+  nexus,
+  startCliJson,
+  tempWorkspace,
+} from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 
 /** An agent on the scripted backend with its own script (one list of commands per attempt). */
@@ -29,23 +34,6 @@ function agent(ws: TempWorkspace, name: string, attempts: string[][], maxAttempt
       `    NEXUS_SCRIPT_FILE: ${script}`,
       '---',
       name,
-    ].join('\n'),
-  );
-}
-
-/** A one-task assignment whose check passes when `file` exists. */
-function assignment(ws: TempWorkspace, name: string, file: string): void {
-  ws.write(
-    `.nexus/assignments/${name}.md`,
-    [
-      '---',
-      'tasks:',
-      '  - id: make',
-      `    title: Make ${file}`,
-      '    verify:',
-      `      - test -f ${file}`,
-      '---',
-      `Create ${file}.`,
     ].join('\n'),
   );
 }
