@@ -71,7 +71,10 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_00
 
 test('a three-run chain whose middle run fails: the third never starts and ends blocked, naming it', async () => {
   const ws = tempWorkspace();
-  agent(ws, 'first', [['sleep 1', 'touch a.txt', 'nexus task set make completed']]);
+  // The first run holds until the test has seen the others wait (a `go` file), not for a time.
+  agent(ws, 'first', [
+    ['while [ ! -f go ]; do sleep 0.1; done', 'touch a.txt', 'nexus task set make completed'],
+  ]);
   // The middle run's agent does nothing: out of attempts, it ends `exhausted`.
   agent(ws, 'second', [['echo idle']]);
   agent(ws, 'third', [['touch c.txt', 'nexus task set make completed']]);
@@ -96,6 +99,7 @@ test('a three-run chain whose middle run fails: the third never starts and ends 
     assert.deepEqual(waiting.after, [b]);
     const listed = await nexus(ws, ['list', 'runs']);
     assert.match(listed.stdout, new RegExp(`waiting on ${b.slice(0, 8)}`));
+    ws.write('go', '');
 
     assert.equal((await waitForEnd(ws, a)).status, 'succeeded');
     assert.equal((await waitForEnd(ws, b)).status, 'exhausted');
