@@ -54,9 +54,13 @@ async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void
 test('logs -f streams while the run runs, prints its last lines, and exits with the run code', async () => {
   const ws = tempWorkspace();
   blockingAssignment(ws);
-  // The agent prints, waits (the follower must be reading by then), prints again, blocks its task.
+  // The agent prints, waits for the test (a `go` file: the follower has shown the first line
+  // while the run runs), prints again and blocks its task.
   scriptAgent(ws, [
-    ['echo early-line', 'sleep 1.5; echo late-line; nexus task set t1 blocked --note "cannot"'],
+    [
+      'echo early-line',
+      'while [ ! -f go ]; do sleep 0.1; done; echo late-line; nexus task set t1 blocked --note "cannot"',
+    ],
   ]);
   const id = await startBg(ws);
   const logs = logsChild(ws, id);
@@ -67,6 +71,7 @@ test('logs -f streams while the run runs, prints its last lines, and exits with 
     'running',
     'the follower showed a line while the run was still running',
   );
+  ws.write('go', '');
   const code = await logs.closed;
   assert.match(logs.out(), /\[attempt 1\] .*early-line/);
   // The attempt's last output, sent in the same breath as the run's end, is not dropped.
@@ -96,7 +101,11 @@ test('logs -f streams while the run runs, prints its last lines, and exits with 
 test('Ctrl-C stops logs -f cleanly (exit 0, no stack) and the run keeps going', async () => {
   const ws = tempWorkspace();
   blockingAssignment(ws);
-  scriptAgent(ws, [['echo started-line; sleep 3; nexus task set t1 blocked --note "done"']]);
+  scriptAgent(ws, [
+    [
+      'echo started-line; while [ ! -f go ]; do sleep 0.1; done; nexus task set t1 blocked --note "done"',
+    ],
+  ]);
   const id = await startBg(ws);
   const logs = logsChild(ws, id);
   await until('the first line', () => logs.out().includes('started-line'));
@@ -105,5 +114,6 @@ test('Ctrl-C stops logs -f cleanly (exit 0, no stack) and the run keeps going', 
   assert.equal(code, 0, logs.err());
   assert.match(logs.err(), /stopped following; run \w+ keeps going/);
   assert.doesNotMatch(logs.err(), /Error|at /);
+  ws.write('go', '');
   assert.equal((await waitForEnd(ws, id)).status, 'blocked', 'the run went on to its end');
 });
