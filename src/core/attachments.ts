@@ -119,10 +119,10 @@ export class RunAttachments {
     const group = groupOf(m);
     if (!group) return own;
     const shared: ListedAttachment[] = [];
-    for (const entry of await this.d.store.listRuns({ archived: 'include' })) {
+    // The index knows each run's group: only the group's manifests are read.
+    for (const entry of await this.d.store.listRuns({ archived: 'include', group })) {
       if (entry.id === m.id) continue;
       const other = await this.d.store.readRun(entry.id);
-      if (groupOf(other) !== group) continue;
       for (const a of other.attachments ?? [])
         if (!own.some((x) => x.name === a.name) && !shared.some((x) => x.name === a.name))
           shared.push({ ...a, run: other.id });
