@@ -9,6 +9,7 @@ import { isTerminalRunStatus } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import { assertNoteFits } from './tasks.ts';
 import { checkGroup } from './deps.ts';
+import { finishedEvent } from './reports.ts';
 
 /** Refuses while a runner works the run: `what` names the refused action. */
 export function assertIdle(m: RunManifest, what: string): void {
@@ -90,4 +91,41 @@ export function resetManifest(m: RunManifest, now: string): NewEvent[] {
     t.updated_at = now;
   }
   return [{ type: 'nexus.agent.run.reset', data: { previous, tasks: m.tasks.length } }];
+}
+
+/** A run (re)started: queued again, its last outcome cleared. */
+export function queueManifest(m: RunManifest): NewEvent[] {
+  const previous = m.status;
+  m.status = 'queued';
+  delete m.outcome;
+  delete m.ended_at;
+  return [{ type: 'nexus.agent.run.status', data: { status: 'queued', previous } }];
+}
+
+/**
+ * Ends a run from core's side (cancel, lost runner): pending approvals expire and an attempt
+ * the runner never finished ends with the run, not `running` forever. A run already ended is
+ * left as it is.
+ */
+export function endManifest(
+  m: RunManifest,
+  status: RunManifest['status'],
+  exitCode: number,
+  reason: string,
+  now: string,
+): NewEvent[] {
+  if (isTerminalRunStatus(m.status)) return [];
+  m.status = status;
+  m.ended_at = now;
+  m.outcome = { exit_code: exitCode, reason };
+  delete m.runner;
+  delete m.waiting_on;
+  for (const a of m.approvals) if (a.status === 'pending') a.status = 'expired';
+  for (const a of m.attempts) {
+    if (a.result !== 'running') continue;
+    a.result = status === 'cancelled' ? 'cancelled' : 'failed';
+    a.ended_at = now;
+    if (status !== 'cancelled') a.failure = { kind: 'fatal', message: reason };
+  }
+  return [finishedEvent(m)];
 }

@@ -42,7 +42,6 @@ import type {
 import { isTerminalRunStatus } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import type { EventHub } from './hub.ts';
-import { randomId } from './ids.ts';
 import type {
   Clock,
   CommandRunner,
@@ -53,19 +52,20 @@ import type {
 } from './ports.ts';
 import type { TranscriptPage } from './domain/transcript.ts';
 import { readTranscriptPage } from './transcripts.ts';
-import { buildFirstPrompt, buildSystemPrompt, resolveVars } from './prompt.ts';
-import { applyReports, finishedEvent } from './reports.ts';
-import { changeView, dropChangeParts, stageChange } from './change.ts';
-import { buildPayload, newManifest } from './run-factory.ts';
-import { assertIdle, resetManifest, updateManifest } from './run-keeping.ts';
-import { addTask, appendTaskNote, allTasksSettled, findTask, setTaskStatus } from './tasks.ts';
-import { applyVerdict, judge, tasksAwaitingVerification, verifyTask } from './verify.ts';
-import type { TaskVerdict } from './verify.ts';
+import { buildFirstPrompt, buildSystemPrompt } from './prompt.ts';
+import { changeView } from './change.ts';
+import { buildPayload } from './run-factory.ts';
+import {
+  assertIdle,
+  endManifest,
+  queueManifest,
+  resetManifest,
+  updateManifest,
+} from './run-keeping.ts';
 import { ApprovalService } from './approvals.ts';
 import { applyInbound, type InboundAction, type InboundResult } from './board/inbound.ts';
 import type { BoardLink, BoardSync, BoardSyncStatus } from './board/sync-status.ts';
 import type { ProtectedFiles } from './protect.ts';
-import { takeBaseline } from './protect.ts';
 import type { MemoryEntry, MemoryHit } from './domain/memory.ts';
 import type { MemoryEmbedder, MemoryStore } from './memory/ports.ts';
 import type * as Mem from './memory/requests.ts';
@@ -78,9 +78,12 @@ import {
   type AttachmentFiles,
   type ListedAttachment,
 } from './attachments.ts';
-import { assertHooksRunOn, gateTransition, reapplyTransition } from './hooks.ts';
 import { Dependencies } from './deps.ts';
-import { DEFAULT_MAX_CALL_DEPTH, orchestrationOf } from './lineage.ts';
+import { createRun } from './run-creation.ts';
+import { RunnerCalls } from './runner-calls.ts';
+import { scheduleTarget } from './schedule/target.ts';
+import { subscribe } from './subscribe.ts';
+import { RunTasks } from './task-service.ts';
 import { Scheduler, type ScheduleStore } from './schedule/scheduler.ts';
 import type { Schedule } from './schedule/model.ts';
 import type { ScheduleAddRequest } from './schedule/requests.ts';
@@ -131,6 +134,7 @@ export interface CoreDeps {
 
 export class CoreService implements NexusApi, RunnerApi {
   readonly approvals: ApprovalService;
+  readonly tasks: RunTasks;
   readonly memory: MemoryService;
   readonly messages: RunMessages;
   readonly attachments: RunAttachments;
@@ -138,12 +142,13 @@ export class CoreService implements NexusApi, RunnerApi {
   /** Keeps schedules; a serving core also starts its loop (`scheduler.start()`). */
   readonly scheduler: Scheduler | undefined;
   private readonly d: CoreDeps;
-  private readonly refusalsSeen = new Map<string, number>();
+  private readonly runnerCalls: RunnerCalls;
   private boardSync: BoardSync | undefined;
 
   constructor(deps: CoreDeps) {
     this.d = deps;
     this.approvals = new ApprovalService(deps.store, deps.clock, deps.hub);
+    this.tasks = new RunTasks({ ...deps, now: () => this.now() });
     this.messages = new RunMessages({
       store: deps.store,
       now: () => this.now(),
@@ -162,6 +167,11 @@ export class CoreService implements NexusApi, RunnerApi {
       agentOf: (m) => this.getAgent(m.agent.path),
       embedder: deps.embedder,
       redact: deps.redact,
+    });
+    this.runnerCalls = new RunnerCalls({
+      store: deps.store,
+      clock: deps.clock,
+      memory: this.memory,
     });
     this.deps = new Dependencies({
       store: deps.store,
@@ -193,22 +203,12 @@ export class CoreService implements NexusApi, RunnerApi {
     return this.schedules.list();
   }
   async addSchedule(req: ScheduleAddRequest): Promise<Schedule> {
-    // An agent's name first (a new run each time), else a run (resumed each time).
-    const agent = await this.getAgent(req.target).catch(() => undefined);
-    if (agent) {
-      if (req.assignment) await this.getAssignment(req.assignment);
-      return this.schedules.add(req, {
-        agent: req.target,
-        ...(req.assignment ? { assignment: req.assignment } : {}),
-      });
-    }
-    const run = await this.d.store.resolveRunId(req.target).catch(() => undefined);
-    if (!run)
-      throw new NexusError('USAGE', `'${req.target}' is neither an agent nor a run`, {
-        target: req.target,
-      });
-    if (req.assignment) throw new NexusError('USAGE', '--assignment goes with an agent, not a run');
-    return this.schedules.add(req, { run });
+    const target = await scheduleTarget(req, {
+      getAgent: (r) => this.getAgent(r),
+      getAssignment: (r) => this.getAssignment(r),
+      resolveRunId: (r) => this.d.store.resolveRunId(r),
+    });
+    return this.schedules.add(req, target);
   }
   setScheduleEnabled(id: string, enabled: boolean): Promise<Schedule> {
     return this.schedules.setEnabled(id, enabled);
@@ -257,64 +257,16 @@ export class CoreService implements NexusApi, RunnerApi {
   }
 
   // --- runs ---
-  async createRun(req: CreateRunRequest): Promise<RunManifest> {
-    const agent = await this.getAgent(req.agent);
-    const assignment = req.assignment ? await this.getAssignment(req.assignment) : undefined;
-    // Skills must exist before the run does: a typo fails now, not at dispatch.
-    for (const s of agent.skills) await this.getSkill(s);
-    const vars = resolveVars(assignment, req.vars ?? {});
-    assertHooksRunOn(req.runtime ?? agent.runtime, assignment);
-    // A runtime that cannot start the run refuses before anything is created.
-    await this.d.launcher?.preflight?.(req.runtime ?? agent.runtime, agent.kubernetes, {
-      cwd: req.cwd ?? this.d.workspace,
-      repo: req.repo,
-    });
-    const orchestration = await orchestrationOf(req, {
+  createRun(req: CreateRunRequest): Promise<RunManifest> {
+    return createRun(req, {
+      ...this.d,
+      getAgent: (r) => this.getAgent(r),
+      getAssignment: (r) => this.getAssignment(r),
+      getSkill: (r) => this.getSkill(r),
+      getRun: (r) => this.getRun(r),
       resolveAfter: (refs) => this.deps.resolve(refs),
-      readRun: (ref) => this.getRun(ref),
-      maxDepth: this.d.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH,
+      now: () => this.now(),
     });
-    const id = randomId();
-    const manifest = newManifest({
-      id,
-      agent,
-      assignment,
-      message: req.message,
-      vars,
-      kind: req.kind ?? 'interactive',
-      runtime: req.runtime,
-      // A run that clones a repository works in a fresh folder of its own.
-      cwd:
-        req.cwd ??
-        (req.repo
-          ? this.d.store.runFile(id, 'workspace')
-          : (orchestration.parentCwd ?? this.d.workspace)),
-      repo: req.repo,
-      now: this.now(),
-    });
-    Object.assign(manifest, orchestration.fields);
-    // A passive run has no runner: its baseline (what its checks stand on) is taken now.
-    if (agent.backend === 'passive' && this.d.protectedFiles) {
-      const baseline = await takeBaseline(
-        manifest.tasks,
-        manifest.workspace.cwd,
-        this.d.protectedFiles,
-        this.now(),
-      );
-      if (baseline) manifest.baseline = baseline;
-    }
-    const { manifest: created } = await this.d.store.createRun(manifest, [
-      {
-        type: 'nexus.agent.run.created',
-        data: {
-          agent: agent.name,
-          assignment: assignment?.name ?? null,
-          tasks: manifest.tasks.length,
-          kind: manifest.kind,
-        },
-      },
-    ]);
-    return created;
   }
 
   async listRuns(filter?: RunFilter): Promise<RunIndexEntry[]> {
@@ -384,16 +336,7 @@ export class CoreService implements NexusApi, RunnerApi {
     }
     const payload = await this.payloadFor(m.id);
     if (req.message) payload.prompt = req.message;
-    await this.d.store.mutateRun(m.id, (cur) => {
-      const previous = cur.status;
-      cur.status = 'queued';
-      delete cur.outcome;
-      delete cur.ended_at;
-      return {
-        manifest: cur,
-        events: [{ type: 'nexus.agent.run.status', data: { status: 'queued', previous } }],
-      };
-    });
+    await this.d.store.mutateRun(m.id, (cur) => ({ manifest: cur, events: queueManifest(cur) }));
     // A run with upstreams still open waits, queued, until they succeed (deps.ts).
     if (await this.deps.gate(m.id)) await launcher.launch(m.id, payload);
     return this.d.store.readRun(m.id);
@@ -460,131 +403,24 @@ export class CoreService implements NexusApi, RunnerApi {
     exitCode: number,
     reason: string,
   ): Promise<RunManifest> {
-    const { manifest } = await this.d.store.mutateRun(id, (cur) => {
-      if (isTerminalRunStatus(cur.status)) return { manifest: cur, events: [] };
-      cur.status = status;
-      cur.ended_at = this.now();
-      cur.outcome = { exit_code: exitCode, reason };
-      delete cur.runner;
-      delete cur.waiting_on;
-      for (const a of cur.approvals) if (a.status === 'pending') a.status = 'expired';
-      // An attempt the runner never finished ends with the run, not `running` forever.
-      for (const a of cur.attempts) {
-        if (a.result !== 'running') continue;
-        a.result = status === 'cancelled' ? 'cancelled' : 'failed';
-        a.ended_at = this.now();
-        if (status !== 'cancelled') a.failure = { kind: 'fatal', message: reason };
-      }
-      return { manifest: cur, events: [finishedEvent(cur)] };
-    });
+    const { manifest } = await this.d.store.mutateRun(id, (cur) => ({
+      manifest: cur,
+      events: endManifest(cur, status, exitCode, reason, this.now()),
+    }));
     return manifest;
   }
 
-  // --- tasks ---
-  async listTasks(run: string): Promise<TaskState[]> {
-    return (await this.getRun(run)).tasks;
-  }
-
-  async getTask(run: string, task: string): Promise<TaskState> {
-    return findTask(await this.getRun(run), task);
-  }
-
-  async setTask(req: TaskSetRequest): Promise<TaskState> {
-    const id = await this.d.store.resolveRunId(req.run);
-    const by = req.by ?? 'user';
-    // The run's task_transition hook decides first, with no lock held while it runs.
-    const pass = await gateTransition(
-      await this.d.store.readRun(id),
-      { task: req.task, to: req.status, by },
-      this.hookDeps(id),
-    );
-    const { manifest } = await this.d.store.mutateRun(id, (m) => {
-      const audit = pass ? [reapplyTransition(m, req.task, pass)] : [];
-      const events = setTaskStatus(m, req.task, req.status, {
-        note: req.note === undefined ? undefined : this.redact(req.note),
-        by,
-        now: this.now(),
-      });
-      if (m.agent.backend === 'passive' && m.status === 'initialized') {
-        m.status = 'running';
-        m.started_at = this.now();
-        events.unshift({ type: 'nexus.agent.run.started', data: { passive: true } });
-      }
-      return { manifest: m, events: [...audit, ...events] };
-    });
-    const settled = manifest.agent.backend === 'passive' ? await this.settlePassive(id) : manifest;
-    return findTask(settled, req.task);
-  }
-
-  /** How core runs a run's hooks: like its checks (sandboxed, no secrets), in its workspace. */
-  private hookDeps(id: string): Parameters<typeof gateTransition>[2] {
-    return {
-      commands: this.d.commands,
-      // A core given no check environment passes none of its own on: a bare PATH only.
-      env: this.d.checkEnv ?? { PATH: '/usr/local/bin:/usr/bin:/bin' },
-      redact: this.d.redact,
-      record: async (e) => void (await this.d.store.appendEvents(id, [e])),
-    };
-  }
-
-  async appendNotes(run: string, task: string, text: string, by = 'user'): Promise<TaskState> {
-    const id = await this.d.store.resolveRunId(run);
-    const { manifest } = await this.d.store.mutateRun(id, (m) => ({
-      manifest: m,
-      events: appendTaskNote(m, task, this.redact(text), by, this.now()),
-    }));
-    return findTask(manifest, task);
-  }
-
-  async addTask(req: TaskAddRequest): Promise<TaskState> {
-    const id = await this.d.store.resolveRunId(req.run);
-    let added: TaskState | undefined;
-    await this.d.store.mutateRun(id, (m) => {
-      const spec = {
-        ...req,
-        title: this.redact(req.title),
-        description: req.description === undefined ? undefined : this.redact(req.description),
-      };
-      const { task, events } = addTask(m, spec, req.by ?? 'user', this.now());
-      added = task;
-      return { manifest: m, events };
-    });
-    return added as TaskState;
-  }
-
-  /**
-   * A passive run ends once every task is completed or blocked and the completed ones pass
-   * their checks. Checks run here, outside the lock.
-   */
-  private async settlePassive(id: string): Promise<RunManifest> {
-    let m = await this.d.store.readRun(id);
-    if (isTerminalRunStatus(m.status) || !allTasksSettled(m)) return m;
-    const pending = tasksAwaitingVerification(m);
-    const verdicts: TaskVerdict[] = [];
-    for (const t of pending) {
-      verdicts.push(
-        await verifyTask(t, m, this.d, {
-          cwd: m.workspace.cwd,
-          defaultTimeoutSec: m.limits.verify_timeout_sec ?? 300,
-          ...(this.d.checkEnv ? { env: this.d.checkEnv } : {}),
-          ...(this.d.redact ? { redact: this.d.redact } : {}),
-        }),
-      );
-    }
-    ({ manifest: m } = await this.d.store.mutateRun(id, (cur) => {
-      const now = this.now();
-      const events = verdicts.flatMap((v) => applyVerdict(cur, v, now));
-      const verdict = judge(cur);
-      if (verdict.done && !isTerminalRunStatus(cur.status)) {
-        cur.status = verdict.status;
-        cur.ended_at = now;
-        cur.outcome = { exit_code: verdict.exitCode, reason: verdict.reason };
-        events.push(finishedEvent(cur));
-      }
-      return { manifest: cur, events };
-    }));
-    return m;
-  }
+  // --- tasks (RunTasks decides) ---
+  readonly listTasks = (run: string): Promise<TaskState[]> => this.tasks.list(run);
+  readonly getTask = (run: string, task: string): Promise<TaskState> => this.tasks.get(run, task);
+  readonly setTask = (req: TaskSetRequest): Promise<TaskState> => this.tasks.set(req);
+  readonly appendNotes = (
+    run: string,
+    task: string,
+    text: string,
+    by?: string,
+  ): Promise<TaskState> => this.tasks.appendNotes(run, task, text, by);
+  readonly addTask = (req: TaskAddRequest): Promise<TaskState> => this.tasks.add(req);
 
   // --- approvals ---
   listApprovals(filter?: { run?: string; status?: Approval['status'] }): Promise<Approval[]> {
@@ -603,45 +439,14 @@ export class CoreService implements NexusApi, RunnerApi {
     return this.approvals.request(runId, req, signal);
   }
 
-  /**
-   * A run-scoped principal tried a call outside its scope (an agent deciding an approval,
-   * reporting a verdict, touching another run): refused by the bridge, recorded in its run.
-   */
-  async recordRefusal(
+  readonly recordRefusal = (
     role: { kind: 'runner' | 'agent'; runId: string },
     method: string,
-  ): Promise<void> {
-    // Once per run and method every 10 s: an agent hammering a refused call cannot bloat the log.
-    const key = `${role.runId}\0${method}`;
-    const now = this.d.clock.now().getTime();
-    if (now - (this.refusalsSeen.get(key) ?? -Infinity) < 10_000) return;
-    this.refusalsSeen.set(key, now);
-    await this.d.store
-      .appendEvents(role.runId, [
-        { type: 'nexus.security.refused', data: { principal: role.kind, method } },
-      ])
-      .catch(() => undefined);
-  }
+  ): Promise<void> => this.runnerCalls.recordRefusal(role, method);
 
-  // --- runner reports ---
-  async report(runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> {
-    const filed = await this.memory.fileReported(runId, reports);
-    const carriesChange = reports.some((r) => r.type === 'change' || r.type === 'change.chunk');
-    const whole = carriesChange
-      ? await stageChange(
-          this.d.store,
-          runId,
-          (await this.d.store.readRun(runId)).applied_op,
-          reports,
-        )
-      : undefined;
-    const { manifest } = await this.d.store.mutateRun(runId, (m) => ({
-      manifest: m,
-      events: [...filed, ...applyReports(m, reports, this.now(), whole)],
-    }));
-    if (carriesChange) await dropChangeParts(this.d.store, runId, reports);
-    return { appliedOp: manifest.applied_op };
-  }
+  // --- runner reports (RunnerCalls applies them) ---
+  readonly report = (runId: string, reports: RunnerReport[]): Promise<{ appliedOp: number }> =>
+    this.runnerCalls.report(runId, reports);
 
   async getChange(ref: string): Promise<ChangeView> {
     return changeView(this.d.store, await this.getRun(ref));
@@ -728,31 +533,8 @@ export class CoreService implements NexusApi, RunnerApi {
   readonly forgetMemory = (r: Mem.MemoryForgetRequest): Promise<MemoryEntry> =>
     this.memory.forget(r);
 
-  async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
-    // Listen first, then replay: events that arrive during the replay are delivered once, in order.
-    const delivered = new Map<string, number>();
-    let replaying = true;
-    const buffered: RunEvent[] = [];
-    const deliver = (e: RunEvent): void => {
-      // A live-only memory event (run_id "") has no run's seq to order it by.
-      if (e.run_id !== '') {
-        if ((delivered.get(e.run_id) ?? 0) >= e.seq) return;
-        delivered.set(e.run_id, e.seq);
-      }
-      listener(e);
-    };
-    const off = this.d.hub.on((e) => {
-      if (!req.all && !(req.runs && e.run_id in req.runs)) return;
-      if (replaying) buffered.push(e);
-      else deliver(e);
-    });
-    for (const [run, after] of Object.entries(req.runs ?? {})) {
-      delivered.set(run, after);
-      for (const e of await this.d.store.readEvents(run, after)) deliver(e);
-    }
-    replaying = false;
-    for (const e of buffered) deliver(e);
-    return { close: off };
+  subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
+    return subscribe(this.d.hub, this.d.store, req, listener);
   }
 
   private async definitionsFor(m: RunManifest): Promise<{
