@@ -58,6 +58,16 @@ if (existsSync(join(repo, 'bench', 'run-detail.ts')) && process.env.NEXUS_BENCH_
   });
 }
 
+if (process.env.NEXUS_BENCH_KUBERNETES !== '0') {
+  // A process of its own: memory is read after full collections (--expose-gc).
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(repo, 'bench', 'kubernetes.ts')], {
+      stdio: 'inherit',
+    });
+    child.on('close', () => resolve());
+  });
+}
+
 if (process.env.NEXUS_BENCH_PLANE !== '0') {
   process.stdout.write('\n');
   await new Promise<void>((resolve) => {
