@@ -9,6 +9,7 @@ import type {
   SkillDefinition,
   RuntimeKind,
   GatedAction,
+  KubernetesTarget,
 } from './domain/definitions.ts';
 import type { BoardLink, BoardSyncStatus } from './board/sync-status.ts';
 import type { RunEvent } from './domain/events.ts';
@@ -79,6 +80,8 @@ export interface CreateRunRequest {
    * (its credential decides); core computes the depth from the parent's and caps it.
    */
   parent?: string | undefined;
+  /** A kubernetes run's cluster, over its agent's: the kubeconfig context and namespace. */
+  kubernetes?: KubernetesTarget | undefined;
 }
 
 export interface TranscriptRequest {

@@ -9,14 +9,16 @@ import type {
   AssignmentDefinition,
   SkillDefinition,
 } from './domain/definitions.ts';
+import { KubernetesTarget } from './domain/definitions.ts';
 import type { RunManifest } from './domain/run.ts';
+import { NexusError } from './errors.ts';
 import { assertHooksRunOn } from './hooks.ts';
 import { randomId } from './ids.ts';
 import { DEFAULT_MAX_CALL_DEPTH, orchestrationOf } from './lineage.ts';
 import type { RunLauncher, RunStore } from './ports.ts';
 import { resolveVars } from './prompt.ts';
 import { takeBaseline, type ProtectedFiles } from './protect.ts';
-import { newManifest } from './run-factory.ts';
+import { clusterOf, newManifest } from './run-factory.ts';
 
 export interface RunCreationDeps {
   store: RunStore;
@@ -39,9 +41,16 @@ export async function createRun(req: CreateRunRequest, d: RunCreationDeps): Prom
   // Skills must exist before the run does: a typo fails now, not at dispatch.
   for (const s of agent.skills) await d.getSkill(s);
   const vars = resolveVars(assignment, req.vars ?? {});
-  assertHooksRunOn(req.runtime ?? agent.runtime, assignment);
+  const runtime = req.runtime ?? agent.runtime;
+  assertHooksRunOn(runtime, assignment);
+  if (req.kubernetes && runtime !== 'kubernetes')
+    throw new NexusError(
+      'USAGE',
+      `a cluster context or namespace is for a kubernetes run; this run's runtime is ${runtime}`,
+    );
+  const cluster = clusterOf(agent.kubernetes, pickedCluster(req.kubernetes));
   // A runtime that cannot start the run refuses before anything is created.
-  await d.launcher?.preflight?.(req.runtime ?? agent.runtime, agent.kubernetes, {
+  await d.launcher?.preflight?.(runtime, cluster, {
     cwd: req.cwd ?? d.workspace,
     repo: req.repo,
   });
@@ -67,6 +76,11 @@ export async function createRun(req: CreateRunRequest, d: RunCreationDeps): Prom
     now: d.now(),
   });
   Object.assign(manifest, orchestration.fields);
+  if (runtime === 'kubernetes')
+    manifest.kubernetes = {
+      ...(cluster.context ? { context: cluster.context } : {}),
+      namespace: cluster.namespace,
+    };
   // A passive run has no runner: its baseline (what its checks stand on) is taken now.
   if (agent.backend === 'passive' && d.protectedFiles) {
     const baseline = await takeBaseline(
@@ -89,4 +103,16 @@ export async function createRun(req: CreateRunRequest, d: RunCreationDeps): Prom
     },
   ]);
   return created;
+}
+
+/** A run's own context and namespace, checked where they enter (the editor, the CLI, the bridge). */
+function pickedCluster(picked: unknown): KubernetesTarget | undefined {
+  if (picked === undefined) return undefined;
+  const r = KubernetesTarget.safeParse(picked);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue?.path.map(String).join('.') || 'kubernetes';
+  throw new NexusError('USAGE', `kubernetes ${field}: ${issue?.message ?? 'invalid'}`, {
+    path: `kubernetes.${field}`,
+  });
 }

@@ -5,6 +5,8 @@ import type {
   HookPhase,
   HookSpec,
   Hooks,
+  KubernetesSettings,
+  KubernetesTarget,
   RuntimeKind,
   SkillDefinition,
 } from './domain/definitions.ts';
@@ -109,7 +111,9 @@ export function buildPayload(
     backend_settings: agent.backend_settings,
     limits: agent.limits,
     runtime: m.runtime,
-    ...(m.runtime === 'kubernetes' ? { kubernetes: agent.kubernetes } : {}),
+    ...(m.runtime === 'kubernetes'
+      ? { kubernetes: clusterOf(agent.kubernetes, m.kubernetes) }
+      : {}),
     kind: m.kind,
     workspace: { cwd: m.workspace.cwd, ...(m.workspace.repo ? { repo: m.workspace.repo } : {}) },
     tasks: m.tasks.map((t) => ({ id: t.id, title: t.title, verify: t.verify })),
@@ -117,5 +121,17 @@ export function buildPayload(
     ...(m.backend_session_id ? { resume_session_id: m.backend_session_id } : {}),
     ...(m.parent ? { parent_run: m.parent } : {}),
     call_depth: m.depth ?? 0,
+  };
+}
+
+/** The agent's cluster settings with what was picked for this run (context, namespace) over them. */
+export function clusterOf(
+  agent: KubernetesSettings,
+  picked: KubernetesTarget | { context?: string | undefined; namespace?: string } | undefined,
+): KubernetesSettings {
+  return {
+    ...agent,
+    ...(picked?.context ? { context: picked.context } : {}),
+    ...(picked?.namespace ? { namespace: picked.namespace } : {}),
   };
 }

@@ -6,7 +6,7 @@
  * matters (the server side, where untrusted params arrive).
  */
 import * as z from 'zod/mini';
-import { GatedAction, RuntimeKind } from '../core/domain/definitions.ts';
+import { GatedAction, KubernetesTarget, RuntimeKind } from '../core/domain/definitions.ts';
 import {
   Approval,
   ApprovalStatus,
@@ -96,6 +96,7 @@ export const CreateRunParams = z.strictObject({
   after: z.optional(z.array(nonEmpty).check(z.maxLength(100))),
   group: z.optional(z.string().check(z.maxLength(64))),
   parent: z.optional(nonEmpty),
+  kubernetes: z.optional(KubernetesTarget),
 });
 
 const HookRecordSchema = z.strictObject({

@@ -163,6 +163,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
     log,
     workspace: folder?.uri,
     backendKeys: (backend) => secrets.backendEnv(backend),
+    memento: context.workspaceState,
     revealRun: async (runId) => {
       const node = runs.runNode(runId);
       if (node) await runsView.reveal(node, { select: true, focus: true, expand: true });

@@ -195,3 +195,24 @@ export async function runIdOf(ws: TempWorkspace): Promise<string> {
   );
   return id ?? '';
 }
+
+/**
+ * The cluster's kubeconfig with a second context, `dead` (nothing listens at its server), made
+ * the current one: what a run picked for context `fake` must not fall back to.
+ */
+export function twoContextKubeconfig(k: KubeCluster, namespace = NS): string {
+  const text = k.cluster
+    .kubeconfig(namespace)
+    .replace(
+      'clusters:\n',
+      'clusters:\n  - name: dead\n    cluster:\n      server: http://127.0.0.1:9\n      insecure-skip-tls-verify: true\n',
+    )
+    .replace(
+      'contexts:\n',
+      'contexts:\n  - name: dead\n    context:\n      cluster: dead\n      user: fake\n',
+    )
+    .replace('current-context: fake', 'current-context: dead');
+  const file = join(mkdtempSync(join(tmpdir(), 'nexus-kube-')), 'config');
+  writeFileSync(file, text, { mode: 0o600 });
+  return file;
+}

@@ -230,3 +230,19 @@ export async function setColorTheme(page: Page, theme: string): Promise<void> {
   await input.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
+
+/** The quick-input widget (Start Run's steps, pick lists, input boxes). */
+export const quickInput = (page: Page): Locator => page.locator('.quick-input-widget');
+
+/** Waits for the wizard step titled `title`, then types `text` (if any) and presses Enter. */
+export async function answer(page: Page, title: string, text?: string): Promise<void> {
+  await quickInput(page).locator('.quick-input-title').filter({ hasText: title }).waitFor();
+  const input = quickInput(page).locator('input.input');
+  if (text !== undefined) {
+    await input.fill(text);
+    // A pick list: wait until the first row is the one typed, so Enter picks it.
+    const rows = quickInput(page).locator('.monaco-list-row');
+    if ((await rows.count()) > 0) await rows.first().filter({ hasText: text }).waitFor();
+  }
+  await input.press('Enter');
+}

@@ -11,12 +11,13 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { after, before, suite, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { readCoreInfo } from '../../src/adapters/bridge/discovery.ts';
 import {
+  answer,
   CLI_PATH,
   notification,
   openNexusUi,
+  quickInput,
   runCommand,
   withScreenshot,
   workspaceCli,
@@ -24,21 +25,6 @@ import {
 } from './harness.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-const quickInput = (page: Page) => page.locator('.quick-input-widget');
-
-/** Waits for the wizard step titled `title`, then types `text` (if any) and presses Enter. */
-async function answer(page: Page, title: string, text?: string): Promise<void> {
-  await quickInput(page).locator('.quick-input-title').filter({ hasText: title }).waitFor();
-  const input = quickInput(page).locator('input.input');
-  if (text !== undefined) await input.fill(text);
-  if (text !== undefined) {
-    // A pick list: wait until the first row is the one typed, so Enter picks it.
-    const rows = quickInput(page).locator('.monaco-list-row');
-    if ((await rows.count()) > 0) await rows.first().filter({ hasText: text }).waitFor();
-  }
-  await input.press('Enter');
-}
 
 void suite('Start Run asks what the run needs, and nothing it does not', () => {
   let ui: UiSession;

@@ -47,7 +47,7 @@ export const runCommand: CommandSpec = {
   summary:
     'Run an agent (with an optional assignment) until every task is verified, blocked, or out of attempts.',
   usage:
-    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--runtime local|kubernetes] [--after <run>[,<run>]] [--group G] [--bg | --wait] [--verbose] [message…]\n' +
+    'nexus run --agent <name|path> [--assignment <name|path>] [--var k=v]… [--repo URL] [--runtime local|kubernetes [--context C] [--namespace N]] [--after <run>[,<run>]] [--group G] [--bg | --wait] [--verbose] [message…]\n' +
     '       nexus run --resume <run> [--bg] [message…]\n' +
     '  --after: start only once those runs succeed (one that fails, blocks or is cancelled ends this one blocked)\n' +
     "  --wait --json: follow to the end, then print the run's result (outcome, tasks with verification, notes)\n" +
@@ -61,6 +61,8 @@ export const runCommand: CommandSpec = {
     kind: { type: 'string' },
     repo: { type: 'string' },
     runtime: { type: 'string' },
+    context: { type: 'string' },
+    namespace: { type: 'string' },
     verbose: { type: 'boolean' },
     after: { type: 'string', multiple: true },
     group: { type: 'string' },
@@ -77,6 +79,12 @@ export const runCommand: CommandSpec = {
     if (bg && flag(args, 'wait'))
       throw usageError('--bg returns at once and --wait follows: pick one');
     const after = list(args, 'after').flatMap((a) => a.split(',').filter((r) => r.trim() !== ''));
+    const cluster = {
+      ...(str(args, 'context') !== undefined ? { context: str(args, 'context') } : {}),
+      ...(str(args, 'namespace') !== undefined ? { namespace: str(args, 'namespace') } : {}),
+    };
+    if (resume && Object.keys(cluster).length > 0)
+      throw usageError('--context and --namespace belong to a new run: a run keeps its cluster');
     if (resume && (after.length > 0 || str(args, 'group') !== undefined))
       throw usageError(
         '--after and --group belong to a new run; for an existing one use nexus run add-dep / set-group',
@@ -135,6 +143,7 @@ export const runCommand: CommandSpec = {
         repo: str(args, 'repo'),
         kind: kind.data,
         ...(runtime?.data ? { runtime: runtime.data } : {}),
+        ...(Object.keys(cluster).length > 0 ? { kubernetes: cluster } : {}),
         ...(after.length > 0 ? { after } : {}),
         ...(str(args, 'group') !== undefined ? { group: str(args, 'group') } : {}),
         // Inside a run: the new run is its child. The bridge lets an agent name only its own

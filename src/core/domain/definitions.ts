@@ -240,6 +240,17 @@ export const KubernetesSettings = z.strictObject({
 });
 export type KubernetesSettings = z.infer<typeof KubernetesSettings>;
 
+/**
+ * Where one run's Job goes when it is not where its agent's `kubernetes:` block says: the
+ * kubeconfig context and namespace picked for this run (`nexus run --context --namespace`,
+ * Start Run's cluster step).
+ */
+export const KubernetesTarget = z.strictObject({
+  context: z.optional(nonEmpty),
+  namespace: z.optional(dnsLabel),
+});
+export type KubernetesTarget = z.infer<typeof KubernetesTarget>;
+
 export const AgentFrontmatter = z.strictObject({
   name: z.optional(name),
   description: z.optional(z.string()),

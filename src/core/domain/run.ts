@@ -285,6 +285,13 @@ export const RunManifest = z.object({
   parent: z.optional(z.string()),
   /** How deep in a chain of runs started by runs: 0 at the top, the parent's depth + 1 below. */
   depth: z.optional(z.number().check(z.int(), z.gte(0))),
+  /**
+   * A kubernetes run's cluster, fixed when it is created (its agent's, or picked for the run):
+   * the Job is created there, and a restarted core looks for it there.
+   */
+  kubernetes: z.optional(
+    z.strictObject({ context: z.optional(z.string()), namespace: z.string() }),
+  ),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 

@@ -20,6 +20,8 @@ export interface CommandContext {
   readonly revealRun: (runId: string) => Promise<void>;
   /** The API keys the editor holds for a backend, as env vars (Start Run's preflight). */
   readonly backendKeys?: (backend: BackendName) => Promise<Record<string, string>>;
+  /** This workspace's remembered choices (Start Run's cluster). */
+  readonly memento?: vscode.Memento;
 }
 
 /** Registers a command whose failures become one error toast (and a log line), never a crash. */

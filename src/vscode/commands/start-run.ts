@@ -1,6 +1,6 @@
 /**
  * The Start Run wizard: agent → assignment (optional) → the assignment's vars → runtime →
- * message → foreground or background, then `startRun`. Steps are numbered as they are: a
+ * (kubernetes: context, namespace) → message → foreground or background, then `startRun`. Steps are numbered as they are: a
  * passive agent (its run is created and worked by ticking tasks) is not asked runtime, message
  * or mode; the runtime step shows only where there is a choice (kubernetes needs a cluster).
  * Before anything is created, a backend that cannot start here (its CLI missing, no API key)
@@ -14,6 +14,7 @@ import { shortId } from '../../core/ids.ts';
 import type { AgentNode } from '../views/agents-tree.ts';
 import type { AssignmentNode } from '../views/assignments-tree.ts';
 import { requireTrust, type CommandContext } from './command-kit.ts';
+import { clusterSteps, pickCluster, readContexts, type ClusterPick } from './start-cluster.ts';
 import {
   backendProblem,
   clusterConfigured,
@@ -26,6 +27,8 @@ export interface StartChoice {
   assignment: string | undefined;
   vars: Record<string, string>;
   runtime: RuntimeKind;
+  /** A kubernetes run's context and namespace, picked in the cluster step. */
+  cluster?: ClusterPick | undefined;
   message: string | undefined;
   kind: SessionKind;
 }
@@ -47,7 +50,7 @@ export async function startRunWizard(
     void offerFix(agent, problem.message, problem.fix);
     return false;
   };
-  const choice = await ask(api, arg, canStart);
+  const choice = await ask(api, arg, canStart, ctx.memento);
   if (!choice) return;
   const { agent } = choice;
   const create = {
@@ -56,6 +59,7 @@ export async function startRunWizard(
     vars: choice.vars,
     message: choice.message,
     runtime: choice.runtime,
+    ...(choice.cluster ? { kubernetes: choice.cluster } : {}),
     kind: choice.kind,
   };
   if (agent.backend === 'passive') {
@@ -103,6 +107,7 @@ async function ask(
   api: NexusApi,
   arg: unknown,
   canStart: (agent: AgentDefinition, runtime: RuntimeKind) => Promise<boolean>,
+  memento: vscode.Memento | undefined,
 ): Promise<StartChoice | undefined> {
   const node = arg as AgentNode | AssignmentNode | undefined;
   let agentName = node?.kind === 'agent' ? node.agent.name : undefined;
@@ -133,8 +138,7 @@ async function ask(
         config.get<RuntimeKind>('defaultRuntime', 'local'),
         await clusterConfigured(),
       );
-  const total =
-    step + Object.keys(specs).length + (passive ? 0 : (runtimes.length > 1 ? 1 : 0) + 2);
+  let total = step + Object.keys(specs).length + (passive ? 0 : (runtimes.length > 1 ? 1 : 0) + 2);
 
   const vars: Record<string, string> = {};
   for (const [name, spec] of Object.entries(specs)) {
@@ -164,6 +168,21 @@ async function ask(
     );
     if (!pick) return undefined;
     runtime = pick.label;
+  }
+  let cluster: ClusterPick | undefined;
+  if (runtime === 'kubernetes') {
+    const found = await readContexts();
+    if (!found) {
+      void vscode.window.showErrorMessage(
+        'Nexus: no Kubernetes cluster is configured: set KUBECONFIG or create ~/.kube/config',
+      );
+      return undefined;
+    }
+    total += clusterSteps(found);
+    cluster = await pickCluster(memento, found, agent.kubernetes, (what) =>
+      title(++step, total, what),
+    );
+    if (!cluster) return undefined;
   }
   if (!(await canStart(agent, runtime))) return undefined;
   const message = await vscode.window.showInputBox({
@@ -196,6 +215,7 @@ async function ask(
     assignment,
     vars,
     runtime,
+    cluster,
     message: message.trim() || undefined,
     kind: mode.session,
   };

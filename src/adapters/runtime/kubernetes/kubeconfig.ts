@@ -72,3 +72,30 @@ export async function loadKubeConfig(
   }
   return kc;
 }
+
+export interface KubeContexts {
+  /** The kubeconfig file read, or `in-cluster`. */
+  source: string;
+  /** The kubeconfig's current context ('' in-cluster). */
+  current: string;
+  contexts: Array<{ name: string; cluster: string; namespace?: string }>;
+}
+
+/** The contexts a person can pick a run's cluster from; undefined when none is configured. */
+export async function kubeContexts(env: NodeJS.ProcessEnv): Promise<KubeContexts | undefined> {
+  const source = kubeconfigSource(env);
+  if (!source) return undefined;
+  if (source === 'in-cluster') return { source, current: '', contexts: [] };
+  const k8s = await kubernetesClient();
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(source);
+  return {
+    source,
+    current: kc.getCurrentContext(),
+    contexts: kc.getContexts().map((c) => ({
+      name: c.name,
+      cluster: c.cluster,
+      ...(c.namespace ? { namespace: c.namespace } : {}),
+    })),
+  };
+}

@@ -215,6 +215,10 @@ export class KubernetesRuntime implements AgentRuntime {
     if (!ref) return false;
     const kc =
       this.#byJob.get(`${ref.namespace}/${ref.job}`)?.kc ?? (await this.#config(undefined));
+    return this.#jobRunning(kc, ref);
+  }
+
+  async #jobRunning(kc: KubeConfig, ref: { namespace: string; job: string }): Promise<boolean> {
     const k8s = await kubernetesClient();
     try {
       const job = await kc
@@ -235,19 +239,18 @@ export class KubernetesRuntime implements AgentRuntime {
     m: RunManifest,
     onExit: (code: number | null, signal: string | null, reason?: string) => void,
   ): Promise<boolean> {
+    // The run's own cluster (its agent's or the one picked for it), not the current context.
     const ref = parseRef(m.runner) ?? {
-      namespace: (await defaultSettings()).namespace,
+      namespace: m.kubernetes?.namespace ?? (await defaultSettings()).namespace,
       job: jobName(m.id),
     };
-    const kc = await this.#config(undefined);
+    const kc = await this.#config(m.kubernetes?.context);
     const key = await readFile(join(this.#d.runDir(m.id), 'runner', 'report-key'), 'utf8').catch(
       () => undefined,
     );
     if (!key) return false;
     const text = await PodText.open(this.#d.runDir(m.id));
-    if (
-      !(await this.alive({ pid: 0, host: `k8s:${ref.namespace}/${ref.job}` }).catch(() => false))
-    ) {
+    if (!(await this.#jobRunning(kc, ref).catch(() => false))) {
       // Ended while core was away: apply what its log still holds, then settle.
       const t = this.#track(
         m.id,
