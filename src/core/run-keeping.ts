@@ -129,3 +129,19 @@ export function endManifest(
   }
   return [finishedEvent(m)];
 }
+
+/**
+ * What a runtime saw of a run's pod (a `nexus.runtime.phase` event): kept on the manifest as
+ * its last phase, so the tree and the board show it without reading the event log.
+ */
+export function recordPodPhase(m: RunManifest, events: readonly NewEvent[], now: string): void {
+  const last = events.findLast((e) => e.type === 'nexus.runtime.phase');
+  if (!last || last.type !== 'nexus.runtime.phase') return;
+  const { phase, reason, pod } = last.data;
+  m.pod = {
+    phase,
+    ...(typeof reason === 'string' ? { reason } : {}),
+    ...(typeof pod === 'string' ? { name: pod } : {}),
+    at: now,
+  };
+}

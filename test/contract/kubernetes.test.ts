@@ -302,7 +302,7 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
     );
   });
 
-  void it('ImagePullBackOff and Unschedulable are shown by name', async () => {
+  void it('ImagePullBackOff and Unschedulable are shown by name, in the events and on the run listed', async () => {
     for (const [opts, phase] of [
       [{ image: 'missing/image:1' }, 'ImagePullBackOff'],
       [{ agent: ['  node_selector:', '    pool: gpu'] }, 'Unschedulable'],
@@ -324,6 +324,18 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
         `phase ${phase}`,
         60_000,
       );
+      // The tree and the board read it from the run's index entry, not from its events.
+      // (Not execFileSync: this process serves the stand-in cluster the run is waiting on.)
+      let listedPhase: string | undefined;
+      for (let i = 0; i < 50 && listedPhase !== phase; i++) {
+        const listed = await nexus(ws, ['list', 'runs', '--json']);
+        listedPhase = (JSON.parse(listed.stdout) as Array<{ id: string; pod_phase?: string }>).find(
+          (e) => e.id === id,
+        )?.pod_phase;
+        if (listedPhase !== phase) await new Promise((res) => setTimeout(res, 100));
+      }
+      if (listedPhase !== phase) run.child.kill('SIGINT');
+      assert.equal(listedPhase, phase, 'the pod phase on the listed run');
       run.child.kill('SIGINT');
       const r = await run.done;
       assert.equal(r.manifest.status, 'cancelled', r.stderr);

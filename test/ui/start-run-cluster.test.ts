@@ -2,7 +2,7 @@
 // with a kubeconfig of two contexts — `dead` (current: nothing listens there) and `fake` (the
 // stand-in cluster of test/k8s): picking kubernetes asks the context and the namespace (a bad
 // namespace refused at the input), the Job is created in the picked context and namespace, the
-// run records them, and the next Start Run offers the same pick first.
+// run records them, its Runs row shows the pod's phase, and the next Start Run offers the same pick first.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { GIT_ENV } from '../builders/workspace.ts';
 import {
   answer,
   CLI_PATH,
+  openContainer,
   openNexusUi,
   quickInput,
   runCommand,
@@ -123,6 +124,13 @@ void suite("Start Run's cluster step: the run's context and namespace", () => {
         kubernetes?: unknown;
       };
       assert.deepEqual(run.kubernetes, { context: 'fake', namespace: PICKED });
+      // Its row in the Runs tree says where the pod is (the stand-in's pod: pulling, Running).
+      await openContainer(page, 'Nexus');
+      await page
+        .locator('.monaco-list[role="tree"][aria-label="Runs"] .monaco-list-row .label-description')
+        .filter({ hasText: /pod (pulling|starting|Running|Pending)/ })
+        .first()
+        .waitFor();
       await cli('cancel', runs[0]!.id);
 
       // The next Start Run offers the same context first and the namespace picked.

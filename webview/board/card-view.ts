@@ -4,7 +4,7 @@
  * column place cards without measuring them.
  */
 import type { BoardCard, BoardTask } from '../../src/core/board/card.ts';
-import { statusWord } from '../../src/core/domain/run.ts';
+import { isTerminalRunStatus, statusWord } from '../../src/core/domain/run.ts';
 import { age, taskMark } from './format.ts';
 
 export const CARD_HEIGHT = 90;
@@ -112,8 +112,13 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
   whoText.title = card.reason ? `${card.reason}\n(run ${card.id})` : card.id;
   whoText.classList.toggle('reason', card.reason !== undefined);
   const where = who.children[2] as HTMLElement;
-  setText(where, card.unsandboxed !== undefined ? `${card.runtime} · unsandboxed` : card.runtime);
-  where.title = card.unsandboxed !== undefined ? `unsandboxed: ${card.unsandboxed}` : '';
+  setText(where, whereText(card));
+  where.title = [
+    card.pod_phase !== undefined ? `pod: ${card.pod_phase}` : undefined,
+    card.unsandboxed !== undefined ? `unsandboxed: ${card.unsandboxed}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('\n');
   const fill = foot.children[0]!.children[0] as HTMLElement;
   const pct = card.total === 0 ? 0 : Math.round((100 * card.verified) / card.total);
   fill.style.width = `${pct}%`;
@@ -169,4 +174,16 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string): HTMLEle
   const node = document.createElement(tag);
   if (cls) node.className = cls;
   return node;
+}
+
+/** Where the run runs: its runtime, a live pod's phase, and whether it ran unsandboxed. */
+function whereText(card: BoardCard): string {
+  const live = !isTerminalRunStatus(card.status);
+  return [
+    card.runtime,
+    card.pod_phase !== undefined && live ? `pod ${card.pod_phase}` : undefined,
+    card.unsandboxed !== undefined ? 'unsandboxed' : undefined,
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }

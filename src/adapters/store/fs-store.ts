@@ -299,6 +299,8 @@ function indexChanged(a: RunIndexEntry, b: RunIndexEntry): boolean {
     a.archived !== b.archived ||
     a.group !== b.group ||
     a.parent !== b.parent ||
+    a.reason !== b.reason ||
+    a.pod_phase !== b.pod_phase ||
     (a.waiting_on ?? []).join() !== (b.waiting_on ?? []).join()
   );
 }

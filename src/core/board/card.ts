@@ -80,6 +80,8 @@ export const BoardCard = z.object({
   reason: z.optional(z.string()),
   /** Why the agent ran without a sandbox, when it did. */
   unsandboxed: z.optional(z.string()),
+  /** A kubernetes run's pod phase as last seen. */
+  pod_phase: z.optional(z.string().check(z.maxLength(64))),
 });
 export type BoardCard = z.infer<typeof BoardCard>;
 
@@ -113,6 +115,7 @@ export function cardFromIndex(entry: RunIndexEntry, pendingApprovals: number): B
     ...(entry.exit_code !== undefined ? { exit_code: entry.exit_code } : {}),
     ...(entry.reason !== undefined && entry.status !== 'succeeded' ? { reason: entry.reason } : {}),
     ...(entry.unsandboxed !== undefined ? { unsandboxed: entry.unsandboxed } : {}),
+    ...(entry.pod_phase !== undefined ? { pod_phase: entry.pod_phase } : {}),
   };
 }
 

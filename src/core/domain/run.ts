@@ -292,6 +292,18 @@ export const RunManifest = z.object({
   kubernetes: z.optional(
     z.strictObject({ context: z.optional(z.string()), namespace: z.string() }),
   ),
+  /**
+   * A kubernetes run's pod as last seen, by name (`Pending`, `pulling`, `Running`,
+   * `ImagePullBackOff`, `Unschedulable`, `OOMKilled`…): what the tree and the board show.
+   */
+  pod: z.optional(
+    z.object({
+      phase: z.string(),
+      reason: z.optional(z.string()),
+      name: z.optional(z.string()),
+      at: z.string(),
+    }),
+  ),
 });
 export type RunManifest = z.infer<typeof RunManifest>;
 
@@ -320,6 +332,8 @@ export const RunIndexEntry = z.object({
   group: z.optional(z.string()),
   parent: z.optional(z.string()),
   waiting_on: z.optional(z.array(z.string())),
+  /** A kubernetes run's pod phase as last seen (the manifest's `pod.phase`). */
+  pod_phase: z.optional(z.string()),
 });
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 
@@ -365,6 +379,7 @@ export function indexEntryOf(m: RunManifest): RunIndexEntry {
     ...(m.group ? { group: m.group } : {}),
     ...(m.parent ? { parent: m.parent } : {}),
     ...(m.waiting_on?.length ? { waiting_on: m.waiting_on } : {}),
+    ...(m.pod ? { pod_phase: m.pod.phase } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export function runDescription(r: RunIndexEntry, awaitingApproval = 0): string {
     );
   else if (r.attempts > 0) parts.push(`attempt ${r.attempts}`);
   else parts.push(statusWord(r.status));
+  // A live run on Kubernetes: where its pod is (pulling, Running, ImagePullBackOff…).
+  if (r.pod_phase !== undefined && !isTerminalRunStatus(r.status)) parts.push(`pod ${r.pod_phase}`);
   if (r.unsandboxed !== undefined) parts.push('unsandboxed');
   return parts.join(' · ');
 }
@@ -48,6 +50,7 @@ export function runTooltip(r: RunIndexEntry, approvals: number): vscode.Markdown
   if (r.exit_code !== undefined) md.appendMarkdown(` (exit ${r.exit_code})`);
   if (r.reason) md.appendMarkdown(`\n\n${escape(r.reason)}`);
   md.appendMarkdown(`\n\nagent ${escape(r.agent)} · ${r.backend} · ${r.runtime} · ${r.kind}`);
+  if (r.pod_phase !== undefined) md.appendMarkdown(` · pod ${escape(r.pod_phase)}`);
   if (r.assignment) md.appendMarkdown(`\n\nassignment ${escape(r.assignment)}`);
   md.appendMarkdown(
     `\n\n${r.tasks_verified}/${r.tasks_total} tasks verified · ${r.attempts} attempts`,

@@ -5,6 +5,7 @@
  */
 import type { EmbeddedCore } from '../../embedded.ts';
 import { NEXUS_VERSION } from '../../embedded.ts';
+import { recordPodPhase } from '../../../core/run-keeping.ts';
 import { KubernetesRuntime } from './runtime.ts';
 
 export function kubernetesRuntimeFor(
@@ -20,7 +21,15 @@ export function kubernetesRuntimeFor(
       await core.service.report(runId, reports);
     },
     record: async (runId, events) => {
-      await core.store.appendEvents(runId, events);
+      // A pod phase also lands on the manifest (and so the index): the tree and board show it.
+      if (!events.some((e) => e.type === 'nexus.runtime.phase')) {
+        await core.store.appendEvents(runId, events);
+        return;
+      }
+      await core.store.mutateRun(runId, (m) => {
+        recordPodPhase(m, events, new Date().toISOString());
+        return { manifest: m, events: [...events] };
+      });
     },
     readRun: (runId) => core.store.readRun(runId),
     runDir: (runId) => core.store.runDir(runId),
