@@ -1,16 +1,24 @@
 // The `nexus` executable. The Node version is checked first, before any module that needs
-// Node 22 loads (see node-version.ts). Enabling V8's compile cache before the rest is loaded
-// roughly halves start-up on repeat calls, which matters for an agent that calls `nexus task`
-// often.
-import module from 'node:module';
+// Node 22 loads (see node-version.ts). Enabling V8's compile cache (in the user's cache folder,
+// see compile-cache.ts) before the rest is loaded roughly halves start-up on repeat calls, which
+// matters for an agent that calls `nexus task` often.
+import { enableCompileCache } from '../adapters/compile-cache.ts';
 import { NODE_TOO_OLD_EXIT, nodeTooOld } from '../adapters/node-version.ts';
+import { quickAnswer } from './overview.ts';
 
 const tooOld = nodeTooOld('nexus', process.argv[1]);
 if (tooOld) {
   process.stderr.write(tooOld);
   process.exitCode = NODE_TOO_OLD_EXIT;
 } else {
-  module.enableCompileCache?.();
-  const { main } = await import('./main.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const quick = quickAnswer(argv);
+  if (quick) {
+    process.stdout.write(`${quick.text}\n`);
+    process.exitCode = quick.code;
+  } else {
+    enableCompileCache();
+    const { main } = await import('./main.ts');
+    process.exitCode = await main(argv);
+  }
 }
