@@ -273,6 +273,7 @@ export class FakeCluster {
       path: url.pathname,
       query,
       body: undefined,
+      authorized: req.headers.authorization === `Bearer ${this.token}`,
     };
     const contentType = req.headers['content-type'];
     if (contentType) record.contentType = contentType;
@@ -288,7 +289,7 @@ export class FakeCluster {
           bodyError = (e as Error).message;
         }
       }
-      if (req.headers.authorization !== `Bearer ${this.token}`) {
+      if (!record.authorized) {
         throw new ApiError(401, 'Unauthorized', 'Unauthorized');
       }
       if (bodyError) throw badRequest(`json parse error: ${bodyError}`);

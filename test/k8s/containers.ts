@@ -4,7 +4,7 @@
  * references are expanded as the kubelet expands them, and every path inside the container
  * (a mount path, a `pathMap` prefix) is rewritten to the local dir standing in for it.
  */
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import type { Store } from './store.ts';
 import type { ConfigMap, Container, KubeObject, Pod, Secret, Volume } from './types.ts';
@@ -158,6 +158,10 @@ function fillVolume(v: Volume, dir: string, ns: string, store: Store): void {
       );
     }
     const keys = [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})];
+    // The atomic writer swaps in the whole new set: a key gone from the ConfigMap goes too.
+    const kept = new Set((v.configMap.items ?? keys.map((path) => ({ path }))).map((i) => i.path));
+    for (const name of readdirSync(dir))
+      if (!kept.has(name)) rmSync(join(dir, name), { recursive: true, force: true });
     writeKeys(
       dir,
       keys,

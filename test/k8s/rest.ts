@@ -17,6 +17,8 @@ export interface RecordedRequest {
   /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
   body: unknown;
   contentType?: string;
+  /** Whether it carried the server's bearer token (one without is answered 401). */
+  authorized: boolean;
   /**
    * Query parameters the server did not read: on a DELETE with a body the options come from
    * the body alone (the `body: {}` + `propagationPolicy` trap shows up here).

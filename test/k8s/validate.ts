@@ -217,7 +217,12 @@ function jobSpec(c: Causes, job: Job): void {
   });
 }
 
-function dataKeys(c: Causes, field: string, data: Record<string, string> | undefined): number {
+function dataKeys(
+  c: Causes,
+  field: string,
+  data: Record<string, string> | undefined,
+  size_ = (v: string): number => Buffer.byteLength(v),
+): number {
   let size = 0;
   for (const [k, v] of Object.entries(data ?? {})) {
     if (!CONFIG_KEY.test(k) || k.length > 253) {
@@ -227,7 +232,7 @@ function dataKeys(c: Causes, field: string, data: Record<string, string> | undef
         "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
       );
     }
-    size += String(v).length;
+    size += size_(String(v));
   }
   return size;
 }
@@ -284,7 +289,13 @@ export function validate(resource: Resource, obj: KubeObject): void {
   if (resource === 'configmaps') {
     const size =
       dataKeys(c, 'data', obj.data as Record<string, string> | undefined) +
-      dataKeys(c, 'binaryData', obj.binaryData as Record<string, string> | undefined);
+      // binaryData counts its decoded bytes, as the API server's validation does.
+      dataKeys(
+        c,
+        'binaryData',
+        obj.binaryData as Record<string, string> | undefined,
+        (v) => Buffer.from(v, 'base64').length,
+      );
     if (size > MAX_DATA)
       c.invalid('', '<omitted>', `Too long: must have at most ${MAX_DATA} bytes`);
   }
