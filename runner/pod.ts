@@ -9,8 +9,9 @@
  *   the pod log: the runner's own reports, and what the agent did through its bridge
  *   (`agent.call`: its checklist calls and memory proposals), each numbered by the outbox so
  *   core applies it once.
- * - What core sends in (approval decisions) arrives as files in the per-run inbox ConfigMap,
- *   mounted read-only; the runner polls it.
+ * - What core sends in (approval decisions, the messages queued for the agent) arrives as files
+ *   in the per-run inbox ConfigMap, mounted read-only; the runner polls it, and reads it again
+ *   at each attempt boundary, where a waiting message is carried (`pod-inbox.ts`).
  */
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +36,7 @@ import { NEXUS_VERSION } from '../src/adapters/embedded.ts';
 import { MemoryRunStore } from '../src/adapters/store/memory-store.ts';
 import { signReportLine } from '../src/adapters/runtime/kubernetes/report-line.ts';
 import type { CoreConnection } from './connect.ts';
+import { watchInbox } from './pod-inbox.ts';
 
 /** The Secret's files, as core writes them (`src/adapters/runtime/kubernetes/runtime.ts`). */
 export const POD_FILES = {
@@ -148,10 +150,18 @@ export async function connectPodCore(
       void send({ type: 'approval.settled', id: e.data.approval, status: 'expired' });
     }
   });
-  const inbox = opts.inboxDir ? watchInbox(opts.inboxDir, service, runId, opts.log) : undefined;
+  const inbox = opts.inboxDir
+    ? watchInbox(opts.inboxDir, { service, store, runId, log: opts.log })
+    : undefined;
+  await inbox?.read();
 
   const runnerApi: RunnerApi = {
-    getRun: (id) => service.getRun(id),
+    // The loop reads the run at each attempt boundary: the inbox is read first, so a message
+    // queued (or removed) by then is carried (or not) by the attempt about to start.
+    getRun: async (id) => {
+      await inbox?.read();
+      return service.getRun(id);
+    },
     requestApproval: (id, req, signal) => service.requestApproval(id, req, signal),
     async report(id, reports) {
       const applied = await service.report(id, reports);
@@ -296,55 +306,4 @@ function agentCallReport(fn: string, args: unknown[]): UnnumberedRunnerReport {
         params: { run: args[0] as string, task: args[1] as string, text: args[2] as string },
       };
   }
-}
-
-/**
- * The inbox: `approval.<id>` files holding `{"approve": bool, "reason"?: str, "by": str}`,
- * written by core into the run's ConfigMap when a person decides. The kubelet updates a
- * mounted ConfigMap within its sync period, so a decision lands in seconds to about a minute.
- */
-function watchInbox(
-  dir: string,
-  service: CoreService,
-  runId: string,
-  log: (line: string) => void,
-): { stop(): void } {
-  const seen = new Set<string>();
-  let stopped = false;
-  const tick = async (): Promise<void> => {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) {
-      if (!name.startsWith('approval.') || seen.has(name)) continue;
-      const id = name.slice('approval.'.length);
-      const text = await readFile(join(dir, name), 'utf8').catch(() => undefined);
-      if (text === undefined) continue;
-      let d: { approve?: unknown; reason?: unknown; by?: unknown };
-      try {
-        d = JSON.parse(text) as typeof d;
-      } catch {
-        continue; // not whole yet: read again on the next tick
-      }
-      seen.add(name);
-      const m = await service.getRun(runId);
-      if (!m.approvals.some((a) => a.id === id && a.status === 'pending')) continue;
-      await service
-        .decideApproval({
-          id,
-          approve: d.approve === true,
-          ...(typeof d.reason === 'string' ? { reason: d.reason } : {}),
-          by: typeof d.by === 'string' && d.by !== 'agent' && d.by !== 'runner' ? d.by : 'user',
-        })
-        .catch((err: unknown) => log(`inbox: ${name}: ${(err as Error).message}`));
-    }
-  };
-  const timer = setInterval(() => {
-    if (!stopped) void tick();
-  }, 1000);
-  timer.unref();
-  return {
-    stop() {
-      stopped = true;
-      clearInterval(timer);
-    },
-  };
 }

@@ -3,6 +3,8 @@
  * core observes goes to the run's event log. Built wherever a dispatcher is (a core host, the
  * terminal `nexus run`); nothing talks to a cluster until a run asks for one.
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { EmbeddedCore } from '../../embedded.ts';
 import { NEXUS_VERSION } from '../../embedded.ts';
 import { recordPodPhase } from '../../../core/run-keeping.ts';
@@ -34,6 +36,11 @@ export function kubernetesRuntimeFor(
     readRun: (runId) => core.store.readRun(runId),
     runDir: (runId) => core.store.runDir(runId),
     onEvent: (listener) => core.hub.on(listener),
+    // The file store rewrites a run's manifest (atomically) on every change to it.
+    recordStamp: async (runId) => {
+      const s = await stat(join(core.store.runDir(runId), 'run.json'), { bigint: true });
+      return `${s.mtimeNs}:${s.size}`;
+    },
     ...(opts.log ? { log: opts.log } : {}),
   });
 }

@@ -136,25 +136,3 @@ export async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (!cond() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
 }
-
-/** Adds one entry to a run's inbox ConfigMap (read, then replace; a conflict is retried). */
-export async function putInboxEntry(
-  kc: KubeConfig,
-  namespace: string,
-  name: string,
-  key: string,
-  value: unknown,
-): Promise<void> {
-  const k8s = await kubernetesClient();
-  const api = kc.makeApiClient(k8s.CoreV1Api);
-  for (let i = 0; ; i++) {
-    try {
-      const cm = await api.readNamespacedConfigMap({ name, namespace });
-      cm.data = { ...cm.data, [key]: JSON.stringify(value) };
-      await api.replaceNamespacedConfigMap({ name, namespace, body: cm });
-      return;
-    } catch (err) {
-      if (apiCode(err) !== 409 || i >= 4) throw clusterError(err, `update ${namespace}/${name}`);
-    }
-  }
-}

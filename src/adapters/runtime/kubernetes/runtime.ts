@@ -4,7 +4,8 @@
  * report key, provider credentials) and inbox ConfigMap, both owned by the Job; it follows the
  * runner container's log, verifies each signed report line and applies it once (by `op`);
  * watches pods and Jobs per namespace (one watch each, not one per run) and records phases by
- * name; writes a person's approval decisions into the inbox; cancels by deleting the Job with
+ * name; keeps the inbox in line with the run's record (a person's approval decisions, the
+ * messages waiting for the agent: `inbox-feed.ts`); cancels by deleting the Job with
  * Background propagation (never with a body, which would orphan the pod). After a restart it
  * re-finds its runs' Jobs and reattaches; a Job gone from under a run ends it `failed`.
  */
@@ -21,7 +22,7 @@ import type { AgentRuntime, RunnerRef } from '../../../core/ports.ts';
 import type { RunConfigPayload } from '../../../protocol/payload.ts';
 import { RunnerReportSchema } from '../../../protocol/bridge-methods.ts';
 import { kubernetesClient, loadKubeConfig } from './kubeconfig.ts';
-import { buildInbox, buildJob, buildSecret, CONTAINERS, inboxName, jobName } from './manifests.ts';
+import { buildInbox, buildJob, buildSecret, CONTAINERS, jobName } from './manifests.ts';
 
 const RUNNER_CONTAINER = CONTAINERS.runner;
 import { followPodLog } from './pod-log.ts';
@@ -37,12 +38,13 @@ import {
   jobFailureReason,
   parseRef,
   phaseEvent,
-  putInboxEntry,
   remoteOf,
   waitFor,
   waitGone,
 } from './job-state.ts';
 import { NamespaceWatch } from './watch.ts';
+import { InboxFeed, type InboxTarget } from './inbox-feed.ts';
+import { messageEntries, podManifest } from './inbox.ts';
 import { providerEnv } from '../../backends/provider-env.ts';
 
 export interface KubernetesRuntimeDeps {
@@ -59,16 +61,15 @@ export interface KubernetesRuntimeDeps {
   runDir(runId: string): string;
   /** Core's live events: a person's approval decisions go into the pod's inbox. */
   onEvent(listener: (e: RunEvent) => void): () => void;
+  /** When a run's record last changed (a cheap look: the inbox is fed from it). */
+  recordStamp?: (runId: string) => Promise<string | undefined>;
   log?: (line: string) => void;
   /** How long a Job being replaced (a resumed run) may take to go, ms. */
   replaceWaitMs?: number;
 }
 
-interface Tracked {
-  runId: string;
-  namespace: string;
+interface Tracked extends InboxTarget {
   job: string;
-  kc: KubeConfig;
   key: Buffer;
   pod?: string;
   phase?: string;
@@ -79,9 +80,6 @@ interface Tracked {
   /** The pod's lines that are not reports (`runner/runner.log`). */
   text: PodText;
   cancelled: boolean;
-  ended: boolean;
-  /** Approvals the pod asked for whose decision is not in its inbox yet. */
-  awaiting: Set<string>;
   terminated?: { exitCode: number | null; reason: string | undefined };
   onExit?: ((code: number | null, signal: string | null, reason?: string) => void) | undefined;
   applying: Promise<void>;
@@ -95,19 +93,18 @@ export class KubernetesRuntime implements AgentRuntime {
   readonly #watches = new Map<string, NamespaceWatch>();
   readonly #configs = new Map<string, Promise<KubeConfig>>();
   readonly #offEvents: () => void;
-  #decisionTimer: NodeJS.Timeout | undefined;
+  readonly #inbox: InboxFeed;
 
   constructor(deps: KubernetesRuntimeDeps) {
     this.#d = deps;
-    this.#offEvents = deps.onEvent((e) => {
-      if (e.type === 'nexus.approval.decided')
-        void this.#forwardDecision(e.run_id, {
-          id: e.data.approval,
-          status: e.data.status,
-          decided_by: e.data.by,
-          reason: e.data.reason,
-        });
+    this.#inbox = new InboxFeed({
+      readRun: (runId) => deps.readRun(runId),
+      recordStamp: deps.recordStamp,
+      targets: () => this.#runs.values(),
+      target: (runId) => this.#runs.get(runId),
+      log: deps.log,
     });
+    this.#offEvents = deps.onEvent((e) => this.#inbox.onEvent(e));
   }
 
   /** Refuses, before a run is created, what could not start: no cluster, no repository. */
@@ -164,9 +161,11 @@ export class KubernetesRuntime implements AgentRuntime {
     await this.#ensureWatch(namespace, kc);
 
     const manifest = await this.#d.readRun(payload.run_id);
+    // Waiting messages reach the pod through its inbox alone, so a removal is honoured there.
+    const inbox = messageEntries(manifest);
     const files: Record<string, string> = {
       'payload.json': JSON.stringify(podPayload),
-      'manifest.json': JSON.stringify(manifest),
+      'manifest.json': JSON.stringify(podManifest(manifest)),
       'report-key': key.toString('base64url'),
       'env.json': JSON.stringify(providerEnv(payload, this.#d.env)),
     };
@@ -192,7 +191,7 @@ export class KubernetesRuntime implements AgentRuntime {
     const owner = { name, uid: created.metadata?.uid ?? '' };
     try {
       await core.createNamespacedSecret({ namespace, body: buildSecret(input, owner, files) });
-      await core.createNamespacedConfigMap({ namespace, body: buildInbox(input, owner, {}) });
+      await core.createNamespacedConfigMap({ namespace, body: buildInbox(input, owner, inbox) });
     } catch (err) {
       await deleteJob(kc, namespace, name).catch(() => undefined);
       throw clusterError(err, `create the Secret of Job ${namespace}/${name}`);
@@ -250,23 +249,25 @@ export class KubernetesRuntime implements AgentRuntime {
     );
     if (!key) return false;
     const text = await PodText.open(this.#d.runDir(m.id));
-    if (!(await this.#jobRunning(kc, ref).catch(() => false))) {
+    const running = await this.#jobRunning(kc, ref).catch(() => false);
+    const t = this.#track(
+      m.id,
+      ref.namespace,
+      ref.job,
+      kc,
+      Buffer.from(key, 'base64url'),
+      text,
+      onExit,
+    );
+    if (!running) {
       // Ended while core was away: apply what its log still holds, then settle.
-      const t = this.#track(
-        m.id,
-        ref.namespace,
-        ref.job,
-        kc,
-        Buffer.from(key, 'base64url'),
-        text,
-        onExit,
-      );
       await this.#readFinishedLog(t);
       this.#end(t, null, 'its Kubernetes Job ended or disappeared while core was away');
       return true;
     }
-    this.#track(m.id, ref.namespace, ref.job, kc, Buffer.from(key, 'base64url'), text, onExit);
     await this.#ensureWatch(ref.namespace, kc);
+    // Messages queued or removed while core was away; the record says what is still waiting.
+    await this.#inbox.syncMessages(t, m);
     return true;
   }
 
@@ -279,7 +280,7 @@ export class KubernetesRuntime implements AgentRuntime {
   /** Stops watching and following (core stopping); Jobs keep running and are reattached. */
   close(): void {
     this.#offEvents();
-    clearInterval(this.#decisionTimer);
+    this.#inbox.stop();
     for (const w of this.#watches.values()) w.stop();
     for (const t of this.#runs.values()) t.following?.abort();
   }
@@ -307,12 +308,13 @@ export class KubernetesRuntime implements AgentRuntime {
       cancelled: false,
       ended: false,
       awaiting: new Set(),
+      inboxWrites: Promise.resolve(),
       onExit,
       applying: Promise.resolve(),
     };
     this.#runs.set(runId, t);
     this.#byJob.set(`${namespace}/${job}`, t);
-    this.#pollDecisions();
+    this.#inbox.start();
     return t;
   }
 
@@ -496,48 +498,5 @@ export class KubernetesRuntime implements AgentRuntime {
     t.following?.abort();
     this.#byJob.delete(`${t.namespace}/${t.job}`);
     t.onExit?.(code, null, reason);
-  }
-
-  /**
-   * Decisions reach the pod through its inbox: at once when this core made them, and by a
-   * look at the record every second otherwise (another process — a terminal `nexus approvals
-   * approve` — decided on the same state). Only runs whose pod waits on an approval are read.
-   */
-  #pollDecisions(): void {
-    if (this.#decisionTimer) return;
-    this.#decisionTimer = setInterval(() => {
-      for (const t of this.#runs.values()) {
-        if (t.ended || t.awaiting.size === 0) continue;
-        void this.#d
-          .readRun(t.runId)
-          .then((m) => {
-            for (const a of m.approvals) void this.#forwardDecision(m.id, a);
-          })
-          .catch(() => undefined);
-      }
-    }, 1000);
-    this.#decisionTimer.unref();
-  }
-
-  /** Writes a person's decision into the inbox of the pod that asked for it (once). */
-  async #forwardDecision(
-    runId: string,
-    d: { id: string; status: string; decided_by?: string | undefined; reason?: string | undefined },
-  ): Promise<void> {
-    const t = this.#runs.get(runId);
-    if (d.status !== 'approved' && d.status !== 'denied') return;
-    if (!t || t.ended || !t.awaiting.delete(d.id)) return;
-    try {
-      await putInboxEntry(t.kc, t.namespace, inboxName(t.runId), `approval.${d.id}`, {
-        approve: d.status === 'approved',
-        by: d.decided_by ?? 'user',
-        ...(d.reason ? { reason: d.reason } : {}),
-      });
-    } catch (err) {
-      t.awaiting.add(d.id);
-      this.#d.log?.(
-        `run ${t.runId}: could not write the decision to the inbox: ${toUserMessage(err)}`,
-      );
-    }
   }
 }
