@@ -144,6 +144,7 @@ export class CoreService implements NexusApi, RunnerApi {
   private readonly d: CoreDeps;
   private readonly runnerCalls: RunnerCalls;
   private boardSync: BoardSync | undefined;
+  #scheduleSeq = 0;
 
   constructor(deps: CoreDeps) {
     this.d = deps;
@@ -184,6 +185,17 @@ export class CoreService implements NexusApi, RunnerApi {
           store: deps.schedules,
           clock: deps.clock,
           minIntervalSec: deps.scheduleMinIntervalSec,
+          // Views re-list the schedules on this (live only: no run's log holds it).
+          changed: (schedule, change) =>
+            deps.hub.publish([
+              {
+                type: 'nexus.schedule.changed',
+                data: { schedule, change },
+                seq: ++this.#scheduleSeq,
+                time: deps.clock.now().toISOString(),
+                run_id: '',
+              },
+            ]),
           fire: async (s) =>
             (
               await this.startRun(
@@ -326,6 +338,9 @@ export class CoreService implements NexusApi, RunnerApi {
         : undefined;
     if (!m) throw new NexusError('USAGE', 'startRun needs a run or a create request');
     if (m.agent.backend === 'passive') {
+      // Created here: a passive run has no process, so it is ready as it is (a person, or the
+      // agent that made it, drives it with `nexus task`). Refusing now would leave it behind.
+      if (!req.run) return m;
       throw new NexusError(
         'USAGE',
         `run ${m.id} uses the passive backend: drive it with 'nexus task', nothing to start`,

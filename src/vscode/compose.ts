@@ -33,6 +33,7 @@ import {
   type ApprovalNode,
 } from './views/approvals-tree.ts';
 import { AssignmentsTreeProvider } from './views/assignments-tree.ts';
+import { registerViewCommands, rememberedRunsOptions } from './commands/view-commands.ts';
 import { RunsTreeProvider, applyTaskCheckboxes, type RunsNode } from './views/runs-tree.ts';
 import { registerMemoryCommands, showMemoryToast } from './commands/memory-commands.ts';
 import { MemoryState } from './memory-state.ts';
@@ -115,7 +116,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
 
   const agents = new AgentsTreeProvider(api());
   const assignments = new AssignmentsTreeProvider(api());
-  const runs = new RunsTreeProvider(state);
+  const runs = new RunsTreeProvider(state, rememberedRunsOptions(context.workspaceState));
   const approvals = new ApprovalsTreeProvider(state);
   const runsView = vscode.window.createTreeView('nexus.runs', {
     treeDataProvider: runs,
@@ -180,6 +181,7 @@ export function compose(context: vscode.ExtensionContext): Composition {
     attacher,
     ...registerRunCommands(ctx, attacher),
     ...registerKeepCommands(ctx),
+    ...registerViewCommands(ctx, runs, runsView),
     ...registerInspectCommands(ctx),
     ...registerApprovalCommands(ctx),
     ...registerDefinitionCommands(ctx),

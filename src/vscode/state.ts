@@ -9,6 +9,8 @@ import type { NexusApi, Subscription } from '../core/api.ts';
 import type { RunEvent } from '../core/domain/events.ts';
 import type { Approval, RunIndexEntry, TaskState } from '../core/domain/run.ts';
 import { isTerminalRunStatus } from '../core/domain/run.ts';
+import type { Schedule } from '../core/schedule/model.ts';
+import { needsAttention } from './views/runs-layout.ts';
 
 export const REFRESH_MS = 50;
 
@@ -25,6 +27,7 @@ export interface RunCounts {
 export interface StateChange {
   runs: boolean;
   approvals: boolean;
+  schedules: boolean;
   /** Runs whose task lists changed. */
   tasks: ReadonlySet<string>;
 }
@@ -42,6 +45,8 @@ const QUIET_FOR_INDEX: ReadonlySet<RunEvent['type']> = new Set(['nexus.log', 'ne
 export class NexusState implements vscode.Disposable {
   runs: readonly RunIndexEntry[] = [];
   approvals: readonly Approval[] = [];
+  /** The schedules the serving core fires (empty when this core keeps none). */
+  schedules: readonly Schedule[] = [];
   /** Set once the first load finished (or failed), so views can tell "empty" from "loading". */
   loaded = false;
   error: string | undefined;
@@ -53,7 +58,7 @@ export class NexusState implements vscode.Disposable {
   readonly #approvalRequested = new vscode.EventEmitter<ApprovalRequested>();
   readonly #event = new vscode.EventEmitter<RunEvent>();
   #subscription: Subscription | undefined;
-  #dirty = { runs: false, approvals: false, tasks: new Set<string>() };
+  #dirty = { runs: false, approvals: false, schedules: false, tasks: new Set<string>() };
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #lastFlush = 0;
@@ -82,7 +87,14 @@ export class NexusState implements vscode.Disposable {
   refreshAll(): void {
     this.#dirty.runs = true;
     this.#dirty.approvals = true;
+    this.#dirty.schedules = true;
     for (const id of this.#tasks.keys()) this.#dirty.tasks.add(id);
+    this.#schedule();
+  }
+
+  /** Re-reads the schedules (after this window changed one). */
+  refreshSchedules(): void {
+    this.#dirty.schedules = true;
     this.#schedule();
   }
 
@@ -132,6 +144,11 @@ export class NexusState implements vscode.Disposable {
 
   #onEvent(e: RunEvent): void {
     this.#event.fire(e);
+    if (e.type === 'nexus.schedule.changed') {
+      this.#dirty.schedules = true;
+      this.#schedule();
+      return;
+    }
     // Memory changes touch no run's index entry (and live-only ones belong to no run).
     if (e.type.startsWith('nexus.memory.')) return;
     if (!QUIET_FOR_INDEX.has(e.type)) this.#dirty.runs = true;
@@ -176,16 +193,19 @@ export class NexusState implements vscode.Disposable {
 
   async #flush(): Promise<void> {
     const dirty = this.#dirty;
-    this.#dirty = { runs: false, approvals: false, tasks: new Set() };
+    this.#dirty = { runs: false, approvals: false, schedules: false, tasks: new Set() };
     try {
       const api = await this.#api;
       for (const id of dirty.tasks) this.#tasks.delete(id);
-      const [runs, approvals] = await Promise.all([
+      const [runs, approvals, schedules] = await Promise.all([
         dirty.runs ? api.listRuns() : undefined,
         dirty.approvals ? api.listApprovals({ status: 'pending' }) : undefined,
+        // A core that keeps no schedules (USAGE) simply has none to show.
+        dirty.schedules ? api.listSchedules().catch(() => []) : undefined,
       ]);
       if (runs) this.runs = runs.sort((a, b) => b.updated_at.localeCompare(a.updated_at));
       if (approvals) this.approvals = approvals;
+      if (schedules) this.schedules = schedules;
       this.error = undefined;
     } catch (err) {
       this.error = err instanceof Error ? err.message : String(err);
@@ -193,7 +213,12 @@ export class NexusState implements vscode.Disposable {
     }
     this.loaded = true;
     if (this.#disposed) return;
-    this.#changed.fire({ runs: dirty.runs, approvals: dirty.approvals, tasks: dirty.tasks });
+    this.#changed.fire({
+      runs: dirty.runs,
+      approvals: dirty.approvals,
+      schedules: dirty.schedules,
+      tasks: dirty.tasks,
+    });
   }
 
   dispose(): void {
@@ -204,16 +229,4 @@ export class NexusState implements vscode.Disposable {
     this.#approvalRequested.dispose();
     this.#event.dispose();
   }
-}
-
-const ATTENTION: ReadonlySet<RunIndexEntry['status']> = new Set([
-  'blocked',
-  'failed',
-  'exhausted',
-  'lost_on_restart',
-]);
-
-/** Blocked, failed, out of attempts, lost, or waiting for a person's decision. */
-export function needsAttention(r: RunIndexEntry, withApproval: ReadonlySet<string>): boolean {
-  return ATTENTION.has(r.status) || withApproval.has(r.id);
 }

@@ -246,3 +246,37 @@ export async function answer(page: Page, title: string, text?: string): Promise<
   }
   await input.press('Enter');
 }
+
+/** A workbench on a copy of the examples' workspace, its own user config, and core serving. */
+export interface ExampleUi {
+  readonly ui: UiSession;
+  readonly userConfig: string;
+  /** The workspace's `.nexus/state` (the extension's core has published core.json there). */
+  readonly stateDir: string;
+  /** The real CLI in the workspace, with this session's user config. */
+  readonly cli: (...args: string[]) => Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Opens the examples' workspace, shows the Nexus container, waits until its core serves. */
+export async function openExampleUi(): Promise<ExampleUi> {
+  const userConfig = await mkdtemp(join(tmpdir(), 'nexus-ui-config-'));
+  const ui = await openNexusUi({
+    workspaceFrom: join(repoRoot, 'examples', 'workspace'),
+    env: { NEXUS_CONFIG_DIR: userConfig },
+  });
+  const stateDir = join(ui.workspace, '.nexus', 'state');
+  await openContainer(ui.page, 'Nexus');
+  const { readCoreInfo } = await import('../../src/adapters/bridge/discovery.ts');
+  while (!(await readCoreInfo(stateDir))) await new Promise((r) => setTimeout(r, 100));
+  return {
+    ui,
+    userConfig,
+    stateDir,
+    cli: workspaceCli(() => ({ workspace: ui.workspace, env: { NEXUS_CONFIG_DIR: userConfig } })),
+    close: async () => {
+      await ui.close();
+      await rm(userConfig, { recursive: true, force: true });
+    },
+  };
+}

@@ -188,6 +188,11 @@ const eventData = () => ({
     change: z.string(),
     by: str,
   }),
+  /**
+   * A schedule was added, enabled, disabled, cleared or fired (live only, `run_id` "": views
+   * re-list the schedules; never stored or replayed).
+   */
+  'nexus.schedule.changed': z.looseObject({ schedule: z.string(), change: z.string() }),
   /** What this dispatch gave the run (the manifest's `memory` has the texts). */
   'nexus.memory.injected': z.looseObject({
     entries: z.array(z.looseObject({ id: z.string(), score: z.number() })),
@@ -241,6 +246,7 @@ function buildRunEvent() {
     variant('nexus.memory.rejected'),
     variant('nexus.memory.changed'),
     variant('nexus.memory.injected'),
+    variant('nexus.schedule.changed'),
   ]);
 }
 

@@ -35,6 +35,11 @@ export interface SchedulerDeps {
   /** The longest sleep between two looks at the schedules, ms (a clock that jumps is caught). */
   maxSleepMs?: number;
   log?: (line: string) => void;
+  /** Told after every change to a schedule (added, enabled, disabled, cleared, fired). */
+  changed?: (
+    schedule: string,
+    change: 'added' | 'enabled' | 'disabled' | 'cleared' | 'fired',
+  ) => void;
 }
 
 export class Scheduler {
@@ -82,6 +87,7 @@ export class Scheduler {
     };
     await this.#d.store.update((all) => void all.push(s));
     this.#wake?.abort();
+    this.#d.changed?.(s.id, 'added');
     return s;
   }
 
@@ -95,6 +101,7 @@ export class Scheduler {
       return { ...s };
     });
     this.#wake?.abort();
+    this.#d.changed?.(id, enabled ? 'enabled' : 'disabled');
     return s;
   }
 
@@ -103,6 +110,7 @@ export class Scheduler {
       all.splice(all.indexOf(find(all, id)), 1);
     });
     this.#wake?.abort();
+    this.#d.changed?.(id, 'cleared');
     return { cleared: id };
   }
 
@@ -144,6 +152,7 @@ export class Scheduler {
         Object.assign(cur, result);
       });
       fired.push(s.id);
+      this.#d.changed?.(s.id, 'fired');
     }
     return fired;
   }

@@ -24,9 +24,10 @@ export function runIcon(status: RunStatus, awaitingApproval: boolean): vscode.Th
 }
 
 /** "n/m verified · attempt k", the line a person scans to see where a run stands. */
-export function runDescription(r: RunIndexEntry, awaitingApproval = 0): string {
+export function runDescription(r: RunIndexEntry, awaitingApproval = 0, children = 0): string {
   const progress = `${r.tasks_verified}/${r.tasks_total} verified`;
   const parts = [progress];
+  if (children > 0) parts.push(children === 1 ? '1 child run' : `${children} child runs`);
   // Needs attention says why: the approval waiting, or why the run ended (blocked on what).
   if (awaitingApproval > 0) parts.push(`waiting for approval (${awaitingApproval})`);
   else if (r.status !== 'succeeded' && isTerminalRunStatus(r.status))
@@ -52,6 +53,10 @@ export function runTooltip(r: RunIndexEntry, approvals: number): vscode.Markdown
   md.appendMarkdown(`\n\nagent ${escape(r.agent)} · ${r.backend} · ${r.runtime} · ${r.kind}`);
   if (r.pod_phase !== undefined) md.appendMarkdown(` · pod ${escape(r.pod_phase)}`);
   if (r.assignment) md.appendMarkdown(`\n\nassignment ${escape(r.assignment)}`);
+  if (r.group) md.appendMarkdown(`\n\ngroup ${escape(r.group)}`);
+  if (r.parent) md.appendMarkdown(`\n\nstarted by run \`${shortId(r.parent)}\``);
+  if (r.waiting_on?.length)
+    md.appendMarkdown(`\n\nwaiting on ${r.waiting_on.map((w) => `\`${shortId(w)}\``).join(', ')}`);
   md.appendMarkdown(
     `\n\n${r.tasks_verified}/${r.tasks_total} tasks verified · ${r.attempts} attempts`,
   );
@@ -101,6 +106,7 @@ export function taskIcon(t: TaskState): vscode.ThemeIcon | undefined {
   return undefined;
 }
 
-function escape(text: string): string {
+/** Markdown-escapes text from a run (a title, a reason) for a tooltip. */
+export function escape(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, '\\$&');
 }

@@ -1,15 +1,17 @@
 /**
- * The Runs view: runs grouped Running / Needs attention / Finished, each run's tasks as
- * checkboxes. Built from the run index (NexusState); a run's tasks are read only when it is
- * expanded. Ticking a box calls `setTask`; the box then shows what core decided, which may
- * differ (the checks can reopen a task).
+ * The Runs view: runs grouped Running / Needs attention / Finished (or by their `--group`), a
+ * run started from inside a run under its parent, each run's tasks as checkboxes, and the
+ * schedules with their next occurrence. Built from the run index (NexusState); a run's tasks
+ * are read only when it is expanded. Ticking a box calls `setTask`; the box then shows what
+ * core decided, which may differ (the checks can reopen a task).
  */
 import * as vscode from 'vscode';
 import type { NexusApi } from '../../core/api.ts';
 import type { RunIndexEntry, TaskState } from '../../core/domain/run.ts';
 import { isTerminalRunStatus } from '../../core/domain/run.ts';
 import { toUserMessage } from '../../core/errors.ts';
-import { needsAttention, type NexusState } from '../state.ts';
+import type { Schedule } from '../../core/schedule/model.ts';
+import type { NexusState } from '../state.ts';
 import {
   runDescription,
   runIcon,
@@ -18,15 +20,33 @@ import {
   taskIcon,
   taskTooltip,
 } from './run-items.ts';
+import {
+  layoutRuns,
+  statusGroupOf,
+  STATUS_GROUPS,
+  type RunGroup,
+  type RunsLayout,
+  type RunsViewOptions,
+} from './runs-layout.ts';
+import {
+  scheduleDescription,
+  scheduleIcon,
+  scheduleLabel,
+  scheduleTooltip,
+} from './schedule-items.ts';
 
-export type RunGroup = 'running' | 'attention' | 'finished';
+export type { RunGroup } from './runs-layout.ts';
 
 export type RunsNode =
   | { kind: 'group'; group: RunGroup }
+  /** Grouped by group: one node per `--group` name ('' = runs with none). */
+  | { kind: 'rungroup'; name: string }
   | { kind: 'run'; run: RunIndexEntry }
   | { kind: 'task'; runId: string; task: TaskState }
   | { kind: 'more'; hidden: number }
-  | { kind: 'message'; text: string };
+  | { kind: 'message'; text: string; icon?: string }
+  | { kind: 'schedules' }
+  | { kind: 'schedule'; schedule: Schedule };
 
 const GROUP_LABEL: Record<RunGroup, string> = {
   running: 'Running',
@@ -42,21 +62,26 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   readonly #changed = new vscode.EventEmitter<RunsNode | undefined>();
   readonly #disposables: vscode.Disposable[] = [];
   readonly onDidChangeTreeData = this.#changed.event;
+  #options: RunsViewOptions;
 
   /** Run nodes by id, reused across refreshes so one run can be refreshed on its own. */
   readonly #runNodes = new Map<string, Extract<RunsNode, { kind: 'run' }>>();
-  /** Which group each run was in at the last full refresh. */
+  /** The layout of the current runs and options (rebuilt when either changes). */
+  #layout: RunsLayout | undefined;
+  /** Where each run was at the last full refresh. */
   #membership = '';
 
-  constructor(state: NexusState) {
+  constructor(state: NexusState, options: RunsViewOptions = { grouping: 'status' }) {
     this.#state = state;
+    this.#options = options;
     this.#disposables.push(
       this.#changed,
       state.onDidChange((c) => {
-        if (!(c.runs || c.approvals || c.tasks.size > 0)) return;
-        const membership = this.#signature();
-        if (c.approvals || membership !== this.#membership || c.tasks.size === 0) {
-          // Runs moved between groups (or appeared): the whole tree changes shape.
+        if (!(c.runs || c.approvals || c.schedules || c.tasks.size > 0)) return;
+        this.#layout = undefined;
+        const membership = this.layout().signature;
+        if (c.approvals || c.schedules || membership !== this.#membership || c.tasks.size === 0) {
+          // Runs moved (between groups, under a parent) or appeared: the tree changes shape.
           this.#membership = membership;
           this.#changed.fire(undefined);
           return;
@@ -65,7 +90,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         // which keeps the tree fast however many runs it shows.
         for (const id of c.tasks) {
           const node = this.#runNodes.get(id);
-          const fresh = this.#state.runs.find((r) => r.id === id);
+          const fresh = this.#layout!.shown.get(id);
           if (node && fresh) {
             node.run = fresh;
             this.#changed.fire(node);
@@ -75,65 +100,104 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     );
   }
 
-  #signature(): string {
-    const g = this.groups();
-    return (['running', 'attention', 'finished'] as const)
-      .map((k) => `${k}:${g[k].map((r) => r.id).join(',')}`)
-      .join('|');
+  get options(): RunsViewOptions {
+    return this.#options;
   }
 
-  /** Runs by group, newest first (the index is already sorted by update time). */
+  /** Regroups or refilters the view (the Group By and Filter commands). */
+  setOptions(options: RunsViewOptions): void {
+    this.#options = options;
+    this.#layout = undefined;
+    this.#membership = this.layout().signature;
+    this.#changed.fire(undefined);
+  }
+
+  layout(): RunsLayout {
+    this.#layout ??= layoutRuns(
+      this.#state.runs,
+      new Set(this.#state.approvals.map((a) => a.run_id)),
+      this.#options,
+    );
+    return this.#layout;
+  }
+
+  /** Every run by status group, nesting and filter aside (what the counts are made of). */
   groups(): Record<RunGroup, RunIndexEntry[]> {
     const withApproval = new Set(this.#state.approvals.map((a) => a.run_id));
     const out: Record<RunGroup, RunIndexEntry[]> = { running: [], attention: [], finished: [] };
-    for (const r of this.#state.runs) {
-      if (needsAttention(r, withApproval)) out.attention.push(r);
-      else if (isTerminalRunStatus(r.status)) out.finished.push(r);
-      else out.running.push(r);
-    }
+    for (const r of this.#state.runs) out[statusGroupOf(r, withApproval)].push(r);
     return out;
   }
 
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
-    if (!node) {
-      if (this.#state.error)
-        return [{ kind: 'message', text: `Cannot reach core: ${this.#state.error}` }];
-      if (!this.#state.loaded) return [];
-      // No rows at all lets the view's welcome content (a Start Run button) show.
-      if (this.#state.runs.length === 0) return [];
-      const groups = this.groups();
-      return (['running', 'attention', 'finished'] as const)
-        .filter((g) => groups[g].length > 0 || g === 'running')
-        .map((group) => ({ kind: 'group', group }));
+    if (!node) return this.#roots();
+    switch (node.kind) {
+      case 'group': {
+        const runs = this.layout().byStatus[node.group];
+        return this.#runRows(runs, node.group === 'finished' ? FINISHED_LIMIT : Infinity);
+      }
+      case 'rungroup':
+        return this.#runRows(this.layout().byGroup.get(node.name) ?? [], FINISHED_LIMIT);
+      case 'run': {
+        const children = this.#runRows(this.layout().children.get(node.run.id) ?? [], Infinity);
+        const tasks =
+          node.run.tasks_total > 0 || children.length === 0
+            ? await this.#state.tasksOf(node.run.id)
+            : [];
+        return [
+          ...tasks.map((task): RunsNode => ({ kind: 'task', runId: node.run.id, task })),
+          ...children,
+        ];
+      }
+      case 'schedules':
+        return this.#state.schedules.map((schedule) => ({ kind: 'schedule', schedule }));
+      default:
+        return [];
     }
-    if (node.kind === 'group') {
-      const runs = this.groups()[node.group];
-      const shown = node.group === 'finished' ? runs.slice(0, FINISHED_LIMIT) : runs;
-      const nodes: RunsNode[] = shown.map((run) => {
-        const cached = this.#runNodes.get(run.id);
-        if (cached) {
-          cached.run = run;
-          return cached;
-        }
-        const node = { kind: 'run' as const, run };
-        this.#runNodes.set(run.id, node);
-        return node;
-      });
-      if (shown.length < runs.length)
-        nodes.push({ kind: 'more', hidden: runs.length - shown.length });
-      return nodes;
+  }
+
+  #roots(): RunsNode[] {
+    if (this.#state.error)
+      return [{ kind: 'message', text: `Cannot reach core: ${this.#state.error}` }];
+    if (!this.#state.loaded) return [];
+    const schedules: RunsNode[] = this.#state.schedules.length > 0 ? [{ kind: 'schedules' }] : [];
+    // No rows at all lets the view's welcome content (a Start Run button) show.
+    if (this.#state.runs.length === 0) return schedules;
+    const layout = this.layout();
+    if (layout.shown.size === 0) {
+      const text = `No runs in group '${this.#options.filter ?? ''}'`;
+      return [{ kind: 'message', text, icon: 'filter' }, ...schedules];
     }
-    if (node.kind === 'run') {
-      const tasks = await this.#state.tasksOf(node.run.id);
-      return tasks.map((task) => ({ kind: 'task', runId: node.run.id, task }));
-    }
-    return [];
+    const buckets: RunsNode[] =
+      this.#options.grouping === 'status'
+        ? STATUS_GROUPS.filter((g) => layout.byStatus[g].length > 0 || g === 'running').map(
+            (group) => ({ kind: 'group', group }),
+          )
+        : [...layout.byGroup.keys()].map((name) => ({ kind: 'rungroup', name }));
+    return [...buckets, ...schedules];
+  }
+
+  #runRows(runs: readonly RunIndexEntry[], limit: number): RunsNode[] {
+    const shown = runs.length > limit ? runs.slice(0, limit) : runs;
+    const nodes: RunsNode[] = shown.map((run) => {
+      const cached = this.#runNodes.get(run.id);
+      if (cached) {
+        cached.run = run;
+        return cached;
+      }
+      const node = { kind: 'run' as const, run };
+      this.#runNodes.set(run.id, node);
+      return node;
+    });
+    if (shown.length < runs.length)
+      nodes.push({ kind: 'more', hidden: runs.length - shown.length });
+    return nodes;
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
     switch (node.kind) {
       case 'group': {
-        const count = this.groups()[node.group].length;
+        const count = this.layout().byStatus[node.group].length;
         const item = new vscode.TreeItem(
           GROUP_LABEL[node.group],
           node.group === 'finished'
@@ -143,6 +207,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.id = `group:${node.group}`;
         item.description = String(count);
         item.contextValue = `group.${node.group}`;
+        return item;
+      }
+      case 'rungroup': {
+        const runs = this.layout().byGroup.get(node.name) ?? [];
+        const item = new vscode.TreeItem(
+          node.name === '' ? 'No group' : node.name,
+          vscode.TreeItemCollapsibleState.Expanded,
+        );
+        item.id = `rungroup:${node.name}`;
+        const active = runs.filter((r) => !isTerminalRunStatus(r.status)).length;
+        item.description = active > 0 ? `${runs.length} · ${active} active` : String(runs.length);
+        item.iconPath = new vscode.ThemeIcon(node.name === '' ? 'circle-large-outline' : 'folder');
+        item.contextValue = node.name === '' ? 'rungroup.none' : 'rungroup.named';
         return item;
       }
       case 'run':
@@ -157,7 +234,30 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       }
       case 'message': {
         const item = new vscode.TreeItem(node.text);
-        item.iconPath = new vscode.ThemeIcon('error');
+        item.iconPath = new vscode.ThemeIcon(node.icon ?? 'error');
+        return item;
+      }
+      case 'schedules': {
+        const item = new vscode.TreeItem('Schedules', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = 'schedules';
+        const enabled = this.#state.schedules.filter((s) => s.enabled).length;
+        item.description =
+          enabled === this.#state.schedules.length
+            ? String(enabled)
+            : `${enabled} of ${this.#state.schedules.length} enabled`;
+        item.iconPath = new vscode.ThemeIcon('calendar');
+        item.contextValue = 'schedules';
+        return item;
+      }
+      case 'schedule': {
+        const s = node.schedule;
+        const runs = new Map(this.#state.runs.map((r) => [r.id, r]));
+        const item = new vscode.TreeItem(scheduleLabel(s, runs));
+        item.id = `schedule:${s.id}`;
+        item.description = scheduleDescription(s, new Date());
+        item.tooltip = scheduleTooltip(s, runs);
+        item.iconPath = scheduleIcon(s);
+        item.contextValue = `schedule.${s.enabled ? 'enabled' : 'disabled'}`;
         return item;
       }
     }
@@ -165,14 +265,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   #runItem(run: RunIndexEntry): vscode.TreeItem {
     const approvals = this.#state.pendingApprovalsOf(run.id).length;
+    const children = this.layout().children.get(run.id)?.length ?? 0;
     const item = new vscode.TreeItem(
       run.title,
-      run.tasks_total > 0
+      run.tasks_total > 0 || children > 0
         ? vscode.TreeItemCollapsibleState.Collapsed
         : vscode.TreeItemCollapsibleState.None,
     );
     item.id = `run:${run.id}`;
-    item.description = runDescription(run, approvals);
+    item.description = runDescription(run, approvals, children);
     item.tooltip = runTooltip(run, approvals);
     item.iconPath = runIcon(run.status, approvals > 0);
     // Menus key off this: `run.<status>` plus flags the when-clauses match with regexes.
@@ -188,15 +289,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   /** Needed by `TreeView.reveal` (the "Open Run" button on an approval toast). */
   getParent(node: RunsNode): RunsNode | undefined {
-    if (node.kind === 'task') {
-      const run = this.#state.runs.find((r) => r.id === node.runId);
-      return run ? { kind: 'run', run } : undefined;
-    }
+    if (node.kind === 'task') return this.runNode(node.runId);
+    if (node.kind === 'schedule') return { kind: 'schedules' };
     if (node.kind === 'run') {
-      const groups = this.groups();
-      const group = (['running', 'attention', 'finished'] as const).find((g) =>
-        groups[g].some((r) => r.id === node.run.id),
-      );
+      const layout = this.layout();
+      const run = layout.shown.get(node.run.id) ?? node.run;
+      if (run.parent !== undefined && layout.children.has(run.parent))
+        return this.runNode(run.parent);
+      if (this.#options.grouping === 'group') return { kind: 'rungroup', name: run.group ?? '' };
+      const group = STATUS_GROUPS.find((g) => layout.byStatus[g].some((r) => r.id === run.id));
       return group ? { kind: 'group', group } : undefined;
     }
     return undefined;
@@ -204,7 +305,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
 
   /** The node of a run, for `reveal`. */
   runNode(runId: string): RunsNode | undefined {
-    const run = this.#state.runs.find((r) => r.id === runId);
+    const run = this.layout().shown.get(runId);
     return run ? { kind: 'run', run } : undefined;
   }
 
