@@ -37,28 +37,11 @@ export async function connectCore(
 ): Promise<CoreConnection> {
   const userConfigDir = defaultUserConfigDir(env);
   if (env.NEXUS_CONNECT) {
-    const url = env.NEXUS_CONNECT;
-    const client = await BridgeClient.connect(url, env.NEXUS_TOKEN ?? '', {
-      clientName: 'nexus-runner',
-    });
-    return {
-      api: client,
-      attachments: client,
-      mode: 'bridge',
-      stateDir: env.NEXUS_STATE_DIR,
-      userConfigDir,
-      agentEnv: () => {
-        const token = env.NEXUS_AGENT_TOKEN;
-        if (!token) {
-          throw new NexusError(
-            'BRIDGE_UNAUTHORIZED',
-            'core gave this runner no agent token (NEXUS_AGENT_TOKEN): refusing to hand the agent the runner token',
-          );
-        }
-        return Promise.resolve({ NEXUS_CONNECT: url, NEXUS_TOKEN: token });
-      },
-      close: async () => client.close(),
-    };
+    return connectBridge(
+      env.NEXUS_CONNECT,
+      { runner: env.NEXUS_TOKEN ?? '', agent: env.NEXUS_AGENT_TOKEN },
+      { stateDir: env.NEXUS_STATE_DIR, userConfigDir },
+    );
   }
   const { openEmbeddedCore, NEXUS_VERSION } = await import('../src/adapters/embedded.ts');
   const ws = env.NEXUS_WORKSPACE ?? workspace;
@@ -100,6 +83,37 @@ export async function connectCore(
       await handover.close();
       await core.close();
     },
+  };
+}
+
+/**
+ * Over core's bridge as the runner (the judge), handing the agent only its agent token: a local
+ * runner core launched, or a pod's runner given a bridge (`pod-bridge.ts`).
+ */
+export async function connectBridge(
+  url: string,
+  tokens: { runner: string; agent: string | undefined },
+  where: { stateDir: string | undefined; userConfigDir: string; clientName?: string },
+): Promise<CoreConnection> {
+  const client = await BridgeClient.connect(url, tokens.runner, {
+    clientName: where.clientName ?? 'nexus-runner',
+  });
+  return {
+    api: client,
+    attachments: client,
+    mode: 'bridge',
+    stateDir: where.stateDir,
+    userConfigDir: where.userConfigDir,
+    agentEnv: () => {
+      if (!tokens.agent) {
+        throw new NexusError(
+          'BRIDGE_UNAUTHORIZED',
+          'core gave this runner no agent token (NEXUS_AGENT_TOKEN): refusing to hand the agent the runner token',
+        );
+      }
+      return Promise.resolve({ NEXUS_CONNECT: url, NEXUS_TOKEN: tokens.agent });
+    },
+    close: async () => client.close(),
   };
 }
 

@@ -78,19 +78,20 @@ export async function runnerMain(
   try {
     if (argv.includes('--pod')) {
       // In a Kubernetes pod: the payload, key and credentials from the staged Secret; the
-      // workspace in the pod's own volume; reports on stdout.
+      // workspace in the pod's own volume; reports over core's bridge when the Secret names
+      // one the pod reaches, else on stdout.
       const { takePodKeys, connectPodCore } = await import('./pod.ts');
       const keys = await takePodKeys(env.NEXUS_KEYS_DIR ?? '/var/run/nexus/keys');
       env = { ...env, ...keys.env, NEXUS_RUN_CONFIG: keys.payloadText };
       const loaded = await loadPayload([], env);
       const workDir = env.NEXUS_WORK_DIR ?? '/workspace';
       payload = { ...loaded, workspace: { ...loaded.workspace, cwd: join(workDir, 'repo') } };
-      pod = await connectPodCore(keys, {
-        tmpDir: tmpdir(),
-        inboxDir: env.NEXUS_INBOX_DIR,
-        log,
-      });
-      core = pod;
+      if (keys.bridge)
+        core = await (await import('./pod-bridge.ts')).connectPodBridge(keys.bridge, env, log);
+      if (!core) {
+        pod = await connectPodCore(keys, { tmpDir: tmpdir(), inboxDir: env.NEXUS_INBOX_DIR, log });
+        core = pod;
+      }
     } else {
       payload = await loadPayload(argv, env);
       core = await connectCore(payload.workspace.cwd, payload.run_id, env, log);

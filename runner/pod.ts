@@ -12,6 +12,8 @@
  * - What core sends in (approval decisions, the messages queued for the agent) arrives as files
  *   in the per-run inbox ConfigMap, mounted read-only; the runner polls it, and reads it again
  *   at each attempt boundary, where a waiting message is carried (`pod-inbox.ts`).
+ * - Unless core serves a bridge the pod can reach: then the Secret names it, with the run's
+ *   tokens, and the runner reports over it as a local runner does (`pod-bridge.ts`).
  */
 import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,6 +37,7 @@ import { systemClock } from '../src/adapters/clock.ts';
 import { NEXUS_VERSION } from '../src/adapters/embedded.ts';
 import { MemoryRunStore } from '../src/adapters/store/memory-store.ts';
 import { signReportLine } from '../src/adapters/runtime/kubernetes/report-line.ts';
+import { POD_BRIDGE_FILE, PodBridge } from '../src/adapters/runtime/kubernetes/pod-bridge.ts';
 import type { CoreConnection } from './connect.ts';
 import { watchInbox } from './pod-inbox.ts';
 
@@ -44,6 +47,8 @@ export const POD_FILES = {
   manifest: 'manifest.json',
   reportKey: 'report-key',
   env: 'env.json',
+  /** Only when core serves a bridge for pods (decision 30). */
+  bridge: POD_BRIDGE_FILE,
 } as const;
 
 /** The init container: every file of `src` into `dst` (0600), nothing else. */
@@ -64,6 +69,8 @@ export interface PodKeys {
   reportKey: Buffer;
   /** Provider credentials and endpoints for the backend, from the Secret. */
   env: Record<string, string>;
+  /** Core's bridge and this run's credentials for it, when core serves one for pods. */
+  bridge?: PodBridge | undefined;
 }
 
 /** Reads what the init container staged, then deletes it: afterwards only memory holds it. */
@@ -82,6 +89,7 @@ export async function takePodKeys(dir: string): Promise<PodKeys> {
   const manifestText = await read(POD_FILES.manifest);
   const reportKey = Buffer.from((await read(POD_FILES.reportKey)).trim(), 'base64url');
   const envText = await read(POD_FILES.env).catch(() => '{}');
+  const bridgeText = await read(POD_FILES.bridge).catch(() => undefined);
   for (const name of Object.values(POD_FILES)) await rm(join(dir, name), { force: true });
   if (reportKey.length < 32)
     throw new NexusError('PAYLOAD_INVALID', 'the report key is missing or shorter than 32 bytes');
@@ -91,7 +99,10 @@ export async function takePodKeys(dir: string): Promise<PodKeys> {
   const env = JSON.parse(envText) as Record<string, unknown>;
   const strings: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') strings[k] = v;
-  return { payloadText, manifest: manifest.data, reportKey, env: strings };
+  const bridge = bridgeText === undefined ? undefined : PodBridge.safeParse(JSON.parse(bridgeText));
+  if (bridge && !bridge.success)
+    throw new NexusError('PAYLOAD_INVALID', `${POD_FILES.bridge} is not a bridge address`);
+  return { payloadText, manifest: manifest.data, reportKey, env: strings, bridge: bridge?.data };
 }
 
 /** Where reports go once numbered: the runner's outbox (set once the loop's state exists). */

@@ -21,6 +21,8 @@ export interface ServeOptions {
   log?: (message: string) => void;
   /** Publish `core.json` so clients discover this core. Default true. */
   publish?: boolean;
+  /** Further names the bridge answers to in `Host` (the host of the pods' bridge URL). */
+  hostNames?: string[];
   /** Plain HTTP requests on the bridge's port (the served board). */
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -57,6 +59,7 @@ export async function serveCore(
     version: NEXUS_VERSION,
     ...(opts.log ? { log: opts.log } : {}),
     ...(opts.httpHandler ? { httpHandler: opts.httpHandler } : {}),
+    ...(opts.hostNames ? { hostNames: opts.hostNames } : {}),
     onRefused: (role, method) => void core.service.recordRefusal?.(role, method),
   });
   const url = await server.listen();

@@ -49,6 +49,8 @@ export function applyReports(
             pid: r.pid,
             host: r.host,
             previous,
+            // How the runner reports (over the bridge, embedded, from a pod's log): the audit.
+            ...(r.via ? { via: r.via } : {}),
             ...(r.sandbox ? { sandbox: r.sandbox.kind } : {}),
             ...(r.sandbox?.reason ? { unsandboxed: r.sandbox.reason } : {}),
           },

@@ -15,7 +15,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, GIT_ENV, REPO, startCliJson, tempWorkspace } from './workspace.ts';
+import {
+  CLI,
+  GIT_ENV,
+  REPO,
+  startCliJson,
+  tempWorkspace,
+  writeCommitAssignment,
+} from './workspace.ts';
 import type { TempWorkspace } from './workspace.ts';
 import { FakeCluster } from '../k8s/apiserver.ts';
 import { until } from '../servers/harness.ts';
@@ -127,6 +134,19 @@ export function clonableWorkspace(opts: WsOpts = {}): TempWorkspace {
   const bare = mkdtempSync(join(tmpdir(), 'nexus-origin-'));
   execFileSync('git', ['clone', '-q', '--bare', ws.dir, bare]);
   execFileSync('git', ['remote', 'add', 'origin', bare], { cwd: ws.dir });
+  return ws;
+}
+
+/**
+ * A clonable workspace whose agent may commit only with a person's approval, and an assignment
+ * `commit` whose one task is verified by a commit named `first`.
+ */
+export function gatedCommitWorkspace(): TempWorkspace {
+  const ws = clonableWorkspace({
+    agent: ['permissions:', '  can_commit: true', '  requires_approval_for: [commit]'],
+  });
+  writeCommitAssignment(ws);
+  commitAll(ws, 'assignment');
   return ws;
 }
 

@@ -174,3 +174,20 @@ export function fileAssignment(ws: TempWorkspace, name: string, file: string): v
     ].join('\n'),
   );
 }
+
+/** The assignment `commit`: one task, verified by a commit named `first` in the workspace. */
+export function writeCommitAssignment(ws: TempWorkspace): void {
+  ws.write(
+    '.nexus/assignments/commit.md',
+    [
+      '---',
+      'tasks:',
+      '  - id: commit',
+      '    title: Commit the work',
+      '    verify:',
+      '      - git log --oneline | grep -q first',
+      '---',
+      'Make one commit named first.',
+    ].join('\n'),
+  );
+}

@@ -9,7 +9,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CLI, GIT_ENV, nexus, tempWorkspace } from '../builders/workspace.ts';
+import {
+  CLI,
+  GIT_ENV,
+  nexus,
+  tempWorkspace,
+  writeCommitAssignment,
+} from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 import type { ModelRequest, ScriptedServer, Step } from '../servers/script.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
@@ -35,19 +41,7 @@ function setup(ws: TempWorkspace, backend: string): void {
       'Commit when asked.',
     ].join('\n'),
   );
-  ws.write(
-    '.nexus/assignments/commit.md',
-    [
-      '---',
-      'tasks:',
-      '  - id: commit',
-      '    title: Commit the work',
-      '    verify:',
-      '      - git log --oneline | grep -q first',
-      '---',
-      'Make one commit named first.',
-    ].join('\n'),
-  );
+  writeCommitAssignment(ws);
 }
 
 async function runWithApproval(

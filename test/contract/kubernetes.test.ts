@@ -17,7 +17,7 @@ import type { TempWorkspace } from '../builders/workspace.ts';
 import {
   assertContiguous,
   clonableWorkspace,
-  commitAll,
+  gatedCommitWorkspace,
   eventsOf,
   NS,
   nexusRun as runOn,
@@ -230,23 +230,7 @@ void describe('runs on Kubernetes (through the stand-in cluster)', () => {
       { shell: 'nexus task set commit completed' },
       { text: 'Committed.' },
     ]);
-    const ws = clonableWorkspace({
-      agent: ['permissions:', '  can_commit: true', '  requires_approval_for: [commit]'],
-    });
-    ws.write(
-      '.nexus/assignments/commit.md',
-      [
-        '---',
-        'tasks:',
-        '  - id: commit',
-        '    title: Commit the work',
-        '    verify:',
-        '      - git log --oneline | grep -q first',
-        '---',
-        'Make one commit named first.',
-      ].join('\n'),
-    );
-    commitAll(ws, 'assignment');
+    const ws = gatedCommitWorkspace();
     const run = nexusRun(ws, claude.env(server), 'commit');
     let approval: string | undefined;
     await until(

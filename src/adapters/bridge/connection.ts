@@ -152,6 +152,11 @@ export class BridgeConnection {
     }
     clearTimeout(this.#helloTimer);
     this.#role = role;
+    // A runner's connection is worth a line (a pod's runner reaching core is otherwise unseen).
+    if (role.kind === 'runner')
+      this.#deps.log(
+        `bridge: the runner of run ${role.runId} connected (${JSON.stringify(params.data.client.name)})`,
+      );
     const result: HelloResult = {
       protocol: BRIDGE_PROTOCOL_VERSION,
       server: { name: 'nexus', version: this.#deps.version },

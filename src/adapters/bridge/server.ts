@@ -46,6 +46,11 @@ export interface BridgeServerOptions {
    * besides no Origin at all, this server's own and the editor's.
    */
   allowedOrigins?: string[];
+  /**
+   * Further names this server answers to in `Host` (besides loopback and the bound address):
+   * the host of a URL it is reached by from elsewhere, e.g. a cluster Service's DNS name.
+   */
+  hostNames?: string[];
 }
 
 export class BridgeServer {
@@ -71,7 +76,7 @@ export class BridgeServer {
     const host = o.host ?? '127.0.0.1';
     const log = o.log ?? (() => undefined);
     const httpHandler = o.httpHandler ?? notFound;
-    const gate = new RequestGate(host, o.allowedOrigins ?? []);
+    const gate = new RequestGate(host, o.allowedOrigins ?? [], o.hostNames ?? []);
     const http = createServer((req, res) => {
       const refused = gate.refuseHost(req);
       if (refused !== undefined) {
@@ -191,9 +196,9 @@ class RequestGate {
   /** Set once listening: the own origin needs the port. */
   #origins: Set<string> | undefined;
 
-  constructor(bindHost: string, extraOrigins: string[]) {
+  constructor(bindHost: string, extraOrigins: string[], hostNames: string[]) {
     this.#bound = bracketed(bindHost);
-    this.#hosts = new Set(LOOPBACK_NAMES);
+    this.#hosts = new Set([...LOOPBACK_NAMES, ...hostNames.map(bracketed)]);
     if (!LOOPBACK_NAMES.has(this.#bound)) this.#hosts.add(this.#bound);
     this.#extraOrigins = extraOrigins.map(normalOrigin);
   }

@@ -5,6 +5,7 @@
  * extension both run one of these.
  */
 import { kubernetesRuntimeFor } from '../runtime/kubernetes/index.ts';
+import { podBridgeHost } from '../runtime/kubernetes/pod-bridge.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BackendName } from '../../core/domain/definitions.ts';
 import { lastPort, readCoreInfo } from '../bridge/discovery.ts';
@@ -30,6 +31,11 @@ export interface CoreHostOptions {
   host?: string;
   /** Port to serve on; by default the port this state's previous core used, else any free one. */
   port?: number;
+  /**
+   * A URL pods reach this core's bridge by (`nexus serve --pod-bridge`): Kubernetes runs then
+   * report over the bridge instead of their log (decision 30). The bridge also answers to its host.
+   */
+  podBridgeUrl?: string;
   /** Extra env for a run's runner (e.g. that backend's API keys from the editor's secret storage). Never logged. */
   runnerEnv?: (backend: BackendName) => Promise<Record<string, string>> | Record<string, string>;
   httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
@@ -79,6 +85,7 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
         ...(opts.host ? { host: opts.host } : {}),
         port,
         log,
+        ...(opts.podBridgeUrl ? { hostNames: [podBridgeHost(opts.podBridgeUrl)] } : {}),
         // Inbound routes (`/hooks/plane`) first; the projections start after the bridge does.
         httpHandler: (req, res) => {
           if (inbound.sync?.route(req, res)) return;
@@ -100,7 +107,7 @@ export async function startCoreHost(opts: CoreHostOptions): Promise<CoreHost> {
     served = await serveOn(0);
   }
 
-  const kubernetes = kubernetesRuntimeFor(core, { log });
+  const kubernetes = kubernetesRuntimeFor(core, { log, podBridgeUrl: opts.podBridgeUrl });
   const dispatcher = new Dispatcher({
     store,
     finish: (id, status, code, reason) => service.finishRun(id, status, code, reason),

@@ -10,9 +10,13 @@ import { str } from '../command.ts';
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run core as a service: the bridge for the CLI, runners, the editor and the board.',
-  usage: 'nexus serve [--host 127.0.0.1] [--port N] [--max-concurrent N]',
+  usage:
+    'nexus serve [--host 127.0.0.1] [--port N] [--max-concurrent N] [--pod-bridge ws://HOST:PORT]',
   options: {
     host: { type: 'string' },
+    // Where pods reach this bridge (it must listen there: --host); Kubernetes runs then report
+    // over it instead of their log. Also NEXUS_POD_BRIDGE_URL.
+    'pod-bridge': { type: 'string' },
     port: { type: 'string' },
     'max-concurrent': { type: 'string' },
   },
@@ -22,6 +26,9 @@ export const serveCommand: CommandSpec = {
     if (port !== undefined && !/^\d+$/.test(port)) throw usageError('--port must be a number');
     if (max !== undefined && !/^[1-9]\d*$/.test(max))
       throw usageError('--max-concurrent must be a positive number');
+    const podBridgeRaw = str(args, 'pod-bridge') ?? ctx.env.NEXUS_POD_BRIDGE_URL;
+    const { checkPodBridgeUrl } = await import('../../adapters/runtime/kubernetes/pod-bridge.ts');
+    const podBridgeUrl = podBridgeRaw ? checkPodBridgeUrl(podBridgeRaw) : undefined;
     const { startCoreHost } = await import('../../adapters/host/index.ts');
     const { boardHandlerFor } = await import('../../adapters/board-serve.ts');
     const board = await boardHandlerFor(ctx.stateDir, (line) =>
@@ -37,10 +44,13 @@ export const serveCommand: CommandSpec = {
       ...(port !== undefined ? { port: Number(port) } : {}),
       ...(max !== undefined ? { maxConcurrent: Number(max) } : {}),
       ...(board ? { httpHandler: board } : {}),
+      ...(podBridgeUrl ? { podBridgeUrl } : {}),
       log: (line) => ctx.io.err(`[nexus serve] ${line}`),
     });
     ctx.io.out(`nexus serve: core for ${ctx.workspace}`);
     ctx.io.out(`  bridge  ${host.served.url}  (token in ${ctx.stateDir}/bridge-token, mode 0600)`);
+    if (podBridgeUrl)
+      ctx.io.out(`  pods    report over ${podBridgeUrl} (Kubernetes runs started by this core)`);
     if (board) {
       ctx.io.out(
         `  board   ${host.served.url.replace(/^ws/, 'http')}/board  (a signed-in link: nexus board)`,

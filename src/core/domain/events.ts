@@ -25,6 +25,8 @@ const eventData = () => ({
   'nexus.agent.run.started': z.looseObject({
     pid: num,
     host: str,
+    /** How the runner reports: `bridge`, `embedded`, or `pod` (signed lines on its log). */
+    via: str,
     previous: str,
     passive: bool,
     /** `bubblewrap` or `none`. */

@@ -12,7 +12,12 @@ import { KubernetesRuntime } from './runtime.ts';
 
 export function kubernetesRuntimeFor(
   core: Pick<EmbeddedCore, 'service' | 'store' | 'hub'>,
-  opts: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    log?: (line: string) => void;
+    /** Where pods reach this core's bridge (a core host that serves one for them). */
+    podBridgeUrl?: string | undefined;
+  } = {},
 ): KubernetesRuntime {
   const env = opts.env ?? process.env;
   return new KubernetesRuntime({
@@ -42,5 +47,6 @@ export function kubernetesRuntimeFor(
       return `${s.mtimeNs}:${s.size}`;
     },
     ...(opts.log ? { log: opts.log } : {}),
+    podBridgeUrl: opts.podBridgeUrl,
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes runtime: one Job per run, running the same `nexus-runner` as a local run, in a
- * pod that never connects back. Core creates the Job, then its Secret (payload, run manifest,
- * report key, provider credentials) and inbox ConfigMap, both owned by the Job; it follows the
+ * pod that connects back only given a pod bridge (`pod-bridge.ts`). Core creates the Job, then
+ * its Secret (payload, manifest, report key, provider keys) and inbox, owned by the Job; reads the
  * runner container's log, verifies each signed report line and applies it once (by `op`);
  * watches pods and Jobs per namespace (one watch each, not one per run) and records phases by
  * name; keeps the inbox in line with the run's record (a person's approval decisions, the
@@ -46,6 +46,7 @@ import { NamespaceWatch } from './watch.ts';
 import { InboxFeed, type InboxTarget } from './inbox-feed.ts';
 import { messageEntries, podManifest } from './inbox.ts';
 import { providerEnv } from '../../backends/provider-env.ts';
+import { podBridgeFiles } from './pod-bridge.ts';
 
 export interface KubernetesRuntimeDeps {
   env: NodeJS.ProcessEnv;
@@ -64,6 +65,8 @@ export interface KubernetesRuntimeDeps {
   /** When a run's record last changed (a cheap look: the inbox is fed from it). */
   recordStamp?: (runId: string) => Promise<string | undefined>;
   log?: (line: string) => void;
+  /** A bridge URL the pods reach core by: the Secret then carries it and the run's tokens. */
+  podBridgeUrl?: string | undefined;
   /** How long a Job being replaced (a resumed run) may take to go, ms. */
   replaceWaitMs?: number;
 }
@@ -149,13 +152,8 @@ export class KubernetesRuntime implements AgentRuntime {
 
     const key = randomBytes(32);
     await mkdir(join(this.#d.runDir(payload.run_id), 'runner'), { recursive: true, mode: 0o700 });
-    await writeFile(
-      join(this.#d.runDir(payload.run_id), 'runner', 'report-key'),
-      key.toString('base64url'),
-      {
-        mode: 0o600,
-      },
-    );
+    const keyFile = join(this.#d.runDir(payload.run_id), 'runner', 'report-key');
+    await writeFile(keyFile, key.toString('base64url'), { mode: 0o600 });
     const text = await PodText.open(this.#d.runDir(payload.run_id));
     this.#track(payload.run_id, namespace, name, kc, key, text, opts.onExit);
     await this.#ensureWatch(namespace, kc);
@@ -168,6 +166,7 @@ export class KubernetesRuntime implements AgentRuntime {
       'manifest.json': JSON.stringify(podManifest(manifest)),
       'report-key': key.toString('base64url'),
       'env.json': JSON.stringify(providerEnv(payload, this.#d.env)),
+      ...podBridgeFiles(this.#d.podBridgeUrl, opts.env),
     };
     // A payload too large for a Secret is refused before anything exists in the cluster.
     buildSecret(input, { name, uid: 'pending' }, files);
