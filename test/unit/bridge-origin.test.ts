@@ -71,6 +71,19 @@ function rawGet(port: number, headers: Record<string, string>): Promise<number> 
   });
 }
 
+/** A plain GET of `/` sent to `address:port` claiming `host`: its status. */
+function statusFor(address: string, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: address, port, path: '/', agent: false, headers: { host } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 type Outcome = { opened: true; reply: Record<string, unknown> } | { opened: false; status: number };
 
 /** A real ws client claiming `origin`: the server's hello reply, or the status it was refused with. */
@@ -224,22 +237,7 @@ void describe('bridge Host check (bound to a non-loopback name)', () => {
   void it('accepts the bound host and loopback names; its own origin only on that host', async (t) => {
     if (bridge === undefined) return t.skip('cannot bind 127.0.0.2 here');
     const port = bridge.port;
-    const get = (host: string): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const req = request({
-          host: '127.0.0.2',
-          port,
-          path: '/',
-          agent: false,
-          headers: { host },
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const get = (host: string): Promise<number> => statusFor('127.0.0.2', port, host);
     assert.equal(await get(`127.0.0.2:${port}`), 404, 'the default handler answered');
     assert.equal(await get(`localhost:${port}`), 404);
     assert.equal(await get(`evil.example:${port}`), 403);
@@ -249,5 +247,24 @@ void describe('bridge Host check (bound to a non-loopback name)', () => {
       opened: false,
       status: 403,
     });
+  });
+});
+
+void describe('bridge Host check (reached by another name: a pod bridge URL)', () => {
+  let bridge: Bridge;
+  before(async () => {
+    bridge = await startBridge(new FakeApi(), { hostNames: ['nexus.nexus-agents.svc'] });
+  });
+  after(async () => {
+    await bridge.close();
+  });
+
+  void it('answers to that name and loopback; still refuses any other Host', async () => {
+    const get = (host: string): Promise<number> => statusFor('127.0.0.1', bridge.port, host);
+    assert.equal(await get(`nexus.nexus-agents.svc:${bridge.port}`), 404, 'the handler answered');
+    assert.equal(await get(`NEXUS.nexus-agents.svc:${bridge.port}`), 404);
+    assert.equal(await get(`127.0.0.1:${bridge.port}`), 404);
+    assert.equal(await get(`evil.example:${bridge.port}`), 403);
+    assert.equal(await get(`nexus.nexus-agents.svc.evil.example:${bridge.port}`), 403);
   });
 });
