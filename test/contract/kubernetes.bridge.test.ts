@@ -16,6 +16,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  assertContiguous,
   clonableWorkspace,
   eventsOf,
   gatedCommitWorkspace,
@@ -24,7 +25,7 @@ import {
 } from '../builders/kube.ts';
 import type { KubeCluster } from '../builders/kube.ts';
 import { startKubeCluster } from '../builders/kube.ts';
-import { startDaemon } from '../builders/daemon.ts';
+import { startDaemon, waitForEnd } from '../builders/daemon.ts';
 import type { Daemon } from '../builders/daemon.ts';
 import { GIT_ENV, nexus } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
@@ -68,8 +69,9 @@ async function serveFor(
   ws: TempWorkspace,
   env: Record<string, string>,
   bridge?: string,
+  port?: number,
 ): Promise<Daemon> {
-  const port = await freePort();
+  port ??= await freePort();
   const url = bridge ?? `ws://127.0.0.1:${port}`;
   return startDaemon(ws, ['--port', String(port), '--pod-bridge', url], {
     ...env,
@@ -266,6 +268,45 @@ void describe('pods reporting over the bridge of a reachable core (through the s
       const log = podLog(r.manifest.id);
       assert.match(log, /is out of reach .*: reporting on the pod log/);
       assert.match(log, /^NEXUS1 /m, 'the reports went on the pod log');
+    } finally {
+      await daemon.stop();
+      await server.close();
+    }
+  });
+
+  void it('core restarted mid-run: the pod’s runner reconnects to the same bridge and the run finishes, nothing applied twice', async () => {
+    const server = await openai.start([
+      { shell: 'echo hello > hello.txt && sleep 3 && nexus task set create-file completed' },
+      DONE[1]!,
+      DONE[2]!,
+    ]);
+    const ws = clonableWorkspace({ backend: 'openai' });
+    const env = openai.env(server);
+    const port = await freePort();
+    let daemon = await serveFor(ws, env, undefined, port);
+    try {
+      const started = await nexus(
+        ws,
+        ['run', '--agent', 'kube', '--assignment', 'hello-file', '--bg', '--json'],
+        { ...env, ...GIT_ENV, KUBECONFIG: kube.kubeconfig },
+      );
+      assert.equal(started.code, 0, started.stderr);
+      const id = (JSON.parse(started.stdout) as { id: string }).id;
+      for (let i = 0; i < 600 && server.requests.length === 0; i++)
+        await new Promise((res) => setTimeout(res, 100));
+      assert.ok(server.requests.length > 0, 'the model was asked');
+      await daemon.stop();
+      await new Promise((res) => setTimeout(res, 1500));
+      daemon = await serveFor(ws, env, undefined, port);
+      const end = await waitForEnd(ws, id, 120_000);
+      assert.equal(end.status, 'succeeded', daemon.output());
+      assert.match(daemon.output(), new RegExp(`run ${id}: reattached`));
+      assert.match(daemon.output(), new RegExp(`bridge: the runner of run ${id} connected`));
+      assert.doesNotMatch(podLog(id), /^NEXUS1 /m, 'the reports went over the bridge');
+      const events = eventsOf(ws, id);
+      assertContiguous(events);
+      assert.equal(events.filter((e) => e.type === 'nexus.task.verified').length, 2);
+      assert.equal(events.filter((e) => e.type === 'nexus.agent.run.completed').length, 1);
     } finally {
       await daemon.stop();
       await server.close();
