@@ -25,6 +25,7 @@ import {
 } from './workspace.ts';
 import type { TempWorkspace } from './workspace.ts';
 import { FakeCluster } from '../k8s/apiserver.ts';
+import type { ContainerEngine } from '../k8s/apiserver.ts';
 import { until } from '../servers/harness.ts';
 
 export const NS = 'nexus-agents';
@@ -67,9 +68,11 @@ const RUNNER_ENTRY = (() => {
 
 /** The stand-in with the runner image's paths mapped to this checkout's runner. */
 export async function startKubeCluster(
-  opts: { env?: Record<string, string>; namespaces?: string[] } = {},
+  opts: { env?: Record<string, string>; namespaces?: string[]; engine?: ContainerEngine } = {},
 ): Promise<KubeCluster> {
   const cluster = await FakeCluster.start({
+    // Containers in a real engine (the runner image) instead of host processes.
+    ...(opts.engine ? { engine: opts.engine } : {}),
     namespaces: opts.namespaces ?? [NS],
     // An image no registry has, and a node pool the cluster does not have.
     images: (image) => !image.startsWith('missing/'),

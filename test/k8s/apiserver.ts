@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { GarbageCollector } from './gc.ts';
 import { JobController } from './job-controller.ts';
 import { Kubelet } from './kubelet.ts';
+import type { ContainerEngine } from './kubelet.ts';
 import { servePodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import type { Propagation } from './registry.ts';
@@ -33,6 +34,7 @@ import { serveWatch } from './watch.ts';
 export type { Resource } from './resources.ts';
 export type { RecordedRequest } from './rest.ts';
 export type { ConfigMap, Job, KubeObject, Pod, Secret } from './types.ts';
+export type { ContainerEngine } from './kubelet.ts';
 
 export interface FakeClusterOptions {
   /** Container path prefix to local dir, e.g. { '/opt/nexus': repoRoot }; applied to args, env values, workingDir. */
@@ -61,6 +63,12 @@ export interface FakeClusterOptions {
   resourceCheckMs?: number;
   /** Delay of the garbage collector after each change, ms. Default 0 (still asynchronous). */
   gcDelayMs?: number;
+  /**
+   * Runs each container in a real container engine (its image, users, read-only root,
+   * capabilities: `podmanEngine` in podman.ts) instead of as a host process; `pathMap` and
+   * `hostEnv` then do not apply.
+   */
+  engine?: ContainerEngine;
 }
 
 export class FakeCluster {
@@ -88,6 +96,7 @@ export class FakeCluster {
       startDelayMs: opts.startDelayMs ?? 0,
       entrypoints: opts.entrypoints ?? {},
       resourceCheckMs: opts.resourceCheckMs ?? 500,
+      ...(opts.engine ? { engine: opts.engine } : {}),
     });
     this.bookmarkMs = opts.bookmarkIntervalMs ?? 1000;
     this.server = createServer((req, res) => {

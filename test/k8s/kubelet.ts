@@ -44,6 +44,31 @@ export interface KubeletOptions {
   startDelayMs: number;
   entrypoints: Record<string, string[]>;
   resourceCheckMs: number;
+  /** Runs containers in a real container engine instead of as host processes (podman.ts). */
+  engine?: ContainerEngine;
+}
+
+/**
+ * A real container engine under the kubelet: given a container of a pod, the command that runs
+ * it in its image, with the pod's volumes (name to local dir) mounted and `env` as its whole
+ * environment. Its stdout and stderr are the container's; its exit code the container's.
+ */
+export interface ContainerEngine {
+  command(c: EngineContainer): { file: string; args: string[]; env: Record<string, string> };
+}
+
+/** One container of a pod, as the kubelet hands it to a ContainerEngine. */
+export interface EngineContainer {
+  pod: Pod;
+  spec: Container;
+  image: string;
+  /** The command and args, `$(VAR)` expanded. */
+  argv: string[];
+  env: Record<string, string>;
+  /** The pod's volumes: name to local dir. */
+  volumes: Map<string, string>;
+  /** Unique per pod and container. */
+  name: string;
 }
 
 export class Kubelet {
@@ -308,16 +333,36 @@ export class Kubelet {
       this.setState(run, c, { state: { waiting: { reason: 'CreateContainerError', message } } });
       return undefined;
     }
-    const rewrite = pathRewriter(spec, volumes, this.opts.pathMap);
     const vars = env;
-    const argv = [...entry, ...(spec.args ?? [])].map((a) => rewrite(expand(a, vars)));
-    const file = argv[0] === 'node' ? process.execPath : (argv[0] ?? '');
-    const procEnv: Record<string, string> = { ...this.opts.hostEnv, HOSTNAME: run.name };
-    for (const [k, v] of Object.entries(env)) procEnv[k] = rewrite(v);
-    // runc creates a missing working dir; an unmapped absolute one lives in the pod's rootfs.
-    const wd = spec.workingDir ? rewrite(spec.workingDir) : '/';
-    const cwd = wd === spec.workingDir || wd === '/' ? join(run.dir, 'rootfs', wd) : wd;
-    mkdirSync(cwd, { recursive: true });
+    const { engine } = this.opts;
+    let file: string;
+    let args: string[];
+    let procEnv: Record<string, string>;
+    let cwd: string;
+    let shown = entry[0] ?? '';
+    if (engine) {
+      // The engine runs the image itself: container paths stay as they are.
+      const argv = [...entry, ...(spec.args ?? [])].map((a) => expand(a, vars));
+      const name = `${run.name}-${run.uid.slice(0, 8)}-${spec.name}`;
+      ({
+        file,
+        args,
+        env: procEnv,
+      } = engine.command({ pod, spec, image, argv, env, volumes, name }));
+      cwd = run.dir;
+    } else {
+      const rewrite = pathRewriter(spec, volumes, this.opts.pathMap);
+      const argv = [...entry, ...(spec.args ?? [])].map((a) => rewrite(expand(a, vars)));
+      shown = argv[0] ?? '';
+      file = shown === 'node' ? process.execPath : shown;
+      args = argv.slice(1);
+      procEnv = { ...this.opts.hostEnv, HOSTNAME: run.name };
+      for (const [k, v] of Object.entries(env)) procEnv[k] = rewrite(v);
+      // runc creates a missing working dir; an unmapped absolute one lives in the pod's rootfs.
+      const wd = spec.workingDir ? rewrite(spec.workingDir) : '/';
+      cwd = wd === spec.workingDir || wd === '/' ? join(run.dir, 'rootfs', wd) : wd;
+      mkdirSync(cwd, { recursive: true });
+    }
 
     const containerID = `fake://${run.uid.slice(0, 8)}-${spec.name}`;
     // The container runtime hands a container its stdout and stderr as FIFOs (containerd's
@@ -327,7 +372,7 @@ export class Kubelet {
     // opened that way, so the stand-in makes real FIFOs.
     const out = containerFifo(run.dir, `${spec.name}.stdout`);
     const err = containerFifo(run.dir, `${spec.name}.stderr`);
-    const child = spawn(file, argv.slice(1), {
+    const child = spawn(file, args, {
       cwd,
       env: procEnv,
       detached: true,
@@ -343,7 +388,7 @@ export class Kubelet {
     c.log.started = true;
     if (failed) {
       c.log.end();
-      const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${argv[0] ?? ''}": ${failed.message}: unknown`;
+      const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "${shown}": ${failed.message}: unknown`;
       const finishedAt = nowRfc3339();
       this.setState(run, c, {
         containerID,
