@@ -3,6 +3,7 @@
 // (browser IIFE), and the extension-host test suite. `--watch` rebuilds on change;
 // `--production` minifies.
 import * as esbuild from 'esbuild';
+import { builtinModules } from 'node:module';
 import { rm } from 'node:fs/promises';
 
 const watch = process.argv.includes('--watch');
@@ -23,25 +24,72 @@ const esmBanner = [
 ].join('\n');
 
 /**
- * The CLI and the runner: ESM, split so each command loads only what it needs. Exported for the
- * tests that run these bundles on another Node (they build into a folder of their own).
+ * The CLI and the runner. Exported for the tests that run these bundles on another Node (they
+ * build into a folder of their own).
+ *
+ * Every file Node's ESM loader opens costs start-up (resolve, read, compile-cache lookup, link),
+ * so the entry is a single file: `cli.mjs` (bin.ts: the version check, the compile cache,
+ * `--help`), which imports the CLI (`cli-main.mjs`, main.ts) by name. The CLI and the runner are
+ * split so each command loads only what it needs.
  * @param {string} outdir
- * @returns {esbuild.BuildOptions}
+ * @returns {esbuild.BuildOptions[]}
  */
 export function nodeBundles(outdir) {
-  return {
+  const node = {
     ...common,
-    entryPoints: { cli: 'src/cli/bin.ts', runner: 'runner/bin.ts' },
     outdir,
     outExtension: { '.js': '.mjs' },
-    chunkNames: 'chunks/[name]-[hash]',
     platform: 'node',
     target: 'node22',
     format: 'esm',
-    splitting: true,
     banner: { js: `#!/usr/bin/env node\n${esmBanner}` },
+    plugins: [cjsBuiltins],
   };
+  return [
+    { ...node, entryPoints: { cli: 'src/cli/bin.ts' }, plugins: [cjsBuiltins, entryTargets] },
+    {
+      ...node,
+      entryPoints: { 'cli-main': 'src/cli/main.ts', runner: 'runner/bin.ts' },
+      chunkNames: 'chunks/[name]-[hash]',
+      splitting: true,
+    },
+  ];
 }
+
+/**
+ * Node's built-in modules through `require` (the banner's), not `import`. An ESM import of a
+ * built-in builds its ESM facade, which reads every export: `import { writeSync } from 'node:fs'`
+ * loads fs/promises, the streams and readline (about 30 of Node's internal modules) before the
+ * first line of ours runs. A CommonJS module esbuild wraps reads each export where it is used.
+ */
+const cjsBuiltins = {
+  name: 'nexus-cjs-builtins',
+  /** @param {esbuild.PluginBuild} build */
+  setup(build) {
+    const names = new Set(builtinModules);
+    build.onResolve({ filter: /^[a-z_/:]+$/ }, (args) =>
+      args.kind === 'import-statement' && (args.path.startsWith('node:') || names.has(args.path))
+        ? { path: args.path, namespace: 'nexus-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'nexus-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
+/** bin.ts's import of the CLI: the built file beside it, not inlined. */
+const entryTargets = {
+  name: 'nexus-entry-targets',
+  /** @param {esbuild.PluginBuild} build */
+  setup(build) {
+    const targets = { './main.ts': './cli-main.mjs' };
+    build.onResolve({ filter: /^\.\/main\.ts$/ }, (args) =>
+      args.importer.endsWith('bin.ts') ? { path: targets[args.path], external: true } : undefined,
+    );
+  },
+};
 
 // CommonJS bundles have no `import.meta`: a dependency that reads `import.meta.url` (fdir, under
 // tinyglobby, calls `createRequire(import.meta.url)` as it loads) gets this file's URL instead of
@@ -66,7 +114,7 @@ const builds = [
     external: ['vscode'],
     ...cjsImportMeta,
   },
-  nodeBundles('dist'),
+  ...nodeBundles('dist'),
   {
     ...common,
     entryPoints: { board: 'webview/board/main.ts', 'run-detail': 'webview/run-detail/main.ts' },

@@ -8,7 +8,7 @@ if (tooOld) {
   process.stderr.write(tooOld);
   process.exitCode = NODE_TOO_OLD_EXIT;
 } else {
-  enableCompileCache();
+  await enableCompileCache();
   const { runnerMain } = await import('./main.ts');
   process.exitCode = await runnerMain(process.argv.slice(2));
 }

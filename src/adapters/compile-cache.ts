@@ -5,10 +5,10 @@
  * the user's own cache folder, `$XDG_CACHE_HOME/nexus/compile-cache` (or `~/.cache/nexus/…`),
  * mode 0700, never the workspace. A folder that is not a plain directory of this user is not used:
  * the entry then runs without the cache (slower, never wrong). Built-in modules only, like
- * node-version.ts: it runs before the rest of Nexus loads.
+ * node-version.ts: it runs before the rest of Nexus loads. `node:module` is imported only here,
+ * when the cache is turned on: an answer the entry gives itself (`--help`) does not load it.
  */
 import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
-import module from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
@@ -53,7 +53,8 @@ export function ownPrivateDir(dir: string): boolean {
  * (`NODE_COMPILE_CACHE` chooses the folder itself, `NODE_DISABLE_COMPILE_CACHE` turns it off),
  * and never fails the command: without a usable folder the entry runs uncached.
  */
-export function enableCompileCache(env: NodeJS.ProcessEnv = process.env): void {
+export async function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { default: module } = await import('node:module');
   if (!module.enableCompileCache) return; // Node < 22.1
   if (env.NODE_DISABLE_COMPILE_CACHE || env.NODE_COMPILE_CACHE) return;
   const dir = compileCacheDir(env);

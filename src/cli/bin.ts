@@ -4,6 +4,7 @@
 // matters for an agent that calls `nexus task` often.
 import { enableCompileCache } from '../adapters/compile-cache.ts';
 import { NODE_TOO_OLD_EXIT, nodeTooOld } from '../adapters/node-version.ts';
+import { writeFd } from './fd-write.ts';
 import { quickAnswer } from './overview.ts';
 
 const tooOld = nodeTooOld('nexus', process.argv[1]);
@@ -14,10 +15,10 @@ if (tooOld) {
   const argv = process.argv.slice(2);
   const quick = quickAnswer(argv);
   if (quick) {
-    process.stdout.write(`${quick.text}\n`);
+    writeFd(1, `${quick.text}\n`);
     process.exitCode = quick.code;
   } else {
-    enableCompileCache();
+    await enableCompileCache();
     const { main } = await import('./main.ts');
     process.exitCode = await main(argv);
   }

@@ -18,13 +18,13 @@ export function builtCheckout(): Promise<string> {
     const root = realpathSync(mkdtempSync(join(tmpdir(), 'nexus-checkout-')));
     symlinkSync(join(REPO, 'scripts'), join(root, 'scripts'));
     const config = (await import(pathToFileURL(join(REPO, 'esbuild.mjs')).href)) as {
-      nodeBundles: (outdir: string) => BuildOptions;
+      nodeBundles: (outdir: string) => BuildOptions[];
     };
-    await build({
-      ...config.nodeBundles(join(root, 'dist')),
-      absWorkingDir: REPO,
-      logLevel: 'warning',
-    });
+    await Promise.all(
+      config
+        .nodeBundles(join(root, 'dist'))
+        .map((options) => build({ ...options, absWorkingDir: REPO, logLevel: 'warning' })),
+    );
     return root;
   })();
   return checkout;
