@@ -28,9 +28,10 @@ const esmBanner = [
  * build into a folder of their own).
  *
  * Every file Node's ESM loader opens costs start-up (resolve, read, compile-cache lookup, link),
- * so the entry is a single file: `cli.mjs` (bin.ts: the version check, the compile cache,
- * `--help`), which imports the CLI (`cli-main.mjs`, main.ts) by name. The CLI and the runner are
- * split so each command loads only what it needs.
+ * so the entries an agent calls often are single files: `cli.mjs` (bin.ts: the version check,
+ * the compile cache, `--help`) and `cli-task.mjs` (task-main.ts: `nexus task …`, what it needs
+ * inlined), which bin.ts imports by name. The rest of the CLI (`cli-main.mjs`, main.ts) and the
+ * runner are split so each command loads only what it needs.
  * @param {string} outdir
  * @returns {esbuild.BuildOptions[]}
  */
@@ -47,6 +48,11 @@ export function nodeBundles(outdir) {
   };
   return [
     { ...node, entryPoints: { cli: 'src/cli/bin.ts' }, plugins: [cjsBuiltins, entryTargets] },
+    {
+      ...node,
+      entryPoints: { 'cli-task': 'src/cli/task-main.ts' },
+      plugins: [cjsBuiltins, tasksOnly],
+    },
     {
       ...node,
       entryPoints: { 'cli-main': 'src/cli/main.ts', runner: 'runner/bin.ts' },
@@ -79,13 +85,35 @@ const cjsBuiltins = {
   },
 };
 
-/** bin.ts's import of the CLI: the built file beside it, not inlined. */
+/**
+ * The task bundle never builds a full core (the task commands call `CliContext.tasks()`, which
+ * opens embedded-tasks.ts): CliContext's import of embedded.ts is left out of it, or the whole
+ * of core would be inlined and compiled on every call.
+ */
+const tasksOnly = {
+  name: 'nexus-tasks-only',
+  /** @param {esbuild.PluginBuild} build */
+  setup(build) {
+    build.onResolve({ filter: /\/embedded\.ts$/ }, (args) =>
+      args.importer.endsWith('/cli/context.ts')
+        ? { path: 'embedded', namespace: 'nexus-tasks-only' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'nexus-tasks-only' }, () => ({
+      contents:
+        "export function openEmbeddedCore() { throw new Error('the task bundle opens no full core'); }",
+      loader: 'js',
+    }));
+  },
+};
+
+/** bin.ts's imports of the CLI's two halves: the built files beside it, not inlined. */
 const entryTargets = {
   name: 'nexus-entry-targets',
   /** @param {esbuild.PluginBuild} build */
   setup(build) {
-    const targets = { './main.ts': './cli-main.mjs' };
-    build.onResolve({ filter: /^\.\/main\.ts$/ }, (args) =>
+    const targets = { './main.ts': './cli-main.mjs', './task-main.ts': './cli-task.mjs' };
+    build.onResolve({ filter: /^\.\/(main|task-main)\.ts$/ }, (args) =>
       args.importer.endsWith('bin.ts') ? { path: targets[args.path], external: true } : undefined,
     );
   },

@@ -19,7 +19,9 @@ if (tooOld) {
     process.exitCode = quick.code;
   } else {
     await enableCompileCache();
-    const { main } = await import('./main.ts');
+    // An agent's `nexus task …` loads only the task commands (one bundle file, esbuild.mjs).
+    const { main } =
+      argv[0] === 'task' ? await import('./task-main.ts') : await import('./main.ts');
     process.exitCode = await main(argv);
   }
 }

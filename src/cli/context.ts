@@ -9,6 +9,7 @@ import type { NexusApi } from '../core/api.ts';
 import { findWorkspace, stateDirFor } from '../adapters/paths.ts';
 import type { EmbeddedCore } from '../adapters/embedded.ts';
 import type { BridgeClient } from '../adapters/bridge/client.ts';
+import type { TaskApi } from '../adapters/embedded-tasks.ts';
 
 export interface CliIO {
   out(text: string): void;
@@ -24,6 +25,8 @@ export class CliContext {
   readonly workspace: string;
   readonly stateDir: string;
   private api: Promise<NexusApi> | undefined;
+  /** `tasks()` opened the API: in embedded mode only the task calls are there. */
+  private tasksOnly = false;
   private closers: Array<() => Promise<void>> = [];
 
   constructor(opts: {
@@ -52,7 +55,20 @@ export class CliContext {
   }
 
   core(): Promise<NexusApi> {
+    if (this.tasksOnly) throw new Error('internal: core() after tasks() in one command');
     this.api ??= this.openCore();
+    return this.api;
+  }
+
+  /**
+   * The task calls only (`nexus task …`): the serving core's, or in embedded mode the run store
+   * and checklist writer alone (embedded-tasks.ts), without building the rest of core.
+   */
+  tasks(): Promise<TaskApi> {
+    if (!this.api) {
+      this.tasksOnly = true;
+      this.api = this.openCore(true);
+    }
     return this.api;
   }
 
@@ -126,7 +142,7 @@ export class CliContext {
     }
   }
 
-  private async openCore(): Promise<NexusApi> {
+  private async openCore(tasksOnly = false): Promise<NexusApi> {
     // Most calls find no core serving: skip loading the bridge code unless one might be.
     const maybeServed =
       Boolean(this.env.NEXUS_CONNECT) || existsSync(join(this.stateDir, 'core.json'));
@@ -143,13 +159,23 @@ export class CliContext {
       return client;
     }
     this.mode = 'embedded';
+    const lockWait = this.env.NEXUS_LOCK_WAIT_MS
+      ? { lockWaitMs: Number(this.env.NEXUS_LOCK_WAIT_MS) }
+      : {};
+    if (tasksOnly) {
+      const { openEmbeddedTasks } = await import('../adapters/embedded-tasks.ts');
+      const tasks = openEmbeddedTasks({ stateDir: this.stateDir, ...lockWait });
+      this.onClose(tasks.close);
+      // Only the task calls are there: `tasks()` hands it out typed as TaskApi.
+      return tasks.api as NexusApi;
+    }
     const { openEmbeddedCore } = await import('../adapters/embedded.ts');
     const { defaultUserConfigDir } = await import('../adapters/definitions/user-dir.ts');
     const core = await openEmbeddedCore({
       workspace: this.workspace,
       stateDir: this.stateDir,
       userConfigDir: defaultUserConfigDir(this.env),
-      ...(this.env.NEXUS_LOCK_WAIT_MS ? { lockWaitMs: Number(this.env.NEXUS_LOCK_WAIT_MS) } : {}),
+      ...lockWait,
     });
     this.embedded = core;
     this.onClose(() => core.close());

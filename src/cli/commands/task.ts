@@ -47,7 +47,7 @@ export const taskListCommand: CommandSpec = {
   usage: 'nexus task list [<run>] [--json]',
   async run(ctx, args) {
     const [run] = runAndRest(ctx, args, 0, taskListCommand);
-    const tasks = await (await ctx.core()).listTasks(run);
+    const tasks = await (await ctx.tasks()).listTasks(run);
     ctx.print(
       tasks.map((t) => `${taskMark(t)} ${t.id}: ${t.title} — ${taskStateLabel(t)}`).join('\n') ||
         '(no tasks)',
@@ -63,7 +63,7 @@ export const taskShowCommand: CommandSpec = {
   usage: 'nexus task show [<run>] <task> [--json]',
   async run(ctx, args) {
     const [run, [task]] = runAndRest(ctx, args, 1, taskShowCommand);
-    const t = await (await ctx.core()).getTask(run, task as string);
+    const t = await (await ctx.tasks()).getTask(run, task as string);
     ctx.print(renderTask(t), t);
     return ExitCode.ok;
   },
@@ -82,7 +82,7 @@ export const taskSetCommand: CommandSpec = {
         `invalid task status '${statusRaw}': use one of ${TaskStatus.options.join(', ')}`,
       );
     }
-    const api = await ctx.core();
+    const api = await ctx.tasks();
     const t = await ctx.idempotent(() =>
       api.setTask({
         run,
@@ -160,7 +160,7 @@ export const taskNotesCommand: CommandSpec = {
     // must never send the note there.
     let run: string;
     let rest: string[];
-    const api = await ctx.core();
+    const api = await ctx.tasks();
     const current = ctx.currentRun;
     if (current && p.length >= 2 && !current.startsWith(p[0] as string)) {
       run = ctx.currentRun;
@@ -189,7 +189,7 @@ export const taskAddCommand: CommandSpec = {
   async run(ctx, args) {
     const [run, [title]] = runAndRest(ctx, args, 1, taskAddCommand);
     const t = await (
-      await ctx.core()
+      await ctx.tasks()
     ).addTask({
       run,
       title: title as string,
