@@ -7,7 +7,6 @@
  * nothing. Reports come from the runner principal only (the bridge's scopes; a pod's signed
  * lines): an agent cannot write a run's change.
  */
-import { createHash } from 'node:crypto';
 import type { ChangeView, RunnerReport } from './api.ts';
 import type { RunChange } from './domain/change.ts';
 import type { NewEvent } from './domain/events.ts';
@@ -61,6 +60,9 @@ async function assemble(files: ChangeFiles, runId: string, r: ChangeReport): Pro
     parts.push(part);
   }
   const patch = Buffer.concat(parts);
+  // node:crypto only when a patch is checked: loading it costs every `nexus task set` (which
+  // imports this file through the runner's reports) about a fifth of Node's start-up.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   if (createHash('sha256').update(patch).digest('hex') !== sha) return false;
   await files.writeRunFile(runId, PATCH_FILE, patch);
   return true;

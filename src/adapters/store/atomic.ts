@@ -3,7 +3,7 @@
  * Temp file in the same directory (created with `mode`, 0600 unless told: the result replaces
  * whatever mode the old file had), fsync, rename.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../core/random.ts';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 

@@ -11,7 +11,7 @@
  * Creation is atomic: the content is written to a temp file first and hard-linked into place
  * (link fails if the lock exists), so nobody ever reads a half-written lock.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../core/random.ts';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { NexusError } from '../../core/errors.ts';
