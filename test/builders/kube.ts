@@ -27,6 +27,14 @@ import type { TempWorkspace } from './workspace.ts';
 import { FakeCluster } from '../k8s/apiserver.ts';
 import type { ContainerEngine } from '../k8s/apiserver.ts';
 import { until } from '../servers/harness.ts';
+import type { Step } from '../servers/script.ts';
+
+/** The scripted agent that does both tasks of the stand-in workspace's assignment, then says so. */
+export const DONE: Step[] = [
+  { shell: 'echo hello > hello.txt && nexus task set create-file completed --note "wrote it"' },
+  { shell: 'ls > files.txt && nexus task set list-files completed' },
+  { text: 'Both tasks are done.' },
+];
 
 export const NS = 'nexus-agents';
 

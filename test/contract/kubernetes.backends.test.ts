@@ -19,6 +19,7 @@ import {
   nexusRun,
   runIdOf,
   startKubeCluster,
+  DONE,
 } from '../builders/kube.ts';
 import type { KubeCluster } from '../builders/kube.ts';
 import { nexus } from '../builders/workspace.ts';
@@ -37,12 +38,6 @@ before(async () => {
 after(async () => {
   await kube.cluster.stop();
 });
-
-const DONE: Step[] = [
-  { shell: 'echo hello > hello.txt && nexus task set create-file completed --note "wrote it"' },
-  { shell: 'ls > files.txt && nexus task set list-files completed' },
-  { text: 'Both tasks are done.' },
-];
 
 void describe('every backend on Kubernetes (through the stand-in cluster)', () => {
   for (const f of FLAVOURS.filter((x) => x.backend !== 'claude')) {

@@ -12,7 +12,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -22,16 +21,17 @@ import {
   gatedCommitWorkspace,
   NS,
   nexusRun,
+  DONE,
 } from '../builders/kube.ts';
 import type { KubeCluster } from '../builders/kube.ts';
 import { startKubeCluster } from '../builders/kube.ts';
 import { startDaemon, waitForEnd } from '../builders/daemon.ts';
+import { freePort } from '../harness/code-server.ts';
 import type { Daemon } from '../builders/daemon.ts';
 import { GIT_ENV, nexus } from '../builders/workspace.ts';
 import type { TempWorkspace } from '../builders/workspace.ts';
 import type { ConfigMap, Pod } from '../k8s/types.ts';
 import { FLAVOURS } from '../servers/flavours.ts';
-import type { Step } from '../servers/script.ts';
 import { HmacTokenAuthority } from '../../src/adapters/bridge/auth.ts';
 import { tokenPath } from '../../src/adapters/bridge/discovery.ts';
 import { inboxName } from '../../src/adapters/runtime/kubernetes/manifests.ts';
@@ -48,21 +48,6 @@ before(async () => {
 after(async () => {
   await kube.cluster.stop();
 });
-
-const DONE: Step[] = [
-  { shell: 'echo hello > hello.txt && nexus task set create-file completed --note "wrote it"' },
-  { shell: 'ls > files.txt && nexus task set list-files completed' },
-  { text: 'Both tasks are done.' },
-];
-
-/** A port nothing listens on now (for the serve to take, or for a bridge out of reach). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** `nexus serve` for the workspace, its pods pointed at `bridge` (default: its own bridge). */
 async function serveFor(

@@ -22,8 +22,7 @@ import {
   NS,
   nexusRun as runOn,
   runIdOf,
-  startKubeCluster,
-} from '../builders/kube.ts';
+  startKubeCluster, DONE } from '../builders/kube.ts';
 import type { KubeCluster, WsOpts } from '../builders/kube.ts';
 import type { FakeCluster } from '../k8s/apiserver.ts';
 import type { Pod } from '../k8s/types.ts';
@@ -51,11 +50,6 @@ after(async () => {
 const nexusRun = (ws: TempWorkspace, env: Record<string, string>, assignment?: string) =>
   runOn(kube, ws, env, assignment);
 
-const DONE: Step[] = [
-  { shell: 'echo hello > hello.txt && nexus task set create-file completed --note "wrote it"' },
-  { shell: 'ls > files.txt && nexus task set list-files completed' },
-  { text: 'Both tasks are done.' },
-];
 
 async function scenario(steps: Step[], opts: WsOpts = {}) {
   const server = await claude.start(steps);
