@@ -33,6 +33,8 @@ export const BoardMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('load-tasks'), run: runId }),
   /** "Open in Plane": the host opens the run's item at that provider in a browser. */
   z.strictObject({ type: z.literal('open-external'), run: runId, provider: z.string() }),
+  /** Asks the person for a message and queues it for the run's agent (its next attempt). */
+  z.strictObject({ type: z.literal('queue-message'), run: runId }),
 ]);
 export type BoardMessage = z.infer<typeof BoardMessage>;
 
@@ -53,6 +55,8 @@ export const HostMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('tasks'), run: runId, tasks: z.array(BoardTask) }),
   /** The board projections' health (the header) and which providers a run can be opened in. */
   z.strictObject({ type: z.literal('sync'), providers: z.array(BoardSyncStatus) }),
+  /** Something that went as asked and should be said (a message queued). */
+  z.strictObject({ type: z.literal('notice'), message: z.string() }),
   /** Something the person should see (a refused move, a failed action). */
   z.strictObject({
     type: z.literal('error'),

@@ -156,4 +156,79 @@ void suite('the served board', () => {
       .waitFor();
     assert.deepEqual(consoleErrors, []);
   });
+
+  test("a group's chip and the group picker narrow the board to it; ✉ queues a message for the agent", async () => {
+    const grouped = await board.core.service.createRun({
+      agent: 'implementer',
+      assignment: 'hello-file',
+      message: 'grouped',
+      group: 'release-7',
+    });
+    const other = await board.core.service.createRun({
+      agent: 'implementer',
+      assignment: 'hello-file',
+      message: 'ungrouped',
+    });
+    await card(grouped.id, 'queued').waitFor();
+    await card(other.id, 'queued').waitFor();
+    const chip = card(grouped.id).locator('button.group');
+    assert.equal(await chip.innerText(), 'release-7');
+    assert.equal(await card(other.id).locator('button.group').isVisible(), false);
+    await chip.click();
+    await card(other.id).waitFor({ state: 'detached' });
+    await page
+      .locator('.toolbar .count')
+      .filter({ hasText: /^1 of \d+ runs$/ })
+      .waitFor();
+    assert.equal(
+      await page
+        .locator('vscode-single-select.filter-group')
+        .evaluate((e) => (e as HTMLElement & { value: string }).value),
+      'release-7',
+    );
+    // "Any group" shows every run again.
+    await page.evaluate(() => {
+      const select = document.querySelector('vscode-single-select.filter-group') as HTMLElement & {
+        value: string;
+      };
+      select.value = '';
+      select.dispatchEvent(new Event('change'));
+    });
+    await card(other.id).waitFor();
+
+    // ✉: a message written in the dialog reaches the run's queue; Cancel queues nothing.
+    const dialog = page.locator('dialog.prompt');
+    await card(grouped.id).locator('button.message').click();
+    await dialog.waitFor();
+    assert.match(
+      await dialog.innerText(),
+      /A message for the agent of "implementer · hello-file: grouped"/,
+    );
+    await dialog.locator('vscode-button.no').click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.deepEqual(await board.core.service.listMessages(grouped.id), []);
+    await card(grouped.id).locator('button.message').click();
+    await dialog.waitFor();
+    await dialog.locator('vscode-button.yes').click();
+    await dialog.locator('.error').filter({ hasText: 'A message needs text.' }).waitFor();
+    await dialog.locator('vscode-textarea textarea').fill('Use the v2 endpoint, not v1');
+    await dialog.locator('vscode-button.yes').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page
+      .locator('.banner.notice')
+      .filter({ hasText: /queued for run/ })
+      .waitFor();
+    const queued = await board.core.service.listMessages(grouped.id);
+    assert.deepEqual(
+      queued.map((m) => m.text),
+      ['Use the v2 endpoint, not v1'],
+    );
+    assert.match(queued[0]!.by, /./, 'attributed by the bridge, from the token');
+    await screenshot(page, 'board-served-grouped');
+    // An ended run has no ✉: nothing could read it.
+    await board.core.service.cancelRun(other.id);
+    await card(other.id, 'failed').waitFor();
+    assert.equal(await card(other.id).locator('button.message').isVisible(), false);
+    assert.deepEqual(consoleErrors, []);
+  });
 });

@@ -113,6 +113,48 @@ void suite('the Nexus Board in the workbench', () => {
     });
   });
 
+  test("a card's ✉ asks in VS Code's input box and queues the message; its group chip filters", async () => {
+    await withScreenshot(ui.page, 'board-message', async () => {
+      const out = await cli(
+        'init',
+        '--agent',
+        'implementer',
+        '--assignment',
+        'hello-file',
+        '--json',
+        'talked to',
+      );
+      const id = (JSON.parse(out) as { id: string }).id;
+      await cli('run', 'set-group', id, 'release-7');
+      await card(id, 'queued').locator('button.group').filter({ hasText: 'release-7' }).waitFor();
+      await card(id).locator('button.message').click();
+      const input = ui.page.locator('.quick-input-widget');
+      await input
+        .filter({ hasText: /A message for the agent of "implementer · hello-file/ })
+        .waitFor();
+      await ui.page.keyboard.type('Use the v2 endpoint, not v1');
+      await ui.page.keyboard.press('Enter');
+      await board
+        .locator('.banner.notice')
+        .filter({ hasText: /queued for run/ })
+        .waitFor();
+      const queued = JSON.parse(await cli('run', 'queued-messages', id, '--json')) as {
+        text: string;
+      }[];
+      assert.deepEqual(
+        queued.map((m) => m.text),
+        ['Use the v2 endpoint, not v1'],
+      );
+      // The chip narrows the board to the group: the passive runs above are not in it.
+      await card(id).locator('button.group').click();
+      await board
+        .locator('.toolbar .count')
+        .filter({ hasText: /^1 of \d+ runs$/ })
+        .waitFor();
+      await screenshot(ui.page, 'board-group-filter');
+    });
+  });
+
   for (const theme of [
     'Light Modern',
     'Dark Modern',
@@ -177,6 +219,7 @@ function contrastOfCard(cardEl: Element): Record<string, number> {
     ['runtime', '.row.muted .runtime'],
     ['progress', '.progress'],
     ['age', '.age'],
+    ['group', 'button.group:not([hidden])'],
   ] as const) {
     const el = cardEl.querySelector(selector);
     if (el) out[name] = ratio(getComputedStyle(el).color, bg);

@@ -258,7 +258,7 @@ void suite('BoardSession: the host side of the board protocol', () => {
   let linked = '';
   const cleanupSessions: Array<() => void> = [];
   after(() => cleanupSessions.forEach((f) => f()));
-  async function session(confirmAnswer: boolean) {
+  async function session(confirmAnswer: boolean, answer?: string) {
     const c = await core();
     const board = new BoardService({ source: c.service });
     await board.start();
@@ -279,6 +279,7 @@ void suite('BoardSession: the host side of the board protocol', () => {
       boardSyncStatus: async () => sync,
       boardLinks: async (run: string) =>
         run === linked ? [{ provider: 'plane', label: 'Plane', url: `https://plane/${run}` }] : [],
+      queueMessage: c.service.queueMessage.bind(c.service),
     };
     const s = new BoardSession(board, api, {
       post: (m) => posted.push(m),
@@ -288,6 +289,10 @@ void suite('BoardSession: the host side of the board protocol', () => {
       },
       openRun: async (id) => void calls.push(`open ${id}`),
       openExternal: async (url) => void calls.push(`external ${url}`),
+      ask: async (q) => {
+        questions.push(q);
+        return answer;
+      },
       log: (m) => logs.push(m),
     });
     cleanupSessions.push(() => s.dispose());
@@ -409,6 +414,42 @@ void suite('BoardSession: the host side of the board protocol', () => {
     await s.receive({ type: 'open-run', run: run.id });
     assert.deepEqual(calls, [`open ${run.id}`]);
     board.close();
+  });
+
+  test("a card's ✉ asks for a message and queues it for the run; dismissing queues nothing", async () => {
+    const dismissed = await session(true, undefined);
+    const run = await dismissed.c.service.createRun({
+      agent: 'implementer',
+      assignment: 'hello-file',
+      group: 'release-7',
+    });
+    await dismissed.board.whenIdle();
+    // The card carries its group: the board's chip and filter read it from there.
+    assert.equal(dismissed.board.card(run.id)?.group, 'release-7');
+    await dismissed.s.receive({ type: 'queue-message', run: run.id });
+    assert.match(dismissed.questions[0]!, /^A message for the agent of "implementer · hello-file/);
+    assert.deepEqual(await dismissed.c.service.listMessages(run.id), []);
+    assert.equal(dismissed.posted.length, 0);
+    dismissed.board.close();
+
+    const written = await session(true, 'Use the v2 endpoint, not v1');
+    const run2 = await written.c.service.createRun({
+      agent: 'implementer',
+      assignment: 'hello-file',
+    });
+    await written.board.whenIdle();
+    await written.s.receive({ type: 'queue-message', run: run2.id });
+    const queued = await written.c.service.listMessages(run2.id);
+    assert.deepEqual(
+      queued.map((m) => [m.text, m.delivered_attempt]),
+      [['Use the v2 endpoint, not v1', undefined]],
+    );
+    const notice = written.posted.at(-1);
+    assert.ok(notice?.type === 'notice' && notice.message.includes(queued[0]!.id), 'said so');
+    // A run the board does not show (gone, or never there) is not asked about.
+    await written.s.receive({ type: 'queue-message', run: 'no-such-run' });
+    assert.equal(written.questions.length, 1);
+    written.board.close();
   });
 });
 

@@ -129,6 +129,12 @@ export class BrowserBridge implements BoardSource, BoardActionsApi {
   boardLinks(run: string): ReturnType<BoardActionsApi['boardLinks']> {
     return this.call('board.links', { run });
   }
+  queueMessage(
+    req: Parameters<BoardActionsApi['queueMessage']>[0],
+  ): ReturnType<BoardActionsApi['queueMessage']> {
+    // Who queued it is the bridge's to say (from the token), never the page's.
+    return this.call('messages.queue', { run: req.run, text: req.text });
+  }
 
   async subscribe(req: SubscribeRequest, listener: EventListener): Promise<Subscription> {
     const local = this.#nextSub++;

@@ -33,14 +33,22 @@ function buildTemplate(): HTMLElement {
   toggle.setAttribute('aria-label', 'Show tasks');
   const external = el('button', 'external');
   external.hidden = true;
+  // Talk to a live run: the text reaches the agent at its next attempt (`nexus run queue-message`).
+  const message = el('button', 'message');
+  message.textContent = '✉';
+  message.title = 'Queue a message for the agent';
+  message.setAttribute('aria-label', 'Queue a message for the agent');
   const details = el('button', 'details');
   details.textContent = '⋯';
   details.title = 'Open details';
   details.setAttribute('aria-label', 'Open details');
-  head.append(toggle, el('span', 'title grow'), external, details);
+  head.append(toggle, el('span', 'title grow'), external, message, details);
   // The title already names agent and assignment (runTitle); this row says where it stands.
   const who = el('div', 'row muted');
-  who.append(el('span', 'tag status'), el('span', 'who grow'), el('span', 'runtime'));
+  // The group chip filters the board to the group when clicked.
+  const group = el('button', 'tag group');
+  group.hidden = true;
+  who.append(el('span', 'tag status'), el('span', 'who grow'), group, el('span', 'runtime'));
   const foot = el('div', 'row');
   const bar = el('span', 'bar');
   bar.append(el('span', 'bar-fill'));
@@ -97,6 +105,9 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
     external.title = `Open in ${state.external.label}`;
     external.setAttribute('aria-label', `Open in ${state.external.label}`);
   }
+  // Only a run with an agent that has not ended can still read a message.
+  (head.children[3] as HTMLElement).hidden =
+    card.backend === 'passive' || isTerminalRunStatus(card.status);
   const status = who.children[0] as HTMLElement;
   setText(
     status,
@@ -111,7 +122,14 @@ export function fillCard(node: HTMLElement, card: BoardCard, state: CardState): 
   setText(whoText, reason ?? card.id.slice(0, 8));
   whoText.title = card.reason ? `${card.reason}\n(run ${card.id})` : card.id;
   whoText.classList.toggle('reason', card.reason !== undefined);
-  const where = who.children[2] as HTMLElement;
+  const group = who.children[2] as HTMLElement;
+  group.hidden = card.group === undefined;
+  if (card.group !== undefined) {
+    setText(group, card.group);
+    group.title = `Group ${card.group}: show only its runs`;
+    group.setAttribute('aria-label', `Group ${card.group}: show only its runs`);
+  }
+  const where = who.children[3] as HTMLElement;
   setText(where, whereText(card));
   where.title = [
     card.pod_phase !== undefined ? `pod: ${card.pod_phase}` : undefined,

@@ -8,7 +8,7 @@ import { BoardService } from '../../src/core/board/service.ts';
 import { BoardSession } from '../../src/core/board/session.ts';
 import type { BoardMessage, HostMessage } from '../../src/protocol/webview.ts';
 import { BrowserBridge, connectionText } from './bridge-source.ts';
-import { confirmDialog } from './dialog.ts';
+import { confirmDialog, promptDialog } from './dialog.ts';
 
 export interface BoardChannel {
   send(message: BoardMessage): void;
@@ -57,6 +57,7 @@ export function browserChannel(url: string, token: string, hooks: BrowserHooks):
   const session = new BoardSession(service, bridge, {
     post,
     confirm: (question, action) => confirmDialog(question, ACTION_LABELS[action]),
+    ask: (question) => promptDialog(question, 'Queue message'),
     openRun: async (id) => hooks.openRun(id),
     // The same page the board is served from, so the cookie that let the board in lets it in.
     openDetail: async (id) => window.location.assign(`/runs/${encodeURIComponent(id)}`),

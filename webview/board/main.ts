@@ -18,6 +18,7 @@ const SavedState = z.object({
     agent: z.string(),
     runtime: z.string(),
     status: z.string(),
+    group: z.optional(z.string()),
   }),
   expanded: z.array(z.string()),
   layout: z.optional(z.enum(['board', 'list'])),
@@ -69,6 +70,7 @@ function start(): void {
     const message = parsed.message;
     const next = model.apply(message);
     if (message.type === 'error') view.showError(message.message);
+    else if (message.type === 'notice') view.showNotice(message.message);
     else if (next === 'resync') channel.send({ type: 'resync', seq: model.seq });
     else if (next === 'render' && message.type === 'snapshot') {
       view.render();

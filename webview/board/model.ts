@@ -14,11 +14,12 @@ export interface Filters {
   agent: string;
   runtime: string;
   status: string;
+  group: string;
 }
 
 export type BoardLayout = 'board' | 'list';
 
-export const NO_FILTERS: Filters = { search: '', agent: '', runtime: '', status: '' };
+export const NO_FILTERS: Filters = { search: '', agent: '', runtime: '', status: '', group: '' };
 
 /** What applying a host message asks the view to do next. */
 export type ApplyResult = 'render' | 'resync' | 'tasks' | 'sync' | 'none';
@@ -65,6 +66,7 @@ export class BoardModel {
         this.sync = message.providers;
         return 'sync';
       case 'error':
+      case 'notice':
         return 'none';
     }
   }
@@ -87,6 +89,13 @@ export class BoardModel {
   agents(): string[] {
     return [...new Set([...this.cards.values()].map((c) => c.agent))].sort();
   }
+
+  /** The groups runs are in (runs without one are not a group). */
+  groups(): string[] {
+    const groups = new Set<string>();
+    for (const c of this.cards.values()) if (c.group) groups.add(c.group);
+    return [...groups].sort();
+  }
 }
 
 const byRecency = (a: BoardCard, b: BoardCard): number =>
@@ -98,9 +107,11 @@ function matcher(f: Filters): (card: BoardCard) => boolean {
     (!f.agent || card.agent === f.agent) &&
     (!f.runtime || card.runtime === f.runtime) &&
     (!f.status || card.status === f.status) &&
+    (!f.group || card.group === f.group) &&
     (!needle ||
       card.title.toLowerCase().includes(needle) ||
       card.id.startsWith(needle) ||
       card.agent.toLowerCase().includes(needle) ||
+      (card.group ?? '').toLowerCase().includes(needle) ||
       (card.assignment ?? '').toLowerCase().includes(needle));
 }

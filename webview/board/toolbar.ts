@@ -1,5 +1,5 @@
 /**
- * The filter bar: a search box and three pickers (agent, runtime, state), built from
+ * The filter bar: a search box and four pickers (agent, runtime, state, group), built from
  * @vscode-elements so they look and behave like VS Code's own inputs; the run count, the
  * board projections' sync health, and the connection.
  */
@@ -21,7 +21,10 @@ export class Toolbar {
   readonly #connection: HTMLElement;
   readonly #sync: HTMLElement;
   readonly #layout: HTMLElement;
-  #agents: readonly string[] = [];
+  readonly #read: () => Filters;
+  readonly #onChange: (filters: Filters) => void;
+  /** What the agent and group pickers list now (rebuilt only when that changes). */
+  readonly #choices = new Map<'agent' | 'group', readonly string[]>();
 
   constructor(
     initial: Filters,
@@ -43,12 +46,16 @@ export class Toolbar {
       agent: this.#selects.get('agent')?.value ?? '',
       runtime: this.#selects.get('runtime')?.value ?? '',
       status: this.#selects.get('status')?.value ?? '',
+      group: this.#selects.get('group')?.value ?? '',
     });
+    this.#read = read;
+    this.#onChange = onChange;
     this.#search.addEventListener('input', () => onChange(read()));
     for (const [key, label, options] of [
       ['agent', 'Any agent', []],
       ['runtime', 'Any runtime', ['local', 'kubernetes']],
       ['status', 'Any state', RunStatus.options],
+      ['group', 'Any group', []],
     ] as const) {
       const select = document.createElement('vscode-single-select') as HTMLElement & {
         value: string;
@@ -59,8 +66,17 @@ export class Toolbar {
       select.addEventListener('change', () => onChange(read()));
       this.#selects.set(key, select);
       this.el.append(select);
-      if (initial[key]) select.value = initial[key];
+      if (initial[key]) {
+        // A remembered agent or group is offered before the first snapshot lists it.
+        if (key === 'agent' || key === 'group') {
+          select.append(option(initial[key], initial[key]));
+          this.#choices.set(key, [initial[key]]);
+        }
+        select.value = initial[key];
+      }
     }
+    // Runs without a group offer no group picker.
+    this.#selects.get('group')!.hidden = !initial.group;
     this.#count = document.createElement('span');
     this.#count.className = 'count';
     this.#connection = document.createElement('span');
@@ -90,16 +106,33 @@ export class Toolbar {
       layout === 'list' ? 'Show the runs as columns' : 'Show every run in one list';
   }
 
-  /** The agent picker lists the agents that have runs; rebuilt only when that set changes. */
-  setAgents(agents: readonly string[]): void {
-    if (agents.length === this.#agents.length && agents.every((a, i) => a === this.#agents[i])) {
-      return;
-    }
-    this.#agents = agents;
-    const select = this.#selects.get('agent')!;
+  /**
+   * The agent and group pickers list the agents and groups that have runs; each is rebuilt only
+   * when that set changes. A chosen value stays chosen while no run has it (the filter still
+   * shows what it shows: nothing), so a group's runs arriving later are not hidden by surprise.
+   */
+  setChoices(key: 'agent' | 'group', values: readonly string[]): void {
+    const select = this.#selects.get(key)!;
     const current = select.value;
-    select.replaceChildren(option('', 'Any agent'), ...agents.map((a) => option(a, a)));
-    select.value = agents.includes(current) ? current : '';
+    const listed = current && !values.includes(current) ? [...values, current].sort() : values;
+    const before = this.#choices.get(key) ?? [];
+    if (key === 'group') select.hidden = listed.length === 0;
+    if (listed.length === before.length && listed.every((v, i) => v === before[i])) return;
+    this.#choices.set(key, listed);
+    const label = key === 'agent' ? 'Any agent' : 'Any group';
+    select.replaceChildren(option('', label), ...listed.map((v) => option(v, v)));
+    select.value = current;
+  }
+
+  /** Sets one picker (a click on a card's group chip) as if the person had chosen it. */
+  choose(key: 'group', value: string): void {
+    const select = this.#selects.get(key)!;
+    if (select.value === value) return;
+    if (!(this.#choices.get(key) ?? []).includes(value)) {
+      this.setChoices(key, [...(this.#choices.get(key) ?? []), value].sort());
+    }
+    select.value = value;
+    this.#onChange(this.#read());
   }
 
   setCount(shown: number, total: number): void {

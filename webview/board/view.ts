@@ -11,6 +11,9 @@ import { ColumnView } from './column.ts';
 import type { BoardModel, Filters } from './model.ts';
 import { Toolbar } from './toolbar.ts';
 
+/** A card's own buttons: they handle their keys themselves (Enter on one is not "open run"). */
+const CARD_BUTTONS = '.toggle, .external, .message, .details, .group';
+
 export class BoardView {
   readonly #model: BoardModel;
   readonly #send: (message: BoardMessage) => void;
@@ -105,7 +108,8 @@ export class BoardView {
       }
       this.#list.setCards([], viewport);
     }
-    this.#toolbar.setAgents(this.#model.agents());
+    this.#toolbar.setChoices('agent', this.#model.agents());
+    this.#toolbar.setChoices('group', this.#model.groups());
     this.#toolbar.setCount(shown, this.#model.cards.size);
   }
 
@@ -125,7 +129,18 @@ export class BoardView {
   }
 
   showError(message: string): void {
+    this.#showBanner(message, false);
+  }
+
+  /** Something that went right and should be said (a message queued): the banner, not alarming. */
+  showNotice(message: string): void {
+    this.#showBanner(message, true);
+  }
+
+  #showBanner(message: string, notice: boolean): void {
     this.#bannerText.textContent = message;
+    this.#banner.classList.toggle('notice', notice);
+    this.#banner.setAttribute('role', notice ? 'status' : 'alert');
     this.#banner.hidden = false;
   }
 
@@ -191,9 +206,14 @@ export class BoardView {
     cols.addEventListener('click', (e) => {
       const card = this.#cardOf(e.target);
       if (!card) return;
-      const external = (e.target as HTMLElement).closest<HTMLElement>('.external');
-      if ((e.target as HTMLElement).closest('.details')) {
+      const target = e.target as HTMLElement;
+      const external = target.closest<HTMLElement>('.external');
+      if (target.closest('.details')) {
         this.#send({ type: 'open-detail', run: card.id });
+      } else if (target.closest('.message')) {
+        this.#send({ type: 'queue-message', run: card.id });
+      } else if (target.closest('.group') && card.group) {
+        this.#toolbar.choose('group', card.group);
       } else if (external?.dataset['provider']) {
         this.#send({ type: 'open-external', run: card.id, provider: external.dataset['provider'] });
       } else if ((e.target as HTMLElement).closest('.toggle')) this.toggle(card.id);
@@ -201,7 +221,7 @@ export class BoardView {
     });
     cols.addEventListener('keydown', (e) => {
       const card = this.#cardOf(e.target);
-      if (!card || (e.target as HTMLElement).closest('.toggle, .external, .details')) return;
+      if (!card || (e.target as HTMLElement).closest(CARD_BUTTONS)) return;
       if (e.key === 'Enter') this.#send({ type: 'open-run', run: card.id });
       else if (e.altKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) {
         e.preventDefault();

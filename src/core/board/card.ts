@@ -82,6 +82,8 @@ export const BoardCard = z.object({
   unsandboxed: z.optional(z.string()),
   /** A kubernetes run's pod phase as last seen. */
   pod_phase: z.optional(z.string().check(z.maxLength(64))),
+  /** The person's grouping of the run (`--group`, `nexus run set-group`). */
+  group: z.optional(z.string().check(z.maxLength(256))),
 });
 export type BoardCard = z.infer<typeof BoardCard>;
 
@@ -116,6 +118,7 @@ export function cardFromIndex(entry: RunIndexEntry, pendingApprovals: number): B
     ...(entry.reason !== undefined && entry.status !== 'succeeded' ? { reason: entry.reason } : {}),
     ...(entry.unsandboxed !== undefined ? { unsandboxed: entry.unsandboxed } : {}),
     ...(entry.pod_phase !== undefined ? { pod_phase: entry.pod_phase } : {}),
+    ...(entry.group ? { group: entry.group } : {}),
   };
 }
 

@@ -25,12 +25,14 @@ export interface BoardHost {
   openDetail?(runId: string): Promise<void>;
   /** Opens a provider's page for a run's item ("Open in Plane") in a browser. */
   openExternal(url: string): Promise<void>;
+  /** Asks the person for a line of text; undefined when they dismiss the question. */
+  ask?(question: string): Promise<string | undefined>;
   log(message: string): void;
 }
 
 export type BoardActionsApi = Pick<
   NexusApi,
-  'cancelRun' | 'startRun' | 'getRun' | 'boardSyncStatus' | 'boardLinks'
+  'cancelRun' | 'startRun' | 'getRun' | 'boardSyncStatus' | 'boardLinks' | 'queueMessage'
 >;
 
 /**
@@ -141,7 +143,25 @@ export class BoardSession {
       case 'move-card':
         await this.#move(message.run, message.to);
         return;
+      case 'queue-message':
+        await this.#queueMessage(message.run);
+        return;
     }
+  }
+
+  /** The card's ✉: the person writes a message, core queues it for the agent's next attempt. */
+  async #queueMessage(runId: string): Promise<void> {
+    const card = this.#service.card(runId);
+    if (!card || !this.#host.ask) return;
+    const text = await this.#host.ask(
+      `A message for the agent of "${card.title}": its next attempt's prompt carries it`,
+    );
+    if (text === undefined || !text.trim()) return;
+    const queued = await this.#api.queueMessage({ run: card.id, text });
+    this.#host.post({
+      type: 'notice',
+      message: `Message ${queued.id} queued for run ${card.id.slice(0, 8)}: its next attempt's prompt carries it.`,
+    });
   }
 
   #sendSnapshot(): void {

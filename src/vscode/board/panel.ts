@@ -83,6 +83,14 @@ export class BoardPanel implements vscode.Disposable {
       this.#session = new BoardSession(service, api, {
         post: (message) => void this.panel.webview.postMessage(message),
         confirm: confirmMove,
+        ask: (question) =>
+          Promise.resolve(
+            vscode.window.showInputBox({
+              prompt: question,
+              placeHolder: 'e.g. Use the v2 endpoint, not v1',
+              validateInput: (v) => (v.trim() ? undefined : 'A message needs text'),
+            }),
+          ),
         openRun: async (runId) => {
           await vscode.commands.executeCommand('nexus.attachRun', runId);
         },
