@@ -46,6 +46,8 @@ export interface RecordedRequest {
   raw: string;
   /** The view the script saw, when this was a conversation request. */
   view: ModelRequest | undefined;
+  /** Refused with 401: it did not carry the key the server requires (`requireKey`). */
+  refused?: true;
 }
 
 /** What a wire format supplies. */
@@ -78,6 +80,7 @@ export class ScriptedServer {
   private fallback: Step = { text: 'done' };
   private answered = 0;
   private readonly format: WireFormat;
+  private key: string | undefined;
   url = '';
 
   constructor(format: WireFormat, steps: Step[] = []) {
@@ -102,6 +105,15 @@ export class ScriptedServer {
   script(steps: Step[], fallback?: Step): this {
     this.steps = [...steps];
     if (fallback) this.fallback = fallback;
+    return this;
+  }
+
+  /**
+   * Answers only requests that carry this key (`Authorization: Bearer <key>` or `x-api-key`),
+   * as the real providers do; any other gets their 401.
+   */
+  requireKey(key: string): this {
+    this.key = key;
     return this;
   }
 
@@ -138,6 +150,14 @@ export class ScriptedServer {
     const method = req.method ?? 'GET';
     const record: RecordedRequest = { method, path, headers, body, raw, view: undefined };
     this.requests.push(record);
+    if (this.key !== undefined) {
+      const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+      if (bearer !== this.key && req.headers['x-api-key'] !== this.key) {
+        record.refused = true;
+        this.format.writeError(res, { status: 401, message: 'invalid api key' });
+        return;
+      }
+    }
     if (!this.format.isConversation(path, method, body)) {
       if (!this.format.writeSide?.(res, path, body)) {
         res.writeHead(404, { 'content-type': 'application/json' });

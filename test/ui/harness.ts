@@ -8,7 +8,7 @@
 // notification toasts, which the tests click.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium, loopbackContext } from '../harness/browser.ts';
 import { installVsix, startCodeServer, type CodeServer } from '../harness/code-server.ts';
+import { GIT_ENV } from '../builders/workspace.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -279,4 +280,21 @@ export async function openExampleUi(): Promise<ExampleUi> {
       await rm(userConfig, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Makes the workspace a git repository with one commit and an `origin` (a bare clone) — what a
+ * pod needs to clone it. The state dir is ignored, as a user's would be.
+ */
+export async function giveOrigin(workspace: string): Promise<void> {
+  const run = promisify(execFile);
+  const git = (...args: string[]) =>
+    run('git', args, { cwd: workspace, env: { ...process.env, ...GIT_ENV } });
+  const bare = await mkdtemp(join(tmpdir(), 'nexus-origin-'));
+  await writeFile(join(workspace, '.gitignore'), '.nexus/state/\n');
+  await git('init', '-q', '-b', 'main');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'workspace');
+  await run('git', ['clone', '-q', '--bare', workspace, bare]);
+  await git('remote', 'add', 'origin', bare);
 }

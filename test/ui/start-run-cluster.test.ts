@@ -4,7 +4,6 @@
 // namespace refused at the input), the Job is created in the picked context and namespace, the
 // run records them, its Runs row shows the pod's phase, and the next Start Run offers the same pick first.
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,10 +14,10 @@ import { after, before, suite, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { readCoreInfo } from '../../src/adapters/bridge/discovery.ts';
 import { NS, startKubeCluster, twoContextKubeconfig, type KubeCluster } from '../builders/kube.ts';
-import { GIT_ENV } from '../builders/workspace.ts';
 import {
   answer,
   CLI_PATH,
+  giveOrigin,
   openContainer,
   openNexusUi,
   quickInput,
@@ -66,15 +65,7 @@ void suite("Start Run's cluster step: the run's context and namespace", () => {
       ].join('\n'),
     );
     // A pod clones the workspace: it needs a remote and a commit.
-    const git = (...args: string[]) =>
-      execFileSync('git', args, { cwd: ui.workspace, env: { ...process.env, ...GIT_ENV } });
-    const bare = await mkdtemp(join(tmpdir(), 'nexus-origin-'));
-    await writeFile(join(ui.workspace, '.gitignore'), '.nexus/state/\n');
-    git('init', '-q', '-b', 'main');
-    git('add', '-A');
-    git('commit', '-q', '-m', 'workspace');
-    execFileSync('git', ['clone', '-q', '--bare', ui.workspace, bare]);
-    git('remote', 'add', 'origin', bare);
+    await giveOrigin(ui.workspace);
     const stateDir = join(ui.workspace, '.nexus', 'state');
     for (let i = 0; i < 600 && !(await readCoreInfo(stateDir)); i++) await sleep(100);
     assert.ok(await readCoreInfo(stateDir), 'the extension did not publish core.json');

@@ -165,7 +165,9 @@ export class KubernetesRuntime implements AgentRuntime {
       'payload.json': JSON.stringify(podPayload),
       'manifest.json': JSON.stringify(podManifest(manifest)),
       'report-key': key.toString('base64url'),
-      'env.json': JSON.stringify(providerEnv(payload, this.#d.env)),
+      // The runner's env wins over core's own: it carries the keys the editor keeps in its
+      // secret storage (a key set with "Nexus: Set API Key" exists nowhere else).
+      'env.json': JSON.stringify(providerEnv(payload, { ...this.#d.env, ...opts.env })),
       ...podBridgeFiles(this.#d.podBridgeUrl, opts.env),
     };
     // A payload too large for a Secret is refused before anything exists in the cluster.
