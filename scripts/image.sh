@@ -7,6 +7,11 @@
 # The build context is a temporary folder holding only the Containerfile and the dist files
 # the image needs: never the repository, its node_modules or .git.
 #
+# After the build it runs the image once as the Job runs its pod (read-only root, uid 10001,
+# every capability dropped, no-new-privileges, no network): `runner.mjs --help` must exit 0.
+# NEXUS_IMAGE_RUNTIME (podman only) picks the OCI runtime, e.g. runc where crun, podman's
+# default, cannot start containers (cgroups v1 or hybrid hosts).
+#
 # Then tag and push it to a registry your cluster pulls from (docs/deployment.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,9 +65,15 @@ cp dist/runner.mjs dist/cli.mjs dist/cli-main.mjs dist/cli-task.mjs "$context/di
 # The chunks, without their source maps (nothing in the pod reads them).
 find dist/chunks -maxdepth 1 -type f -name '*.mjs' -exec cp {} "$context/dist/chunks/" \;
 
+engine_args=()
+if [ -n "${NEXUS_IMAGE_RUNTIME:-}" ]; then
+  [ "$engine" = podman ] || { say "NEXUS_IMAGE_RUNTIME applies to podman only"; exit 2; }
+  engine_args=(--runtime "$NEXUS_IMAGE_RUNTIME")
+fi
+
 tag="nexus-runner:$version"
 say "$engine build -t $tag (Claude Code $claude_version, Codex $codex_version)"
-"$engine" build \
+"$engine" "${engine_args[@]}" build \
   -f "$context/Containerfile" \
   --build-arg "NEXUS_VERSION=$version" \
   --build-arg "CLAUDE_CODE_VERSION=$claude_version" \
@@ -70,4 +81,9 @@ say "$engine build -t $tag (Claude Code $claude_version, Codex $codex_version)"
   -t "$tag" \
   "$@" \
   "$context"
+say "checking $tag runs with the Job's security settings"
+"$engine" "${engine_args[@]}" run --rm --read-only --tmpfs /tmp --user 10001:10001 \
+  --cap-drop ALL --security-opt no-new-privileges --network none \
+  --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 \
+  "$tag" node /opt/nexus/dist/runner.mjs --help >/dev/null
 say "built $tag; push it with: $engine tag $tag <registry>/$tag && $engine push <registry>/$tag"

@@ -23,8 +23,10 @@ unset npm_config_user_agent npm_config_local_prefix npm_config_global_prefix npm
 for _var in $(compgen -e | grep '^npm_package_' || true); do unset "$_var"; done
 
 # --- 1. Debian packages ---------------------------------------------------------------------
-# libkrb5-dev: code-server's native `kerberos` module; chromium: /usr/bin/chromium for Playwright.
-_setup_apt_packages=(build-essential python3 libkrb5-dev chromium git bubblewrap)
+# libkrb5-dev: code-server's native `kerberos` module; chromium: /usr/bin/chromium for Playwright;
+# podman and runc: the runner image test (test/contract/kubernetes.image.test.ts; crun, podman's
+# default runtime, cannot start containers on these hosts). About 30 MB, under 30 s to install.
+_setup_apt_packages=(build-essential python3 libkrb5-dev chromium git bubblewrap podman runc)
 _setup_missing=()
 for _pkg in "${_setup_apt_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$_pkg" 2>/dev/null | grep -q 'install ok installed'; then
