@@ -40,6 +40,16 @@ if (existsSync(vsix) && process.env.NEXUS_BENCH_VSCODE !== '0') {
   });
 }
 
+if (existsSync(vsix) && process.env.NEXUS_BENCH_VSCODE !== '0') {
+  process.stdout.write('\n');
+  await new Promise<void>((resolve) => {
+    const child = spawn(process.execPath, [join(repo, 'bench', 'runs-tree.ts')], {
+      stdio: 'inherit',
+    });
+    child.on('close', () => resolve());
+  });
+}
+
 if (existsSync(join(repo, 'bench', 'board.ts')) && process.env.NEXUS_BENCH_BOARD !== '0') {
   process.stdout.write('\n== board (headless Chromium)\n');
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 /**
  * The Runs view's own commands: group by status or by group, filter to one group, put a run
- * in a group, and enable / disable / clear a schedule. The grouping and filter are remembered
+ * in a group, show the next page of a long bucket, and enable / disable / clear a schedule. The grouping and filter are remembered
  * per workspace and shown as the view's description.
  */
 import * as vscode from 'vscode';
@@ -74,6 +74,10 @@ export function registerViewCommands(
     ctx.state.refreshSchedules();
   };
   return [
+    // The "Show 100 more" row at the end of a long bucket.
+    registerCommand('nexus.runs.showMore', ctx.log, (bucket) => {
+      if (typeof bucket === 'string') runs.showMore(bucket);
+    }),
     registerCommand('nexus.runs.groupByGroup', ctx.log, () =>
       apply({ ...runs.options, grouping: 'group' }),
     ),

@@ -43,7 +43,8 @@ export type RunsNode =
   | { kind: 'rungroup'; name: string }
   | { kind: 'run'; run: RunIndexEntry }
   | { kind: 'task'; runId: string; task: TaskState }
-  | { kind: 'more'; hidden: number }
+  /** The rest of a bucket past its page: "Show 100 more" (`bucket` names what to extend). */
+  | { kind: 'more'; hidden: number; bucket: string }
   | { kind: 'message'; text: string; icon?: string }
   | { kind: 'schedules' }
   | { kind: 'schedule'; schedule: Schedule };
@@ -55,7 +56,12 @@ const GROUP_LABEL: Record<RunGroup, string> = {
 };
 
 /** Finished runs shown at most: a tree of 10,000 rows helps nobody and costs IPC. */
-export const FINISHED_LIMIT = 500;
+/**
+ * Rows a bucket shows before "Show more": every row is a TreeItem the extension host sends to the
+ * workbench, so 1,000 blocked runs cost a second of first paint where 100 cost what one does
+ * (`bench/runs-tree.ts`). Each "Show more" adds another page.
+ */
+export const RUNS_PAGE = 100;
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   readonly #state: NexusState;
@@ -70,6 +76,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   #layout: RunsLayout | undefined;
   /** Where each run was at the last full refresh. */
   #membership = '';
+  /** Rows shown per bucket (`group:attention`, `rungroup:<name>`) beyond the first page. */
+  readonly #pages = new Map<string, number>();
 
   constructor(state: NexusState, options: RunsViewOptions = { grouping: 'status' }) {
     this.#state = state;
@@ -132,14 +140,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
     if (!node) return this.#roots();
     switch (node.kind) {
-      case 'group': {
-        const runs = this.layout().byStatus[node.group];
-        return this.#runRows(runs, node.group === 'finished' ? FINISHED_LIMIT : Infinity);
-      }
+      case 'group':
+        return this.#runRows(this.layout().byStatus[node.group], `group:${node.group}`);
       case 'rungroup':
-        return this.#runRows(this.layout().byGroup.get(node.name) ?? [], FINISHED_LIMIT);
+        return this.#runRows(this.layout().byGroup.get(node.name) ?? [], `rungroup:${node.name}`);
       case 'run': {
-        const children = this.#runRows(this.layout().children.get(node.run.id) ?? [], Infinity);
+        const children = this.#runRows(
+          this.layout().children.get(node.run.id) ?? [],
+          `children:${node.run.id}`,
+        );
         const tasks =
           node.run.tasks_total > 0 || children.length === 0
             ? await this.#state.tasksOf(node.run.id)
@@ -177,7 +186,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     return [...buckets, ...schedules];
   }
 
-  #runRows(runs: readonly RunIndexEntry[], limit: number): RunsNode[] {
+  /** One more page of a bucket's runs (the "Show more" row's command). */
+  showMore(bucket: string): void {
+    this.#pages.set(bucket, (this.#pages.get(bucket) ?? RUNS_PAGE) + RUNS_PAGE);
+    this.#changed.fire(undefined);
+  }
+
+  #runRows(runs: readonly RunIndexEntry[], bucket: string): RunsNode[] {
+    const limit = this.#pages.get(bucket) ?? RUNS_PAGE;
     const shown = runs.length > limit ? runs.slice(0, limit) : runs;
     const nodes: RunsNode[] = shown.map((run) => {
       const cached = this.#runNodes.get(run.id);
@@ -190,7 +206,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return node;
     });
     if (shown.length < runs.length)
-      nodes.push({ kind: 'more', hidden: runs.length - shown.length });
+      nodes.push({ kind: 'more', hidden: runs.length - shown.length, bucket });
     return nodes;
   }
 
@@ -227,9 +243,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       case 'task':
         return taskItem(node.runId, node.task);
       case 'more': {
-        const item = new vscode.TreeItem(`${node.hidden} older runs not shown`);
-        item.tooltip = 'Use `nexus ps` or the board to browse every run.';
+        const next = Math.min(RUNS_PAGE, node.hidden);
+        const item = new vscode.TreeItem(`Show ${next} more`);
+        item.id = `more:${node.bucket}`;
+        item.description = `${node.hidden} older not shown`;
+        item.tooltip = 'Older runs, a page at a time; `nexus ps` and the board list every run.';
         item.iconPath = new vscode.ThemeIcon('ellipsis');
+        item.command = {
+          command: 'nexus.runs.showMore',
+          title: 'Show More Runs',
+          arguments: [node.bucket],
+        };
         return item;
       }
       case 'message': {
