@@ -604,6 +604,27 @@ test('dropStreams() ends a followed log; the client sees the stream end while th
   });
 });
 
+test('outage() refuses connections while the pods go on; restore() answers again on the same URL', async () => {
+  await withCluster({}, async (kit) => {
+    await kit.batch.createNamespacedJob({ namespace: NS, body: nodeJob('out', SLEEP) });
+    const pod = (await podOf(kit, 'out')).metadata?.name ?? '';
+    const pid = await runningPid(kit, pod);
+    const url = kit.cluster.url;
+    await kit.cluster.outage();
+    await assert.rejects(
+      kit.batch.readNamespacedJob({ name: 'out', namespace: NS }),
+      (err: Error) => /ECONNREFUSED/.test(String(err.cause)),
+    );
+    assert.ok(isAlive(pid), 'the container runs on through the outage');
+    kit.cluster.deleteJob('out', { namespace: NS }); // someone with another way in
+    await kit.cluster.restore();
+    assert.equal(kit.cluster.url, url);
+    await assert.rejects(kit.batch.readNamespacedJob({ name: 'out', namespace: NS }), {
+      code: 404,
+    });
+  });
+});
+
 test('a missing image goes ImagePullBackOff and an unplaceable pod Unschedulable; neither starts', async () => {
   const opts: FakeClusterOptions = {
     images: (image) => !image.startsWith('missing/'),

@@ -82,6 +82,8 @@ export class FakeCluster {
   private readonly kubelet: Kubelet;
   private readonly streams = new Set<Stream>();
   private readonly bookmarkMs: number;
+  /** Between `outage` and `restore`. */
+  private down = false;
 
   private constructor(opts: FakeClusterOptions) {
     this.registry = new Registry(this.store, opts.namespaces ?? ['default']);
@@ -240,6 +242,36 @@ export class FakeCluster {
     }
   }
 
+  /**
+   * The API server goes away (a control-plane outage, a network partition) while the cluster
+   * goes on: its listening socket closes and every open connection is reset, so clients get
+   * ECONNREFUSED; the kubelet keeps running pods and the controllers keep acting. `restore`
+   * listens again on the same port (the kubeconfig stays valid).
+   */
+  async outage(): Promise<void> {
+    if (this.down) return;
+    this.down = true;
+    this.dropStreams({ abrupt: true });
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** Ends an `outage`: the server answers again on its old address. */
+  async restore(): Promise<void> {
+    if (!this.down) return;
+    const port = Number(new URL(this.address).port);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.down = false;
+  }
+
   /** Polls `probe` until it returns a value that is not undefined, null or false. */
   async waitFor<T>(
     what: string,
@@ -261,6 +293,7 @@ export class FakeCluster {
     this.dropStreams();
     await this.kubelet.stop();
     this.life.stop();
+    if (this.down) return;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
