@@ -3,9 +3,12 @@
  * runs in flight are two connections. A watch the server ends (client-node 2.x ends a quiet one
  * after about 30 s) resumes from the last resourceVersion it saw (bookmarks keep it fresh); a
  * 410 Expired (the history was compacted) starts over from a fresh list, whose objects are
- * replayed as MODIFIED so nothing that happened in the gap is missed.
+ * replayed as MODIFIED so nothing that happened in the gap is missed. A first list the cluster
+ * does not answer (it is down while core starts) is retried with back-off until it answers.
  */
 import type { KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import { toUserMessage } from '../../../core/errors.ts';
+import { untilAnswered } from './cluster-wait.ts';
 import { kubernetesClient } from './kubeconfig.ts';
 
 const MANAGED = 'app.kubernetes.io/managed-by=nexus';
@@ -21,6 +24,7 @@ export class NamespaceWatch {
   readonly #namespace: string;
   readonly #h: NamespaceWatchHandlers;
   readonly #aborts = new Set<AbortController>();
+  readonly #stop = new AbortController();
   #stopped = false;
 
   constructor(kc: KubeConfig, namespace: string, handlers: NamespaceWatchHandlers) {
@@ -29,6 +33,7 @@ export class NamespaceWatch {
     this.#h = handlers;
   }
 
+  /** Lists pods and Jobs, then watches; never throws (a failed list is retried meanwhile). */
   async start(): Promise<void> {
     await Promise.all([
       this.#run(`/api/v1/namespaces/${this.#namespace}/pods`, (o, t) =>
@@ -42,13 +47,21 @@ export class NamespaceWatch {
 
   stop(): void {
     this.#stopped = true;
+    this.#stop.abort();
     for (const a of this.#aborts) a.abort();
   }
 
   /** Lists, delivers, then watches from the list's resourceVersion until stopped. */
   async #run(path: string, deliver: (obj: unknown, type: string) => void): Promise<void> {
-    const version = await this.#list(path, deliver);
-    void this.#loop(path, deliver, version);
+    try {
+      const version = await this.#list(path, deliver);
+      void this.#loop(path, deliver, version);
+    } catch (err) {
+      this.#h.log?.(`watch ${path}: could not list (${toUserMessage(err)}); retrying`);
+      void untilAnswered(() => this.#list(path, deliver), { signal: this.#stop.signal }).then(
+        (listed) => listed && this.#loop(path, deliver, listed.value),
+      );
+    }
   }
 
   async #list(path: string, deliver: (obj: unknown, type: string) => void): Promise<string> {
