@@ -17,17 +17,12 @@ import type { RunnerReport } from '../../../core/api.ts';
 import type { KubernetesSettings } from '../../../core/domain/definitions.ts';
 import type { NewEvent, RunEvent } from '../../../core/domain/events.ts';
 import type { RunManifest } from '../../../core/domain/run.ts';
-import { NexusError, toUserMessage } from '../../../core/errors.ts';
+import { NexusError } from '../../../core/errors.ts';
 import type { AgentRuntime, RunnerRef } from '../../../core/ports.ts';
 import type { RunConfigPayload } from '../../../protocol/payload.ts';
-import { RunnerReportSchema } from '../../../protocol/bridge-methods.ts';
 import { kubernetesClient, loadKubeConfig } from './kubeconfig.ts';
 import { buildInbox, buildJob, buildSecret, CONTAINERS, jobName } from './manifests.ts';
-
-const RUNNER_CONTAINER = CONTAINERS.runner;
-import { followPodLog } from './pod-log.ts';
 import { PodText, readPodText } from './pod-text.ts';
-import { parseReportLine } from './report-line.ts';
 import { podPhase } from './phase.ts';
 import {
   apiCode,
@@ -47,6 +42,9 @@ import { InboxFeed, type InboxTarget } from './inbox-feed.ts';
 import { messageEntries, podManifest } from './inbox.ts';
 import { providerEnv } from '../../backends/provider-env.ts';
 import { podBridgeFiles } from './pod-bridge.ts';
+import { followLog, readFinishedLog, type LogTarget } from './log-reader.ts';
+
+const RUNNER_CONTAINER = CONTAINERS.runner;
 
 export interface KubernetesRuntimeDeps {
   env: NodeJS.ProcessEnv;
@@ -71,21 +69,10 @@ export interface KubernetesRuntimeDeps {
   replaceWaitMs?: number;
 }
 
-interface Tracked extends InboxTarget {
-  job: string;
-  key: Buffer;
-  pod?: string;
+interface Tracked extends InboxTarget, LogTarget {
   phase?: string;
-  /** Time of the last log line read, and the lines read at that second (a resume repeats them). */
-  cursor?: string;
-  seenAtCursor: Set<string>;
-  following?: AbortController;
-  /** The pod's lines that are not reports (`runner/runner.log`). */
-  text: PodText;
   cancelled: boolean;
-  terminated?: { exitCode: number | null; reason: string | undefined };
   onExit?: ((code: number | null, signal: string | null, reason?: string) => void) | undefined;
-  applying: Promise<void>;
 }
 
 export class KubernetesRuntime implements AgentRuntime {
@@ -262,7 +249,7 @@ export class KubernetesRuntime implements AgentRuntime {
     );
     if (!running) {
       // Ended while core was away: apply what its log still holds, then settle.
-      await this.#readFinishedLog(t);
+      await readFinishedLog(t, this.#d);
       this.#end(t, null, 'its Kubernetes Job ended or disappeared while core was away');
       return true;
     }
@@ -372,7 +359,7 @@ export class KubernetesRuntime implements AgentRuntime {
     const started = Boolean(runner?.state?.running || runner?.state?.terminated);
     if (name && started && (t.pod !== name || !t.following)) {
       t.pod = name;
-      this.#follow(t);
+      followLog(t, this.#d);
     }
   }
 
@@ -390,7 +377,7 @@ export class KubernetesRuntime implements AgentRuntime {
     if (!done) return;
     // The log stream ends with the container; settle once its last reports are applied.
     void (async () => {
-      if (!t.following && t.pod) await this.#readFinishedLog(t);
+      if (!t.following && t.pod) await readFinishedLog(t, this.#d);
       await waitFor(() => !t.following, 30_000);
       await t.applying;
       const why =
@@ -399,98 +386,6 @@ export class KubernetesRuntime implements AgentRuntime {
           : jobFailureReason(done.reason, done.message, t.terminated, job);
       this.#end(t, t.terminated?.exitCode ?? (done.type === 'Complete' ? 0 : null), why);
     })();
-  }
-
-  #follow(t: Tracked): void {
-    const pod = t.pod;
-    if (!pod || t.following) return;
-    const stop = new AbortController();
-    t.following = stop;
-    void (async () => {
-      let backoff = 250;
-      while (!stop.signal.aborted && !t.ended) {
-        let result: { status: number; body?: string };
-        try {
-          result = await followPodLog(t.kc, {
-            namespace: t.namespace,
-            pod,
-            container: RUNNER_CONTAINER,
-            follow: true,
-            sinceTime: t.cursor,
-            signal: stop.signal,
-            onLine: (time, text) => this.#line(t, time, text),
-          });
-        } catch (err) {
-          this.#d.log?.(`run ${t.runId}: pod log: ${toUserMessage(err)}; retrying`);
-          result = { status: 0 };
-        }
-        if (stop.signal.aborted) break;
-        if (result.status === 200 && t.terminated) break; // the container ended: all read
-        if (result.status === 404) break; // the pod is gone
-        // Dropped, or the container not started yet (400): resume from the cursor.
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, 5000);
-        if (result.status === 200) backoff = 250;
-      }
-      if (t.following === stop) t.following = undefined;
-    })();
-  }
-
-  async #readFinishedLog(t: Tracked): Promise<void> {
-    if (!t.pod) {
-      const k8s = await kubernetesClient();
-      const pods = await t.kc
-        .makeApiClient(k8s.CoreV1Api)
-        .listNamespacedPod({ namespace: t.namespace, labelSelector: `job-name=${t.job}` })
-        .catch(() => undefined);
-      t.pod = pods?.items[0]?.metadata?.name;
-    }
-    if (!t.pod) return;
-    await followPodLog(t.kc, {
-      namespace: t.namespace,
-      pod: t.pod,
-      container: RUNNER_CONTAINER,
-      follow: false,
-      signal: new AbortController().signal,
-      onLine: (time, text) => this.#line(t, time, text),
-    }).catch(() => undefined);
-    await t.applying;
-  }
-
-  #line(t: Tracked, time: string | undefined, text: string): void {
-    if (time) {
-      if (t.cursor && time < t.cursor) return;
-      const seenKey = `${time} ${text}`;
-      if (time === t.cursor && t.seenAtCursor.has(seenKey)) return;
-      if (time !== t.cursor) t.seenAtCursor.clear();
-      t.cursor = time;
-      t.seenAtCursor.add(seenKey);
-    }
-    const parsed = parseReportLine(t.key, text);
-    if (parsed.kind === 'text') return t.text.add(time, text);
-    if (parsed.kind === 'forged') {
-      void this.#d
-        .record(t.runId, [
-          {
-            type: 'nexus.security.refused',
-            data: { principal: 'agent', method: `pod report line (${parsed.reason})` },
-          },
-        ])
-        .catch(() => undefined);
-      return;
-    }
-    const report = RunnerReportSchema.safeParse(parsed.json);
-    if (!report.success) {
-      this.#d.log?.(`run ${t.runId}: a signed report is malformed; ignored`);
-      return;
-    }
-    const r = report.data as RunnerReport;
-    if (r.type === 'approval.requested') t.awaiting.add(r.approval.id);
-    t.applying = t.applying
-      .then(() => this.#d.applyReports(t.runId, [r]))
-      .catch((err: unknown) =>
-        this.#d.log?.(`run ${t.runId}: report ${r.op}: ${toUserMessage(err)}`),
-      );
   }
 
   #end(t: Tracked, code: number | null, reason: string | undefined): void {
