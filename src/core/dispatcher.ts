@@ -146,7 +146,9 @@ export class Dispatcher implements RunLauncher {
         this.#active.delete(m.id);
       }
       const alive =
-        m.runner !== undefined && rt !== undefined && (await rt.alive(m.runner).catch(() => false));
+        m.runner !== undefined &&
+        rt !== undefined &&
+        (await rt.alive(m.runner, m.id).catch(() => false));
       if (m.kind === 'interactive' && m.runner?.via === 'embedded' && alive) {
         this.watch(m);
         log(
@@ -187,7 +189,7 @@ export class Dispatcher implements RunLauncher {
     const every = this.#d.watchEveryMs ?? 1000;
     void (async () => {
       try {
-        while (!stop.signal.aborted && (await rt.alive(runner)))
+        while (!stop.signal.aborted && (await rt.alive(runner, m.id)))
           await this.#d.clock.sleep(every, stop.signal);
       } catch {
         return; // stopped

@@ -208,10 +208,17 @@ export interface AgentRuntime {
     m: RunManifest,
     onExit: (code: number | null, signal: string | null, reason?: string) => void,
   ): Promise<boolean>;
-  /** Stops the run's runner (and everything it started): SIGINT, then SIGKILL after a grace. */
+  /**
+   * Stops the run's runner (and everything it started): SIGINT, then SIGKILL after a grace. A
+   * runner this process does not hold is looked for where the run `runId` put it (a pod: in
+   * the run's own cluster context, not the kubeconfig's current one).
+   */
   cancel(runId: string, runner?: RunnerRef): Promise<void>;
-  /** Whether this runner still lives (reattach after a restart, watching a foreign runner). */
-  alive(runner: RunnerRef): Promise<boolean>;
+  /**
+   * Whether the runner of run `runId` still lives (reattach after a restart, watching a foreign
+   * runner); looked for where the run put it, as for `cancel`.
+   */
+  alive(runner: RunnerRef, runId: string): Promise<boolean>;
   /** The runner's own log from a byte offset, and the offset to continue from. */
   logs(runId: string, from?: number): Promise<{ text: string; next: number }>;
 }

@@ -75,6 +75,22 @@ export function phaseEvent(phase: PodPhase, pod: string | undefined): NewEvent {
   };
 }
 
+/** The Job as the cluster has it; undefined when it is gone (404). Any other error throws. */
+export async function readJob(
+  kc: KubeConfig,
+  ref: { namespace: string; job: string },
+): Promise<V1Job | undefined> {
+  const k8s = await kubernetesClient();
+  try {
+    return await kc
+      .makeApiClient(k8s.BatchV1Api)
+      .readNamespacedJob({ name: ref.job, namespace: ref.namespace });
+  } catch (err) {
+    if (apiCode(err) === 404) return undefined;
+    throw clusterError(err, `read Job ${ref.namespace}/${ref.job}`);
+  }
+}
+
 export function finishedCondition(
   job: V1Job,
 ): { type: string; reason?: string; message?: string } | undefined {

@@ -33,6 +33,7 @@ import {
   jobFailureReason,
   parseRef,
   phaseEvent,
+  readJob,
   remoteOf,
   waitFor,
   waitGone,
@@ -79,7 +80,9 @@ export class KubernetesRuntime implements AgentRuntime {
   readonly kind = 'kubernetes' as const;
   readonly #d: KubernetesRuntimeDeps;
   readonly #runs = new Map<string, Tracked>();
+  /** By context, namespace and Job name: two clusters may have the same namespace. */
   readonly #byJob = new Map<string, Tracked>();
+  /** By context and namespace, as `#byJob`. */
   readonly #watches = new Map<string, NamespaceWatch>();
   readonly #configs = new Map<string, Promise<KubeConfig>>();
   readonly #offEvents: () => void;
@@ -193,29 +196,15 @@ export class KubernetesRuntime implements AgentRuntime {
     const ref = t ? { namespace: t.namespace, job: t.job } : parseRef(runner);
     if (!ref) return;
     if (t) t.cancelled = true;
-    const kc = t?.kc ?? (await this.#config(undefined));
+    const kc = t?.kc ?? (await this.#runConfig(runId));
     await deleteJob(kc, ref.namespace, ref.job);
   }
 
-  async alive(runner: RunnerRef): Promise<boolean> {
+  async alive(runner: RunnerRef, runId: string): Promise<boolean> {
     const ref = parseRef(runner);
     if (!ref) return false;
-    const kc =
-      this.#byJob.get(`${ref.namespace}/${ref.job}`)?.kc ?? (await this.#config(undefined));
-    return this.#jobRunning(kc, ref);
-  }
-
-  async #jobRunning(kc: KubeConfig, ref: { namespace: string; job: string }): Promise<boolean> {
-    const k8s = await kubernetesClient();
-    try {
-      const job = await kc
-        .makeApiClient(k8s.BatchV1Api)
-        .readNamespacedJob({ name: ref.job, namespace: ref.namespace });
-      return !finishedCondition(job);
-    } catch (err) {
-      if (apiCode(err) === 404) return false;
-      throw clusterError(err, `read Job ${ref.namespace}/${ref.job}`);
-    }
+    const job = await readJob(this.#runs.get(runId)?.kc ?? (await this.#runConfig(runId)), ref);
+    return job !== undefined && !finishedCondition(job);
   }
 
   /**
@@ -237,7 +226,7 @@ export class KubernetesRuntime implements AgentRuntime {
     );
     if (!key) return false;
     const text = await PodText.open(this.#d.runDir(m.id));
-    const running = await this.#jobRunning(kc, ref).catch(() => false);
+    const job = await readJob(kc, ref).catch(() => undefined);
     const t = this.#track(
       m.id,
       ref.namespace,
@@ -247,7 +236,7 @@ export class KubernetesRuntime implements AgentRuntime {
       text,
       onExit,
     );
-    if (!running) {
+    if (!job || finishedCondition(job)) {
       // Ended while core was away: apply what its log still holds, then settle.
       await readFinishedLog(t, this.#d);
       this.#end(t, null, 'its Kubernetes Job ended or disappeared while core was away');
@@ -301,9 +290,15 @@ export class KubernetesRuntime implements AgentRuntime {
       applying: Promise.resolve(),
     };
     this.#runs.set(runId, t);
-    this.#byJob.set(`${namespace}/${job}`, t);
+    this.#byJob.set(jobKey(kc, namespace, job), t);
     this.#inbox.start();
     return t;
+  }
+
+  /** The run's own cluster (its manifest's context), not the kubeconfig's current one. */
+  async #runConfig(runId: string): Promise<KubeConfig> {
+    const m = await this.#d.readRun(runId).catch(() => undefined);
+    return this.#config(m?.kubernetes?.context);
   }
 
   #config(context: string | undefined): Promise<KubeConfig> {
@@ -318,17 +313,19 @@ export class KubernetesRuntime implements AgentRuntime {
   }
 
   async #ensureWatch(namespace: string, kc: KubeConfig): Promise<void> {
-    if (this.#watches.has(namespace)) return;
+    const key = jobKey(kc, namespace, '');
+    if (this.#watches.has(key)) return;
     const w = new NamespaceWatch(kc, namespace, {
-      onPod: (pod, type) => this.#onPod(pod, type),
-      onJob: (job, type) => this.#onJob(job, type),
+      onPod: (pod, type) => this.#onPod(pod, type, kc),
+      onJob: (job, type) => this.#onJob(job, type, kc),
       log: this.#d.log,
     });
-    this.#watches.set(namespace, w);
+    this.#watches.set(key, w);
     await w.start();
   }
 
   #trackedFor(
+    kc: KubeConfig,
     obj: { metadata?: { namespace?: string; labels?: Record<string, string> } },
     job?: string,
   ): Tracked | undefined {
@@ -337,11 +334,11 @@ export class KubernetesRuntime implements AgentRuntime {
       job ??
       obj.metadata?.labels?.['job-name'] ??
       obj.metadata?.labels?.['batch.kubernetes.io/job-name'];
-    return name ? this.#byJob.get(`${ns}/${name}`) : undefined;
+    return name ? this.#byJob.get(jobKey(kc, ns, name)) : undefined;
   }
 
-  #onPod(pod: V1Pod, type: string): void {
-    const t = this.#trackedFor(pod);
+  #onPod(pod: V1Pod, type: string, kc: KubeConfig): void {
+    const t = this.#trackedFor(kc, pod);
     if (!t || t.ended) return;
     const name = pod.metadata?.name;
     if (type === 'DELETED') return;
@@ -363,8 +360,8 @@ export class KubernetesRuntime implements AgentRuntime {
     }
   }
 
-  #onJob(job: V1Job, type: string): void {
-    const t = this.#trackedFor(job, job.metadata?.name);
+  #onJob(job: V1Job, type: string, kc: KubeConfig): void {
+    const t = this.#trackedFor(kc, job, job.metadata?.name);
     if (!t || t.ended) return;
     if (type === 'DELETED') {
       if (t.cancelled) return this.#end(t, null, 'cancelled');
@@ -392,7 +389,12 @@ export class KubernetesRuntime implements AgentRuntime {
     if (t.ended) return;
     t.ended = true;
     t.following?.abort();
-    this.#byJob.delete(`${t.namespace}/${t.job}`);
+    this.#byJob.delete(jobKey(t.kc, t.namespace, t.job));
     t.onExit?.(code, null, reason);
   }
+}
+
+/** Where a Job is: its context, namespace and name (`''` for a whole namespace). */
+function jobKey(kc: KubeConfig, namespace: string, job: string): string {
+  return `${kc.getCurrentContext()}/${namespace}/${job}`;
 }
