@@ -140,6 +140,9 @@ export function clusterError(err: unknown, what: string): NexusError {
       // keep the client's message
     }
   }
+  // client-node's fetch says only "fetch failed"; the cause names it (ECONNREFUSED, ETIMEDOUT).
+  const cause = (err as { cause?: { code?: unknown } }).cause?.code;
+  if (typeof cause === 'string' && !detail.includes(cause)) detail += ` (${cause})`;
   return new NexusError('BACKEND_FAILURE', `Kubernetes: could not ${what}: ${detail}`);
 }
 

@@ -7,7 +7,8 @@
  * name; keeps the inbox in line with the run's record (a person's approval decisions, the
  * messages waiting for the agent: `inbox-feed.ts`); cancels by deleting the Job with
  * Background propagation (never with a body, which would orphan the pod). After a restart it
- * re-finds its runs' Jobs and reattaches; a Job gone from under a run ends it `failed`.
+ * re-finds its runs' Jobs and reattaches; a Job gone from under a run ends it `failed`. Only the
+ * cluster's answer ends a run: one that does not answer is asked again (`cluster-wait.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import type { RunnerReport } from '../../../core/api.ts';
 import type { KubernetesSettings } from '../../../core/domain/definitions.ts';
 import type { NewEvent, RunEvent } from '../../../core/domain/events.ts';
 import type { RunManifest } from '../../../core/domain/run.ts';
-import { NexusError } from '../../../core/errors.ts';
+import { NexusError, toUserMessage } from '../../../core/errors.ts';
 import type { AgentRuntime, RunnerRef } from '../../../core/ports.ts';
 import type { RunConfigPayload } from '../../../protocol/payload.ts';
 import { kubernetesClient, loadKubeConfig } from './kubeconfig.ts';
@@ -38,6 +39,7 @@ import {
   waitFor,
   waitGone,
 } from './job-state.ts';
+import { askCluster } from './cluster-wait.ts';
 import { NamespaceWatch } from './watch.ts';
 import { InboxFeed, type InboxTarget } from './inbox-feed.ts';
 import { messageEntries, podManifest } from './inbox.ts';
@@ -84,6 +86,10 @@ export class KubernetesRuntime implements AgentRuntime {
   readonly #byJob = new Map<string, Tracked>();
   /** By context and namespace, as `#byJob`. */
   readonly #watches = new Map<string, NamespaceWatch>();
+  /** Contexts said to be unreachable, so that an outage is logged once, not once per run. */
+  readonly #unreachable = new Set<string>();
+  /** Aborted by `close`: stops the waits for a cluster that does not answer. */
+  readonly #closing = new AbortController();
   readonly #configs = new Map<string, Promise<KubeConfig>>();
   readonly #offEvents: () => void;
   readonly #inbox: InboxFeed;
@@ -210,6 +216,8 @@ export class KubernetesRuntime implements AgentRuntime {
   /**
    * After a restart: follow the run's Job again from the start of its log (reports already
    * applied are skipped by `op`), and settle it once the Job ends — or at once when it is gone.
+   * A cluster that does not answer leaves the run `running` and is asked again in the
+   * background until it answers (or core closes).
    */
   async reattach(
     m: RunManifest,
@@ -226,25 +234,40 @@ export class KubernetesRuntime implements AgentRuntime {
     );
     if (!key) return false;
     const text = await PodText.open(this.#d.runDir(m.id));
-    const job = await readJob(kc, ref).catch(() => undefined);
-    const t = this.#track(
-      m.id,
-      ref.namespace,
-      ref.job,
-      kc,
-      Buffer.from(key, 'base64url'),
-      text,
-      onExit,
-    );
-    if (!job || finishedCondition(job)) {
-      // Ended while core was away: apply what its log still holds, then settle.
-      await readFinishedLog(t, this.#d);
-      this.#end(t, null, 'its Kubernetes Job ended or disappeared while core was away');
-      return true;
-    }
-    await this.#ensureWatch(ref.namespace, kc);
-    // Messages queued or removed while core was away; the record says what is still waiting.
-    await this.#inbox.syncMessages(t, m);
+    const context = kc.getCurrentContext();
+    const log = (line: string): void => this.#d.log?.(line);
+    // Tracked once the cluster answered: until then nothing is written to it (no inbox feed).
+    const resume = async (job: V1Job | undefined): Promise<void> => {
+      if (this.#unreachable.delete(context)) log(`cluster ${context} answers again`);
+      const t = this.#track(
+        m.id,
+        ref.namespace,
+        ref.job,
+        kc,
+        Buffer.from(key, 'base64url'),
+        text,
+        onExit,
+      );
+      if (!job || finishedCondition(job)) {
+        // Ended while core was away: apply what its log still holds, then settle.
+        await readFinishedLog(t, this.#d);
+        const what = `its Kubernetes Job ${ref.namespace}/${ref.job}`;
+        return this.#end(t, null, `${what} ${job ? 'ended' : 'was deleted'} while core was away`);
+      }
+      await this.#ensureWatch(ref.namespace, kc);
+      // Messages queued or removed while core was away; the record says what is still waiting.
+      await this.#inbox.syncMessages(t, await this.#d.readRun(m.id).catch(() => m));
+    };
+    await askCluster(() => readJob(kc, ref), {
+      signal: this.#closing.signal,
+      onAnswer: resume,
+      onUnreachable: (err) => {
+        if (this.#unreachable.has(context)) return;
+        this.#unreachable.add(context);
+        log(`cluster ${context} unreachable, retrying (${toUserMessage(err)})`);
+      },
+      onError: (err) => log(`run ${m.id}: could not reattach: ${toUserMessage(err)}`),
+    });
     return true;
   }
 
@@ -256,6 +279,7 @@ export class KubernetesRuntime implements AgentRuntime {
 
   /** Stops watching and following (core stopping); Jobs keep running and are reattached. */
   close(): void {
+    this.#closing.abort();
     this.#offEvents();
     this.#inbox.stop();
     for (const w of this.#watches.values()) w.stop();
