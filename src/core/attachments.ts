@@ -6,9 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Attachment, RunManifest } from './domain/run.ts';
+import { isTerminalRunStatus } from './domain/run.ts';
 import { NexusError } from './errors.ts';
 import type { RunStore } from './ports.ts';
-import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS } from './domain/limits.ts';
+import {
+  MAX_ATTACHMENT_BYTES,
+  MAX_ATTACHMENTS,
+  MAX_POD_ATTACHMENT_BYTES,
+} from './domain/limits.ts';
 
 /** Where the runner puts them in the workspace. */
 export const ATTACHMENTS_DIR = '.nexus-attachments';
@@ -87,6 +92,7 @@ export class RunAttachments {
         `run ${id} already has ${MAX_ATTACHMENTS} attachments: remove one first`,
       );
     }
+    await this.checkPodCap(m, req.name, data.length);
     // The bytes land first (atomically); the manifest then names them. A crash in between
     // leaves an unlisted file, never a listed one that is missing.
     await this.files().write(id, req.name, data);
@@ -110,6 +116,36 @@ export class RunAttachments {
       };
     });
     return attachment;
+  }
+
+  /**
+   * A Kubernetes run not ended (queued or live) gets its attachments, its group's included,
+   * through its inbox ConfigMap: refused here when adding this one would take any such run of
+   * the group past the cap, before anything is written.
+   */
+  private async checkPodCap(target: RunManifest, name: string, size: number): Promise<void> {
+    const group = groupOf(target);
+    const runs = group
+      ? await this.d.store.listRuns({ archived: 'include', group })
+      : [{ id: target.id, runtime: target.runtime, status: target.status }];
+    for (const r of runs) {
+      if (r.runtime !== 'kubernetes' || isTerminalRunStatus(r.status)) continue;
+      const listed = await this.list(r.id);
+      // Its own attachment of that name hides the new one from it; otherwise the new one
+      // takes the place of whichever of that name it sees now.
+      const hidden = r.id !== target.id && listed.some((a) => a.name === name && a.run === r.id);
+      const total =
+        listed
+          .filter((a) => a.name !== name || (hidden && a.run === r.id))
+          .reduce((n, a) => n + a.size, 0) + (hidden ? 0 : size);
+      if (total > MAX_POD_ATTACHMENT_BYTES) {
+        throw new NexusError(
+          'USAGE',
+          `run ${r.id} runs on Kubernetes: with ${name} its attachments (its own and its group's) would total ${total} bytes, over the ${MAX_POD_ATTACHMENT_BYTES} bytes (${MAX_POD_ATTACHMENT_BYTES / 1024} KiB) its pod's inbox takes; remove one first`,
+          { run: r.id, name, total, limit: MAX_POD_ATTACHMENT_BYTES },
+        );
+      }
+    }
   }
 
   /** The run's attachments, then those of the other runs of its group (its own win on a name). */

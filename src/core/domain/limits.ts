@@ -11,3 +11,8 @@ export const MAX_PENDING_MESSAGES = 20;
 export const MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024;
 /** Attachments per run. */
 export const MAX_ATTACHMENTS = 50;
+/**
+ * The attachments a Kubernetes run sees (its own and its group's), total bytes: they travel in
+ * the run's inbox ConfigMap, which the API server caps at 1 MiB (decision 31).
+ */
+export const MAX_POD_ATTACHMENT_BYTES = 640 * 1024;
