@@ -1,9 +1,10 @@
 /**
- * Keeps each pod's inbox in line with its run's record: a person's approval decisions and the
- * messages waiting for the agent. At once for what this core does (its live events), and by a
+ * Keeps each pod's inbox in line with its run's record: a person's approval decisions, the
+ * messages waiting for the agent, and the attachments it sees (`inbox-attachments.ts`). At once for what this core does (its live events), and by a
  * look at the record every second otherwise — another process (a terminal `nexus approvals
  * approve`, `nexus run queue-message`) changed the same state. A run's record is read only when
- * it changed since the last look or when its pod waits on an approval.
+ * it changed since the last look, when its pod waits on an approval, or when it is in a group
+ * (another run of the group may have changed the attachments it shares).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { RunEvent } from '../../../core/domain/events.ts';
@@ -11,6 +12,14 @@ import type { RunManifest } from '../../../core/domain/run.ts';
 import { toUserMessage } from '../../../core/errors.ts';
 import { INBOX_PREFIX, messageEntries, putInboxEntry, syncMessageEntries } from './inbox.ts';
 import { inboxName } from './manifests.ts';
+import {
+  attachmentEntries,
+  attachmentIndex,
+  overCapMessage,
+  syncAttachmentEntries,
+  type AttachmentSource,
+} from './inbox-attachments.ts';
+import { MAX_POD_ATTACHMENT_BYTES } from '../../../core/domain/limits.ts';
 
 /** What the feed keeps per run (part of the runtime's bookkeeping). */
 export interface InboxTarget {
@@ -22,6 +31,10 @@ export interface InboxTarget {
   awaiting: Set<string>;
   /** The `message.*` keys the inbox was last given (sorted, joined); undefined: not known. */
   messagesKey?: string | undefined;
+  /** The attachment index the inbox was last given (or last refused); undefined: not known. */
+  attachmentsKey?: string | undefined;
+  /** Whether the run was in a group when last read. */
+  grouped?: boolean | undefined;
   /** When the run's record last changed, as last seen. */
   recordStamp?: string | undefined;
   /** Inbox writes for this run, one after another. */
@@ -33,6 +46,8 @@ export interface InboxFeedDeps {
   /** When a run's record last changed (cheap); absent: read it every time. */
   recordStamp?: ((runId: string) => Promise<string | undefined>) | undefined;
   targets(): Iterable<InboxTarget>;
+  /** The runs' attachments; absent: the inbox carries none. */
+  attachments?: AttachmentSource | undefined;
   target(runId: string): InboxTarget | undefined;
   log?: ((line: string) => void) | undefined;
 }
@@ -72,6 +87,10 @@ export class InboxFeed {
         .readRun(t.runId)
         .then((m) => this.syncMessages(t, m))
         .catch(() => undefined);
+    } else if (e.type === 'nexus.attachment.added' || e.type === 'nexus.attachment.removed') {
+      // Shared within a group: any live run may see it.
+      for (const other of [...this.#d.targets()])
+        if (!other.ended) void this.syncAttachments(other);
     }
   }
 
@@ -92,13 +111,46 @@ export class InboxFeed {
       if (t.ended) continue;
       const stamp = await this.#d.recordStamp?.(t.runId).catch(() => undefined);
       const changed = stamp === undefined || stamp !== t.recordStamp;
-      if (!changed && t.awaiting.size === 0 && t.messagesKey !== undefined) continue;
+      const known = t.messagesKey !== undefined && t.attachmentsKey !== undefined;
+      if (!changed && t.awaiting.size === 0 && known && !t.grouped) continue;
       const m = await this.#d.readRun(t.runId).catch(() => undefined);
       if (!m) continue;
       t.recordStamp = stamp;
       for (const a of m.approvals) void this.forwardDecision(t, a);
       void this.syncMessages(t, m);
+      t.grouped = Boolean(m.group);
+      void this.syncAttachments(t);
     }
+  }
+
+  /** Gives the inbox the attachments the run sees now (its own and its group's). */
+  syncAttachments(t: InboxTarget): Promise<void> {
+    const src = this.#d.attachments;
+    if (!src) return Promise.resolve();
+    const write = async (): Promise<void> => {
+      if (t.ended) return;
+      try {
+        const at = await attachmentIndex(src, t.runId);
+        if (at.index === t.attachmentsKey) return;
+        if (at.total > MAX_POD_ATTACHMENT_BYTES) {
+          // `nexus attachment add` refuses this; a run moved into a group can still get here.
+          // The pod keeps what it was given, and this is said once per state.
+          t.attachmentsKey = at.index;
+          this.#d.log?.(`${overCapMessage(t.runId, at.total)}; the pod keeps what it has`);
+          return;
+        }
+        const entries = await attachmentEntries(src, t.runId, at);
+        await syncAttachmentEntries(t.kc, t.namespace, inboxName(t.runId), entries);
+        t.attachmentsKey = at.index;
+      } catch (err) {
+        t.attachmentsKey = undefined; // looked at again on the next tick
+        this.#d.log?.(
+          `run ${t.runId}: could not update the inbox's attachments: ${toUserMessage(err)}`,
+        );
+      }
+    };
+    t.inboxWrites = t.inboxWrites.then(write);
+    return t.inboxWrites;
   }
 
   /** Gives the inbox an entry for each message still waiting, and none for any other. */

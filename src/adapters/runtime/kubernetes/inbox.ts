@@ -34,30 +34,50 @@ export function podManifest(m: RunManifest): RunManifest {
   return { ...m, messages: (m.messages ?? []).filter((x) => x.delivered_attempt !== undefined) };
 }
 
+/** What an inbox ConfigMap holds: text entries, and bytes (base64) for the attachments. */
+export interface InboxContent {
+  data: Record<string, string>;
+  binaryData: Record<string, string>;
+}
+
 /**
  * Changes a run's inbox ConfigMap (read, change, replace; a conflict is retried): `change`
- * gets the current `data` and returns the new one, or undefined when nothing is to change.
+ * gets the current content and returns the new one, or undefined when nothing is to change.
  */
-export async function updateInbox(
+export async function updateInboxContent(
   kc: KubeConfig,
   namespace: string,
   name: string,
-  change: (data: Record<string, string>) => Record<string, string> | undefined,
+  change: (content: InboxContent) => InboxContent | undefined,
 ): Promise<void> {
   const k8s = await kubernetesClient();
   const api = kc.makeApiClient(k8s.CoreV1Api);
   for (let i = 0; ; i++) {
     try {
       const cm = await api.readNamespacedConfigMap({ name, namespace });
-      const data = change({ ...cm.data });
-      if (!data) return;
-      cm.data = data;
+      const next = change({ data: { ...cm.data }, binaryData: { ...cm.binaryData } });
+      if (!next) return;
+      cm.data = next.data;
+      cm.binaryData = Object.keys(next.binaryData).length ? next.binaryData : undefined;
       await api.replaceNamespacedConfigMap({ name, namespace, body: cm });
       return;
     } catch (err) {
       if (apiCode(err) !== 409 || i >= 4) throw clusterError(err, `update ${namespace}/${name}`);
     }
   }
+}
+
+/** Changes a run's inbox's text entries (its bytes left alone). */
+export function updateInbox(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  change: (data: Record<string, string>) => Record<string, string> | undefined,
+): Promise<void> {
+  return updateInboxContent(kc, namespace, name, (content) => {
+    const data = change(content.data);
+    return data && { data, binaryData: content.binaryData };
+  });
 }
 
 /** Adds one entry to a run's inbox. */
@@ -86,7 +106,7 @@ export function syncMessageEntries(
   });
 }
 
-function sameEntries(a: Record<string, string>, b: Record<string, string>): boolean {
+export function sameEntries(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }

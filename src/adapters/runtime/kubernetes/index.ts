@@ -39,6 +39,7 @@ export function kubernetesRuntimeFor(
       });
     },
     readRun: (runId) => core.store.readRun(runId),
+    attachments: core.service,
     runDir: (runId) => core.store.runDir(runId),
     onEvent: (listener) => core.hub.on(listener),
     // The file store rewrites a run's manifest (atomically) on every change to it.

@@ -411,17 +411,23 @@ export function buildSecret(
   };
 }
 
-/** The run's inbox: a ConfigMap the runtime updates and the runner reads as files. */
+/**
+ * The run's inbox: a ConfigMap the runtime updates and the runner reads as files; `binaryData`
+ * holds the attachments' bytes (base64), `attachment.<sha256>`.
+ */
 export function buildInbox(
   input: JobInput,
   owner: JobOwner,
   entries: Record<string, string>,
+  binaryData: Record<string, string> = {},
 ): V1ConfigMap {
   checkDataKeys('ConfigMap', entries);
+  checkDataKeys('ConfigMap', binaryData);
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { ...metadata(inboxName(input.runId), input), ownerReferences: ownedBy(owner) },
     data: { ...entries },
+    ...(Object.keys(binaryData).length ? { binaryData: { ...binaryData } } : {}),
   };
 }

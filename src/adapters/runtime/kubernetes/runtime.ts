@@ -43,6 +43,7 @@ import { askCluster } from './cluster-wait.ts';
 import { NamespaceWatch } from './watch.ts';
 import { InboxFeed, type InboxTarget } from './inbox-feed.ts';
 import { messageEntries, podManifest } from './inbox.ts';
+import { initialAttachments, type AttachmentSource } from './inbox-attachments.ts';
 import { providerEnv } from '../../backends/provider-env.ts';
 import { podBridgeFiles } from './pod-bridge.ts';
 import { followLog, readFinishedLog, type LogTarget } from './log-reader.ts';
@@ -66,6 +67,8 @@ export interface KubernetesRuntimeDeps {
   /** When a run's record last changed (a cheap look: the inbox is fed from it). */
   recordStamp?: (runId: string) => Promise<string | undefined>;
   log?: (line: string) => void;
+  /** The runs' attachments, which go into the inbox (`inbox-attachments.ts`). */
+  attachments?: AttachmentSource | undefined;
   /** A bridge URL the pods reach core by: the Secret then carries it and the run's tokens. */
   podBridgeUrl?: string | undefined;
   /** How long a Job being replaced (a resumed run) may take to go, ms. */
@@ -101,6 +104,7 @@ export class KubernetesRuntime implements AgentRuntime {
       recordStamp: deps.recordStamp,
       targets: () => this.#runs.values(),
       target: (runId) => this.#runs.get(runId),
+      attachments: deps.attachments,
       log: deps.log,
     });
     this.#offEvents = deps.onEvent((e) => this.#inbox.onEvent(e));
@@ -157,6 +161,7 @@ export class KubernetesRuntime implements AgentRuntime {
     const manifest = await this.#d.readRun(payload.run_id);
     // Waiting messages reach the pod through its inbox alone, so a removal is honoured there.
     const inbox = messageEntries(manifest);
+    const attachments = await initialAttachments(this.#d.attachments, payload.run_id);
     const files: Record<string, string> = {
       'payload.json': JSON.stringify(podPayload),
       'manifest.json': JSON.stringify(podManifest(manifest)),
@@ -188,7 +193,10 @@ export class KubernetesRuntime implements AgentRuntime {
     const owner = { name, uid: created.metadata?.uid ?? '' };
     try {
       await core.createNamespacedSecret({ namespace, body: buildSecret(input, owner, files) });
-      await core.createNamespacedConfigMap({ namespace, body: buildInbox(input, owner, inbox) });
+      await core.createNamespacedConfigMap({
+        namespace,
+        body: buildInbox(input, owner, { ...inbox, ...attachments.data }, attachments.binaryData),
+      });
     } catch (err) {
       await deleteJob(kc, namespace, name).catch(() => undefined);
       throw clusterError(err, `create the Secret of Job ${namespace}/${name}`);
