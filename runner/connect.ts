@@ -7,6 +7,7 @@
  * through a credential that can work its checklist and nothing more.
  */
 import type { NexusApi, RunnerApi } from '../src/core/api.ts';
+import type { AttachmentReader } from './attachments.ts';
 import { NexusError } from '../src/core/errors.ts';
 import { defaultUserConfigDir } from '../src/adapters/definitions/user-dir.ts';
 import { stateDirFor } from '../src/adapters/paths.ts';
@@ -18,8 +19,8 @@ import { coreInfoPath, discoverCore } from '../src/adapters/bridge/discovery.ts'
 
 export interface CoreConnection {
   api: RunnerApi;
-  /** The run's attachments, to hand to the workspace (absent in a pod: none there). */
-  attachments?: Pick<NexusApi, 'listAttachments' | 'getAttachment'> | undefined;
+  /** The run's attachments, to hand to the workspace (in a pod: from its inbox). */
+  attachments?: AttachmentReader | undefined;
   mode: 'bridge' | 'embedded';
   /** The state dir when this machine holds it (hidden from the agent). */
   stateDir: string | undefined;

@@ -229,7 +229,7 @@ export async function runnerMain(
           const from = core?.attachments;
           if (!from) return [];
           // A file that cannot be handed over is logged; the attempt goes on without it.
-          return handAttachments(from, runId, workspaceDir).catch((err: unknown) => {
+          return handAttachments(from, runId, workspaceDir, log).catch((err: unknown) => {
             log(`attachments: ${toUserMessage(err)}`);
             return [];
           });

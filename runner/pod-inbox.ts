@@ -9,6 +9,8 @@
  *   away while its message still waits was removed by a person: the message is withdrawn. A
  *   message once delivered stays in the pod's record, so an entry that lingers is not
  *   delivered again.
+ * - `attachments.json` and `attachment.<sha256>`: the run's attachments (its group's included),
+ *   handed to the workspace's `.nexus-attachments/` before each attempt (`pod-attachments.ts`).
  *
  * The kubelet updates a mounted ConfigMap within its sync period (seconds to about a minute),
  * so what core writes lands that much later; the runner reads the inbox every second and at

@@ -9,9 +9,10 @@
  *   the pod log: the runner's own reports, and what the agent did through its bridge
  *   (`agent.call`: its checklist calls and memory proposals), each numbered by the outbox so
  *   core applies it once.
- * - What core sends in (approval decisions, the messages queued for the agent) arrives as files
- *   in the per-run inbox ConfigMap, mounted read-only; the runner polls it, and reads it again
- *   at each attempt boundary, where a waiting message is carried (`pod-inbox.ts`).
+ * - What core sends in (approval decisions, the messages queued for the agent, the attachments)
+ *   arrives as files in the per-run inbox ConfigMap, mounted read-only; the runner polls it, and
+ *   reads it again at each attempt boundary, where a waiting message is carried (`pod-inbox.ts`)
+ *   and the attachments are handed to the workspace (`pod-attachments.ts`).
  * - Unless core serves a bridge the pod can reach: then the Secret names it, with the run's
  *   tokens, and the runner reports over it as a local runner does (`pod-bridge.ts`).
  */
@@ -40,6 +41,7 @@ import { signReportLine } from '../src/adapters/runtime/kubernetes/report-line.t
 import { POD_BRIDGE_FILE, PodBridge } from '../src/adapters/runtime/kubernetes/pod-bridge.ts';
 import type { CoreConnection } from './connect.ts';
 import { watchInbox } from './pod-inbox.ts';
+import { podAttachments } from './pod-attachments.ts';
 
 /** The Secret's files, as core writes them (`src/adapters/runtime/kubernetes/runtime.ts`). */
 export const POD_FILES = {
@@ -213,6 +215,7 @@ export async function connectPodCore(
   let bridge: { close(): Promise<void> } | undefined;
   return {
     api: runnerApi,
+    attachments: opts.inboxDir ? podAttachments(opts.inboxDir, opts.log) : undefined,
     mode: 'embedded',
     stateDir: undefined,
     userConfigDir: join(opts.tmpDir, 'nexus-config'),
