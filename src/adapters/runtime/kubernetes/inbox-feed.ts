@@ -1,10 +1,11 @@
 /**
  * Keeps each pod's inbox in line with its run's record: a person's approval decisions, the
- * messages waiting for the agent, and the attachments it sees (`inbox-attachments.ts`). At once for what this core does (its live events), and by a
- * look at the record every second otherwise — another process (a terminal `nexus approvals
- * approve`, `nexus run queue-message`) changed the same state. A run's record is read only when
- * it changed since the last look, when its pod waits on an approval, or when it is in a group
- * (another run of the group may have changed the attachments it shares).
+ * messages waiting for the agent, and the attachments it sees (`inbox-attachments.ts`). At
+ * once for what this core does (its live events), and by a look at the record every second
+ * otherwise — another process (a terminal `nexus approvals approve`, `nexus run
+ * queue-message`, `nexus attachment add`) changed the same state. A run's record is read only
+ * when it changed since the last look, when its pod waits on an approval, or when it is in a
+ * group (another run of the group may have changed the attachments it shares).
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { RunEvent } from '../../../core/domain/events.ts';
@@ -67,8 +68,14 @@ export class InboxFeed {
     this.#d = deps;
   }
 
-  /** Core's live events: decisions, and changes to a run's message queue. */
+  /** Core's live events: decisions, changes to a run's message queue and to attachments. */
   onEvent(e: RunEvent): void {
+    if (e.type === 'nexus.attachment.added' || e.type === 'nexus.attachment.removed') {
+      // Shared within a group: a live run may see another run's, one not on Kubernetes too.
+      for (const other of [...this.#d.targets()])
+        if (!other.ended) void this.syncAttachments(other);
+      return;
+    }
     const t = this.#d.target(e.run_id);
     if (!t || t.ended) return;
     if (e.type === 'nexus.approval.decided') {
@@ -87,10 +94,6 @@ export class InboxFeed {
         .readRun(t.runId)
         .then((m) => this.syncMessages(t, m))
         .catch(() => undefined);
-    } else if (e.type === 'nexus.attachment.added' || e.type === 'nexus.attachment.removed') {
-      // Shared within a group: any live run may see it.
-      for (const other of [...this.#d.targets()])
-        if (!other.ended) void this.syncAttachments(other);
     }
   }
 
@@ -111,7 +114,9 @@ export class InboxFeed {
       if (t.ended) continue;
       const stamp = await this.#d.recordStamp?.(t.runId).catch(() => undefined);
       const changed = stamp === undefined || stamp !== t.recordStamp;
-      const known = t.messagesKey !== undefined && t.attachmentsKey !== undefined;
+      const known =
+        t.messagesKey !== undefined &&
+        (this.#d.attachments === undefined || t.attachmentsKey !== undefined);
       if (!changed && t.awaiting.size === 0 && known && !t.grouped) continue;
       const m = await this.#d.readRun(t.runId).catch(() => undefined);
       if (!m) continue;

@@ -150,6 +150,8 @@ export class KubernetesRuntime implements AgentRuntime {
     for (const c of job.spec?.template.spec?.containers ?? [])
       c.env = [...(c.env ?? []), { name: 'NEXUS_K8S_JOB', value: `${namespace}/${name}` }];
 
+    // Past the cap: refused before anything of the run exists, here or in the cluster.
+    const attachments = await initialAttachments(this.#d.attachments, payload.run_id);
     const key = randomBytes(32);
     await mkdir(join(this.#d.runDir(payload.run_id), 'runner'), { recursive: true, mode: 0o700 });
     const keyFile = join(this.#d.runDir(payload.run_id), 'runner', 'report-key');
@@ -161,7 +163,6 @@ export class KubernetesRuntime implements AgentRuntime {
     const manifest = await this.#d.readRun(payload.run_id);
     // Waiting messages reach the pod through its inbox alone, so a removal is honoured there.
     const inbox = messageEntries(manifest);
-    const attachments = await initialAttachments(this.#d.attachments, payload.run_id);
     const files: Record<string, string> = {
       'payload.json': JSON.stringify(podPayload),
       'manifest.json': JSON.stringify(podManifest(manifest)),
