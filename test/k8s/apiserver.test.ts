@@ -839,6 +839,38 @@ test('the server refuses what a real one refuses: 422 names and specs, 409 dupli
   });
 });
 
+test('a ConfigMap holds at most 1 MiB (data and decoded binaryData together): 422 past it, on create and on replace', async () => {
+  await withCluster({}, async (kit) => {
+    const MiB = 1024 * 1024;
+    const b64 = (n: number): string => Buffer.alloc(n, 7).toString('base64');
+    const full = await kit.core.createNamespacedConfigMap({
+      namespace: NS,
+      body: {
+        metadata: { name: 'full' },
+        data: { a: 'x'.repeat(1000) },
+        binaryData: { b: b64(MiB - 1001) },
+      },
+    });
+    const over = await rejection(
+      kit.core.createNamespacedConfigMap({
+        namespace: NS,
+        body: { metadata: { name: 'over' }, data: { a: 'x' }, binaryData: { b: b64(MiB) } },
+      }),
+    );
+    assert.equal(over.code, 422);
+    assert.equal(over.body.reason, 'Invalid');
+    assert.match(String(over.body.message), /Too long: must have at most 1048576 bytes/);
+    const grown = await rejection(
+      kit.core.replaceNamespacedConfigMap({
+        name: 'full',
+        namespace: NS,
+        body: { ...full, data: { a: 'x'.repeat(1002) } },
+      }),
+    );
+    assert.equal(grown.code, 422);
+  });
+});
+
 test('a ConfigMap inbox: merge patch, JSON patch, PUT with a stale resourceVersion is a 409', async () => {
   await withCluster({}, async (kit) => {
     const cm = await kit.core.createNamespacedConfigMap({

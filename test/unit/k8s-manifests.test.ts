@@ -639,6 +639,17 @@ void describe('the Secret and the inbox', () => {
     assert.deepEqual(buildInbox(input(), OWNER, entries).data, entries);
   });
 
+  it('inbox: attachment bytes as binaryData (valid base64 under valid keys), none without any', () => {
+    const bytes = {
+      [`attachment.${'a'.repeat(64)}`]: Buffer.from([0, 255, 10]).toString('base64'),
+    };
+    const inbox = buildInbox(input(), OWNER, { 'attachments.json': '[]' }, bytes);
+    new ConfigMap(wire(inbox) as never).validate();
+    assert.deepEqual(inbox.binaryData, bytes);
+    assert.equal(buildInbox(input(), OWNER, {}).binaryData, undefined);
+    assert.throws(() => buildInbox(input(), OWNER, {}, { 'attachment/x': '' }), /not valid/);
+  });
+
   it('refuses a payload that cannot fit in the Secret and the keys volume', () => {
     const tooBig = (files: Record<string, string>) =>
       assert.throws(
