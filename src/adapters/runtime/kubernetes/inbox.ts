@@ -1,6 +1,7 @@
 /**
  * The run's inbox ConfigMap, core's only way into a pod: a person's approval decisions
- * (`approval.<id>`) and the messages queued for the agent (`message.<id>`). Core writes it with
+ * (`approval.<id>`), the messages queued for the agent (`message.<id>`) and the attachments
+ * (`attachments.json`, `attachment.<sha256>`: `inbox-attachments.ts`). Core writes it with
  * the launcher's credentials; the pod mounts it read-only and has no API access, so nothing in
  * the pod can write it. Messages are reconciled from the run's record: an entry for every
  * message still waiting, none for one removed or delivered. The runner delivers an entry's
