@@ -2,12 +2,14 @@
 // extension's own core: a run started from inside a run (the agent's `nexus run`, through the
 // agent's token) sits under its parent; Group Runs by Group buckets runs by their `--group`;
 // the group filter shows one group; a schedule added with the CLI shows under Schedules with
-// its next occurrence, and its inline Disable action disables it in core.
+// its next occurrence, and its inline Disable action disables it in core; a group of more
+// than 100 runs shows 100 and a "Show more" row that shows the next page.
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, suite, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { HmacTokenAuthority, readUserToken } from '../../src/adapters/bridge/auth.ts';
+import { BridgeClient } from '../../src/adapters/bridge/client.ts';
 import { readCoreInfo, tokenPath } from '../../src/adapters/bridge/discovery.ts';
 import type { Schedule } from '../../src/core/schedule/model.ts';
 import {
@@ -150,6 +152,44 @@ void suite('Runs view: lineage, groups and schedules', () => {
         .locator('.monaco-list-row', { hasText: 'Schedules' })
         .waitFor({ state: 'detached' });
       assert.equal(await quickInput(ui.page).isVisible(), false);
+    });
+  });
+
+  void test('a group of more than 100 runs shows 100, then "Show more" shows the rest', async () => {
+    await withScreenshot(ui.page, 'runs-paging', async () => {
+      const info = await readCoreInfo(session.stateDir);
+      assert.ok(info);
+      const api = await BridgeClient.connect(
+        info.url,
+        await readUserToken(tokenPath(session.stateDir)),
+      );
+      try {
+        for (let i = 0; i < 103; i++)
+          await api.createRun({ agent: 'manual', assignment: 'hello-file', message: `page ${i}` });
+      } finally {
+        await api.close();
+      }
+      const running = row(ui.page, /^Running/);
+      await running.locator('.label-description', { hasText: /^1\d\d$/ }).waitFor();
+      const total = Number(await running.locator('.label-description').textContent());
+      // The last row of the group (the list renders what is in view: go to the end).
+      await row(ui.page, 'page 102').click();
+      await ui.page.keyboard.press('End');
+      const more = row(ui.page, /^Show \d+ more/);
+      await more.waitFor();
+      assert.equal(await more.locator('.label-name').textContent(), `Show ${total - 100} more`);
+      assert.equal(
+        await more.locator('.label-description').textContent(),
+        `${total - 100} older not shown`,
+      );
+      const top = (await rows(ui.page)).filter((r) => r.startsWith('2 '));
+      assert.ok(!top.some((r) => r.includes('lineage parent')), 'the oldest run is past the page');
+      await ui.page.keyboard.press('Enter');
+      await more.waitFor({ state: 'detached' });
+      await ui.page.keyboard.press('End');
+      // Every run of the group now: the oldest (from the first test) is the last row.
+      await row(ui.page, 'lineage parent').waitFor();
+      assert.ok(!(await rows(ui.page)).some((r) => /^\d Show \d+ more/.test(r)));
     });
   });
 });
