@@ -3,7 +3,7 @@
  * Node version check, the README's quick start, exit codes and messages of the common commands.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -46,6 +46,24 @@ test('--help and -h exit 0 with usage for every command and every command group'
   const task = await inProcess(['task', '--help']);
   for (const sub of keys.filter((k) => k.startsWith('task ')))
     assert.match(task.out, new RegExp(`nexus ${sub}\\b`));
+});
+
+test('a reader that goes away (| head) ends the output quietly: no stack trace, the exit code stands', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  for (const args of [['list', 'agents'], ['--help'], ['show', 'assignment', 'hello-file']]) {
+    const child = spawn(process.execPath, [join(REPO, 'src', 'cli', 'bin.ts'), ...args], {
+      cwd: ws.dir,
+      env: { ...process.env, ...ws.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The read end closes before the first write: every write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    assert.equal(stderr, '', `nexus ${args.join(' ')} | (closed) wrote to stderr`);
+    assert.equal(code, 0, `nexus ${args.join(' ')} | (closed): exit ${code}`);
+  }
 });
 
 test('the real executable: nexus task -h exits 0; a bare group names its help', async () => {
