@@ -151,6 +151,21 @@ export class CliContext {
           await import('../adapters/bridge/discovery.ts')
         ).discoverCore(this.stateDir, this.env)
       : undefined;
+    if (found && tasksOnly) {
+      // One call and exit: a POST per call, no WebSocket session (bridge/one-shot.ts).
+      const { oneShotTasks } = await import('../adapters/bridge/one-shot.ts');
+      this.mode = 'connected';
+      const patienceMs = this.currentRun ? Number(this.env.NEXUS_CONNECT_WAIT_MS ?? 30_000) : 0;
+      return oneShotTasks(found.url, found.token, {
+        patienceMs,
+        fallback: async () => {
+          const bridge = await import('../adapters/bridge/client.ts');
+          const client = await this.connectPatiently(bridge.BridgeClient, found);
+          this.onClose(async () => client.close());
+          return client;
+        },
+      }) as unknown as NexusApi;
+    }
     if (found) {
       const bridge = await import('../adapters/bridge/client.ts');
       const client = await this.connectPatiently(bridge.BridgeClient, found);

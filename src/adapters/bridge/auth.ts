@@ -6,9 +6,12 @@
  * neither and each is worthless for any other run or any other principal.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NexusError } from '../../core/errors.ts';
+import { readUserToken } from './token-file.ts';
+
+export { readUserToken };
 
 /** Who is on the other end of a connection. */
 export type BridgeRole =
@@ -120,27 +123,4 @@ export async function ensureUserToken(path: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   return readUserToken(path);
-}
-
-/** Reads an existing token file; tightens its mode when others could read it. */
-export async function readUserToken(path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new NexusError('BRIDGE_UNAUTHORIZED', `cannot read the bridge token file ${path}`, {
-      file: path,
-      reason: (err as NodeJS.ErrnoException).code ?? 'unknown',
-    });
-  }
-  const token = text.trim();
-  if (token.length < 16) {
-    throw new NexusError('STATE_CORRUPT', `the bridge token file ${path} is empty or truncated`, {
-      file: path,
-    });
-  }
-  const mode = (await stat(path)).mode & 0o777;
-  // Best effort: a client reading a token file it does not own cannot (and need not) fix it.
-  if ((mode & 0o077) !== 0) await chmod(path, 0o600).catch(() => undefined);
-  return token;
 }

@@ -15,13 +15,13 @@ import {
   RpcErrorCode,
   RpcRequest,
   describeIssues,
-  firstIssuePath,
   type RequestId,
   type RpcError,
 } from '../../protocol/bridge.ts';
-import { isMethodName, type HelloResult, type MethodName } from '../../protocol/bridge-methods.ts';
+import type { HelloResult } from '../../protocol/bridge-methods.ts';
 import type { BridgeRole, TokenAuthority } from './auth.ts';
-import { authorize, mayReadChild, type CallContext, type Handlers } from './handlers.ts';
+import { callMethod } from './call.ts';
+import type { CallContext, Handlers } from './handlers.ts';
 import { rawToString } from './socket.ts';
 import { RpcFault, toRpcError } from './rpc-errors.ts';
 
@@ -177,32 +177,7 @@ export class BridgeConnection {
     if (role === undefined) return;
     let result: unknown;
     try {
-      if (method === 'hello')
-        throw new RpcFault(RpcErrorCode.invalidRequest, 'hello was already said');
-      if (!isMethodName(method)) {
-        throw new RpcFault(RpcErrorCode.methodNotFound, `unknown method '${method}'`, { method });
-      }
-      const parsed = BRIDGE_METHODS[method].params.safeParse(rawParams);
-      if (!parsed.success) {
-        throw new RpcFault(
-          RpcErrorCode.invalidParams,
-          `invalid params for ${method}: ${describeIssues(parsed.error)}`,
-          { method, path: firstIssuePath(parsed.error) },
-        );
-      }
-      try {
-        authorize(role, method, parsed.data);
-      } catch (err) {
-        if (!(await mayReadChild(role, method, parsed.data, this.#deps.api))) {
-          if (role.kind !== 'user') this.#deps.onRefused?.(role, method);
-          throw err;
-        }
-      }
-      const handler = this.#deps.handlers[method as Exclude<MethodName, 'hello'>] as (
-        p: unknown,
-        ctx: CallContext,
-      ) => Promise<unknown>;
-      result = await handler(parsed.data, this.#context(role));
+      result = await callMethod(this.#deps, role, method, rawParams, this.#context(role));
     } catch (err) {
       if (!(err instanceof RpcFault) && !isNexusError(err)) {
         this.#deps.log(

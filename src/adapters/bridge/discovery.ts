@@ -4,12 +4,12 @@
  * pid is gone) is ignored. `NEXUS_CONNECT` + `NEXUS_TOKEN` / `NEXUS_TOKEN_FILE` override it,
  * e.g. for a core on another port or inside a container.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../core/random.ts';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { NexusError } from '../../core/errors.ts';
-import { readUserToken } from './auth.ts';
+import { readUserToken } from './token-file.ts';
 import { isPidAlive } from '../pid.ts';
 import { ensureStateDir } from '../store/state-dir.ts';
 

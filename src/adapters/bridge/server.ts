@@ -16,6 +16,7 @@ import type { NexusApi, RunnerApi } from '../../core/api.ts';
 import { NexusError } from '../../core/errors.ts';
 import { CloseCode, DEFAULT_MAX_PAYLOAD } from '../../protocol/bridge.ts';
 import type { TokenAuthority } from './auth.ts';
+import { handleRpcPost, RPC_PATH } from './rpc-post.ts';
 import { BridgeConnection } from './connection.ts';
 import { createHandlers } from './handlers.ts';
 
@@ -86,7 +87,8 @@ export class BridgeServer {
         return;
       }
       try {
-        httpHandler(req, res);
+        if (req.method === 'POST' && req.url === RPC_PATH) handleRpcPost(req, res, deps);
+        else httpHandler(req, res);
       } catch (err) {
         log(`bridge: http handler failed: ${err instanceof Error ? err.message : String(err)}`);
         if (!res.headersSent) res.writeHead(500);
@@ -107,6 +109,7 @@ export class BridgeServer {
       version: o.version,
       maxBufferedBytes: o.maxBufferedBytes ?? 64 * 1024 * 1024,
       helloTimeoutMs: o.helloTimeoutMs ?? 10_000,
+      maxPayload: o.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       log,
       onRefused: o.onRefused,
     };

@@ -1,0 +1,29 @@
+/**
+ * Reading the user token file, without `node:crypto`: what a client needs (discovery, the
+ * agent's `nexus task`) apart from what the server needs to mint and check tokens (auth.ts).
+ */
+import { chmod, readFile, stat } from 'node:fs/promises';
+import { NexusError } from '../../core/errors.ts';
+
+/** Reads an existing token file; tightens its mode when others could read it. */
+export async function readUserToken(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new NexusError('BRIDGE_UNAUTHORIZED', `cannot read the bridge token file ${path}`, {
+      file: path,
+      reason: (err as NodeJS.ErrnoException).code ?? 'unknown',
+    });
+  }
+  const token = text.trim();
+  if (token.length < 16) {
+    throw new NexusError('STATE_CORRUPT', `the bridge token file ${path} is empty or truncated`, {
+      file: path,
+    });
+  }
+  const mode = (await stat(path)).mode & 0o777;
+  // Best effort: a client reading a token file it does not own cannot (and need not) fix it.
+  if ((mode & 0o077) !== 0) await chmod(path, 0o600).catch(() => undefined);
+  return token;
+}
