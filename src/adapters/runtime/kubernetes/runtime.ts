@@ -128,9 +128,6 @@ export class KubernetesRuntime implements AgentRuntime {
   ): Promise<RunnerRef> {
     const settings = payload.kubernetes ?? (await defaultSettings());
     const kc = await this.#config(settings.context);
-    const k8s = await kubernetesClient();
-    const batch = kc.makeApiClient(k8s.BatchV1Api);
-    const core = kc.makeApiClient(k8s.CoreV1Api);
     const namespace = settings.namespace;
     const workspace = payload.workspace.repo
       ? payload.workspace
@@ -157,7 +154,36 @@ export class KubernetesRuntime implements AgentRuntime {
     const keyFile = join(this.#d.runDir(payload.run_id), 'runner', 'report-key');
     await writeFile(keyFile, key.toString('base64url'), { mode: 0o600 });
     const text = await PodText.open(this.#d.runDir(payload.run_id));
-    this.#track(payload.run_id, namespace, name, kc, key, text, opts.onExit);
+    const t = this.#track(payload.run_id, namespace, name, kc, key, text, opts.onExit);
+    try {
+      await this.#create(payload, podPayload, input, job, kc, key, opts.env, attachments);
+    } catch (err) {
+      // A start that failed leaves nothing followed or fed (its inbox would be retried forever).
+      t.ended = true;
+      this.#byJob.delete(jobKey(kc, namespace, name));
+      this.#runs.delete(payload.run_id);
+      throw err;
+    }
+    this.#d.log?.(`run ${payload.run_id}: Job ${namespace}/${name} created`);
+    return { pid: 0, host: `k8s:${namespace}/${name}` };
+  }
+
+  /** The run's Job, then its Secret and inbox (owned by the Job); the watch of its namespace. */
+  async #create(
+    payload: RunConfigPayload,
+    podPayload: RunConfigPayload,
+    input: Parameters<typeof buildJob>[0],
+    job: V1Job,
+    kc: KubeConfig,
+    key: Buffer,
+    env: Record<string, string>,
+    attachments: Awaited<ReturnType<typeof initialAttachments>>,
+  ): Promise<void> {
+    const k8s = await kubernetesClient();
+    const batch = kc.makeApiClient(k8s.BatchV1Api);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const { namespace } = input;
+    const name = jobName(payload.run_id);
     await this.#ensureWatch(namespace, kc);
 
     const manifest = await this.#d.readRun(payload.run_id);
@@ -169,8 +195,8 @@ export class KubernetesRuntime implements AgentRuntime {
       'report-key': key.toString('base64url'),
       // The runner's env wins over core's own: it carries the keys the editor keeps in its
       // secret storage (a key set with "Nexus: Set API Key" exists nowhere else).
-      'env.json': JSON.stringify(providerEnv(payload, { ...this.#d.env, ...opts.env })),
-      ...podBridgeFiles(this.#d.podBridgeUrl, opts.env),
+      'env.json': JSON.stringify(providerEnv(payload, { ...this.#d.env, ...env })),
+      ...podBridgeFiles(this.#d.podBridgeUrl, env),
     };
     // A payload too large for a Secret is refused before anything exists in the cluster.
     buildSecret(input, { name, uid: 'pending' }, files);
@@ -202,8 +228,6 @@ export class KubernetesRuntime implements AgentRuntime {
       await deleteJob(kc, namespace, name).catch(() => undefined);
       throw clusterError(err, `create the Secret of Job ${namespace}/${name}`);
     }
-    this.#d.log?.(`run ${payload.run_id}: Job ${namespace}/${name} created`);
-    return { pid: 0, host: `k8s:${namespace}/${name}` };
   }
 
   async cancel(runId: string, runner?: RunnerRef): Promise<void> {
