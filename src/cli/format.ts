@@ -1,6 +1,6 @@
 /** Human output: aligned tables, status marks, short ids, ages. */
 import type { RunManifest, RunStatus, TaskState } from '../core/domain/run.ts';
-import { isTaskVerified } from '../core/domain/run.ts';
+import { isTaskVerified } from '../core/domain/run-states.ts';
 import { shortId } from '../core/ids.ts';
 
 export function table(rows: string[][], header?: string[]): string {

@@ -48,10 +48,9 @@ export function assertMutable(m: RunManifest): void {
  * How to work an ended passive run again. Not `--resume`: there is no backend session to
  * continue, and resuming a passive run has nothing to start.
  */
-export function passiveAgain(m: Pick<RunManifest, 'id'>): string {
-  const id = m.id.slice(0, 8);
-  return `To work its checklist again: 'nexus run reset ${id}' (every task back to pending), or a new run with 'nexus init'.`;
-}
+import { passiveAgain } from './domain/run-states.ts';
+
+export { passiveAgain };
 
 export function trimNote(text: string): string {
   if (text.length <= MAX_NOTE_CHARS) return text;

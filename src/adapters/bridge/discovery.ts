@@ -7,7 +7,6 @@
 import { randomBytes } from '../../core/random.ts';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as z from 'zod/mini';
 import { NexusError } from '../../core/errors.ts';
 import { readUserToken } from './token-file.ts';
 import { isPidAlive } from '../pid.ts';
@@ -17,15 +16,31 @@ import { ensureStateDir } from '../store/state-dir.ts';
 export const CORE_INFO_FILE = 'core.json';
 export const TOKEN_FILE = 'bridge-token';
 
-export const CoreInfo = z.object({
+export interface CoreInfo {
   /** The bridge URL, `ws://127.0.0.1:<port>`. */
-  url: z.string().check(z.regex(/^wss?:\/\//)),
-  pid: z.int().check(z.gte(1)),
-  version: z.string(),
+  url: string;
+  pid: number;
+  version: string;
   /** ISO time the core started serving. */
-  started_at: z.string(),
-});
-export type CoreInfo = z.infer<typeof CoreInfo>;
+  started_at: string;
+}
+
+/**
+ * Whether a parsed `core.json` is one (checked by hand, not with a schema: every connected
+ * `nexus task` reads this file, and this keeps zod off that path).
+ */
+export function isCoreInfo(v: unknown): v is CoreInfo {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.url === 'string' &&
+    /^wss?:\/\//.test(o.url) &&
+    Number.isInteger(o.pid) &&
+    (o.pid as number) >= 1 &&
+    typeof o.version === 'string' &&
+    typeof o.started_at === 'string'
+  );
+}
 
 export interface DiscoveredCore {
   url: string;
@@ -42,7 +57,9 @@ export async function writeCoreInfo(stateDir: string, info: CoreInfo): Promise<v
   const temp = `${target}.${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(temp, 'wx', 0o600);
   try {
-    await handle.writeFile(`${JSON.stringify(CoreInfo.parse(info), null, 2)}\n`);
+    if (!isCoreInfo(info)) throw new Error(`internal: not a core.json: ${JSON.stringify(info)}`);
+    const { url, pid, version, started_at } = info;
+    await handle.writeFile(`${JSON.stringify({ url, pid, version, started_at }, null, 2)}\n`);
     await handle.sync();
   } finally {
     await handle.close();
@@ -88,8 +105,10 @@ export async function readCoreInfo(stateDir: string): Promise<CoreInfo | undefin
     return undefined;
   }
   try {
-    const parsed = CoreInfo.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
+    const parsed: unknown = JSON.parse(text);
+    if (!isCoreInfo(parsed)) return undefined;
+    const { url, pid, version, started_at } = parsed;
+    return { url, pid, version, started_at };
   } catch {
     return undefined;
   }

@@ -4,7 +4,8 @@
  * tell an embedded core from a connected one.
  */
 import { ERROR_CODES, NexusError, type ErrorCode } from '../../core/errors.ts';
-import { ApplicationErrorData, RpcErrorCode, type RpcError } from '../../protocol/bridge.ts';
+import type { RpcError } from '../../protocol/bridge.ts';
+import { RpcErrorCode } from '../../protocol/rpc-codes.ts';
 
 /** An error the server answers with as-is (protocol-level, not from core). */
 export class RpcFault extends Error {
@@ -44,9 +45,16 @@ export function fromRpcError(error: RpcError): NexusError {
   const { code, message } = error;
   switch (code) {
     case RpcErrorCode.application: {
-      const parsed = ApplicationErrorData.safeParse(error.data);
-      if (parsed.success && KNOWN_CODES.has(parsed.data.code)) {
-        const { code: nexusCode, ...rest } = parsed.data;
+      // \`{ code: string, … }\` (ApplicationErrorData), checked by hand: this runs on the agent's
+      // one-shot path, which loads no schema.
+      const data = error.data as Record<string, unknown> | undefined;
+      if (
+        typeof data === 'object' &&
+        data !== null &&
+        typeof data.code === 'string' &&
+        KNOWN_CODES.has(data.code)
+      ) {
+        const { code: nexusCode, ...rest } = data;
         return new NexusError(nexusCode as ErrorCode, message, rest);
       }
       return new NexusError('INTERNAL', message, { rpc: code });

@@ -2,11 +2,11 @@
  * `nexus task …`: read and change a run's checklist. Inside a run's backend process the run id
  * comes from NEXUS_RUN_ID, so an agent types `nexus task set build completed`.
  */
-import { TaskStatus, isTerminalRunStatus } from '../../core/domain/run.ts';
-import type { RunManifest, TaskState } from '../../core/domain/run.ts';
+// Plain values, not the schemas: the agent's `nexus task` loads no zod (run-states.ts).
+import { TASK_STATUSES, isTerminalRunStatus, passiveAgain } from '../../core/domain/run-states.ts';
+import type { RunManifest, TaskState, TaskStatus } from '../../core/domain/run.ts';
 import { ExitCode, usageError } from '../../core/errors.ts';
 import { shortId } from '../../core/ids.ts';
-import { passiveAgain } from '../../core/tasks.ts';
 import { count } from '../../core/plural.ts';
 import type { CommandSpec, ParsedArgs } from '../command.ts';
 import { list, str } from '../command.ts';
@@ -72,29 +72,29 @@ export const taskShowCommand: CommandSpec = {
 export const taskSetCommand: CommandSpec = {
   name: 'task set',
   summary: "Set a task's status. `completed` is accepted only after the task's verify checks pass.",
-  usage: `nexus task set [<run>] <task> <${TaskStatus.options.join('|')}> [--note TEXT] [--json]`,
+  usage: `nexus task set [<run>] <task> <${TASK_STATUSES.join('|')}> [--note TEXT] [--json]`,
   options: { note: { type: 'string', short: 'n' } },
   async run(ctx, args) {
     const [run, [task, statusRaw]] = runAndRest(ctx, args, 2, taskSetCommand);
-    const status = TaskStatus.safeParse(statusRaw);
-    if (!status.success) {
+    if (!(TASK_STATUSES as readonly string[]).includes(statusRaw ?? '')) {
       throw usageError(
-        `invalid task status '${statusRaw}': use one of ${TaskStatus.options.join(', ')}`,
+        `invalid task status '${statusRaw}': use one of ${TASK_STATUSES.join(', ')}`,
       );
     }
+    const status = statusRaw as TaskStatus;
     const api = await ctx.tasks();
     const t = await ctx.idempotent(() =>
       api.setTask({
         run,
         task: task as string,
-        status: status.data,
+        status,
         note: str(args, 'note'),
         by: ctx.actor,
       }),
     );
     // Only completing or blocking a task can settle a passive run, whose checks core runs
     // inside this very call: then say what they found.
-    const settling = status.data === 'completed' || status.data === 'blocked';
+    const settling = status === 'completed' || status === 'blocked';
     const m = settling ? await api.getRun(run) : undefined;
     const report = m?.agent.backend === 'passive' ? passiveReport(m, t) : undefined;
     ctx.print(

@@ -14,8 +14,17 @@ import {
 } from './definitions.ts';
 import { RunChange } from './change.ts';
 import { RunMemory } from './memory.ts';
+import { TASK_STATUSES, isTaskVerified } from './run-states.ts';
 
-export const TaskStatus = z.enum(['pending', 'in_progress', 'completed', 'blocked']);
+export {
+  TASK_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  isTaskVerified,
+  isTerminalRunStatus,
+  statusWord,
+} from './run-states.ts';
+
+export const TaskStatus = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
 export const RunStatus = z.enum([
@@ -30,23 +39,6 @@ export const RunStatus = z.enum([
   'lost_on_restart',
 ]);
 export type RunStatus = z.infer<typeof RunStatus>;
-
-export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
-  'succeeded',
-  'blocked',
-  'exhausted',
-  'failed',
-  'cancelled',
-  'lost_on_restart',
-]);
-export const isTerminalRunStatus = (s: RunStatus): boolean => TERMINAL_RUN_STATUSES.has(s);
-
-/**
- * A status as people read it, the same in the tree, on the board and in the status bar:
- * `initialized` is a run created and ready to start.
- */
-export const statusWord = (s: RunStatus): string =>
-  s === 'initialized' ? 'ready' : s.replaceAll('_', ' ');
 
 export const SessionKind = z.enum(['interactive', 'bg', 'daemon', 'daemon-worker']);
 export type SessionKind = z.infer<typeof SessionKind>;
@@ -338,9 +330,6 @@ export const RunIndexEntry = z.object({
 export type RunIndexEntry = z.infer<typeof RunIndexEntry>;
 
 /** A task counts as verified when completed and its checks passed (or it has none). */
-export const isTaskVerified = (t: TaskState): boolean =>
-  t.status === 'completed' &&
-  (t.verification.state === 'passed' || t.verification.state === 'none');
 
 export function progressOf(tasks: readonly TaskState[]): { verified: number; total: number } {
   let verified = 0;
