@@ -125,7 +125,9 @@ void suite('a run ending tells the person', () => {
       await item.waitFor();
       assert.match(await item.innerText(), /1/);
       await item.hover();
-      const hover = ui.page.locator('.monaco-hover').filter({ hasText: 'attention' });
+      // The status bar item's hover, not another one still fading (the Runs tree's "Needs
+      // attention" row has a hover of its own, and a string filter ignores case).
+      const hover = ui.page.locator('.monaco-hover').filter({ hasText: /runs? needs attention/ });
       await hover.waitFor();
       assert.match(await hover.innerText(), /1 run needs attention/);
       assert.match(await hover.innerText(), /0 runs waiting for approval/);
