@@ -132,12 +132,19 @@ void suite('the run detail view in the workbench', () => {
         .locator('.monaco-list[role="tree"][aria-label="Runs"] .monaco-list-row')
         .filter({ hasText: 'ui-openai' })
         .first();
-      await row.hover();
-      await row.locator('.actions .action-label[aria-label="Open Run Details"]').click();
-      await page
-        .locator('.tab')
-        .filter({ hasText: `Run ${runId.slice(0, 8)}` })
-        .waitFor();
+      const tab = page.locator('.tab').filter({ hasText: `Run ${runId.slice(0, 8)}` });
+      // The row re-renders as the run's events arrive; a click that landed on a row being
+      // replaced opens nothing, so hover and click again until the tab is there.
+      for (let i = 0; ; i++) {
+        await row.hover();
+        await row.locator('.actions .action-label[aria-label="Open Run Details"]').click();
+        const opened = await tab
+          .waitFor({ timeout: 5_000 })
+          .then(() => true)
+          .catch(() => false);
+        if (opened) break;
+        assert.ok(i < 4, 'Open Run Details never opened the run detail tab');
+      }
       const f = await detailFrame(page, runId);
 
       await f.locator('h1').filter({ hasText: 'ui-openai · hello-file' }).waitFor();
