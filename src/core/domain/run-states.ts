@@ -1,5 +1,5 @@
 /**
- * The run and task states as plain values, without zod: what the agent's \`nexus task\` prints
+ * The run and task states as plain values, without zod: what the agent's `nexus task` prints
  * and checks (usage, a status given on the command line, whether a run has ended, which tasks
  * count as verified) needs these and none of the manifest's schemas (run.ts re-exports them).
  */
