@@ -55,6 +55,14 @@ export function nodeBundles(outdir) {
     },
     {
       ...node,
+      entryPoints: {
+        'cli-task-embedded': 'src/adapters/embedded-tasks.ts',
+        'cli-task-socket': 'src/adapters/bridge/client.ts',
+      },
+      banner: { js: esmBanner },
+    },
+    {
+      ...node,
       entryPoints: { 'cli-main': 'src/cli/main.ts', runner: 'runner/bin.ts' },
       chunkNames: 'chunks/[name]-[hash]',
       splitting: true,
@@ -88,7 +96,12 @@ const cjsBuiltins = {
 /**
  * The task bundle never builds a full core (the task commands call `CliContext.tasks()`, which
  * opens embedded-tasks.ts): CliContext's import of embedded.ts is left out of it, or the whole
- * of core would be inlined and compiled on every call.
+ * of core would be inlined and compiled on every call. Its import of embedded-tasks.ts (the run
+ * store, the checklist writer, zod and the schemas) is the file `cli-task-embedded.mjs` beside
+ * it, loaded only when no core serves, and its import of the WebSocket client (ws, the bridge's
+ * method table: for a core too old to answer `POST /rpc`) is `cli-task-socket.mjs`: the
+ * connected call (an agent inside a local run) compiles neither. The two files each hold a copy of the modules
+ * they share; `NexusError` is recognised across copies (errors.ts).
  */
 const tasksOnly = {
   name: 'nexus-tasks-only',
@@ -97,6 +110,15 @@ const tasksOnly = {
     build.onResolve({ filter: /\/embedded\.ts$/ }, (args) =>
       args.importer.endsWith('/cli/context.ts')
         ? { path: 'embedded', namespace: 'nexus-tasks-only' }
+        : undefined,
+    );
+    const apart = {
+      '../adapters/embedded-tasks.ts': './cli-task-embedded.mjs',
+      '../adapters/bridge/client.ts': './cli-task-socket.mjs',
+    };
+    build.onResolve({ filter: /\/(embedded-tasks|client)\.ts$/ }, (args) =>
+      args.importer.endsWith('/cli/context.ts') && args.kind === 'dynamic-import'
+        ? { path: apart[args.path], external: true }
         : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'nexus-tasks-only' }, () => ({

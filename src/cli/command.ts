@@ -1,5 +1,4 @@
 /** The shape of a CLI command, and argument parsing on top of node:util's parseArgs. */
-import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { usageError } from '../core/errors.ts';
 import type { CliContext } from './context.ts';
@@ -31,6 +30,10 @@ export const GLOBAL_OPTIONS: OptionSpec = {
 
 export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
   try {
+    // node:util as it is, not as an imported module: the bundles' copy of every export of it
+    // touches its lazy getters (TextDecoder, the colours, which open stderr), 4-5 ms of every
+    // agent's `nexus task` call.
+    const { parseArgs } = process.getBuiltinModule('node:util');
     const { values, positionals } = parseArgs({
       args: argv,
       options: { ...GLOBAL_OPTIONS, ...spec.options },

@@ -77,7 +77,15 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
 /** Every error code, from the one table above (the bridge knows exactly these). */
 export const ERROR_CODES: readonly ErrorCode[] = Object.keys(exitCodeFor) as ErrorCode[];
 
+/**
+ * What makes an error a NexusError, whichever copy of this module built it: the agent's
+ * `nexus task` bundle and the embedded store it loads on demand are two files, each with its
+ * own copy of this class (esbuild.mjs), and an error thrown in one is judged in the other.
+ */
+const BRAND = Symbol.for('nexus.NexusError');
+
 export class NexusError extends Error {
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   /** Structured detail safe to show and to send over the bridge (never secrets). */
   readonly data: Record<string, unknown> | undefined;
@@ -91,6 +99,10 @@ export class NexusError extends Error {
 
   get exitCode(): ExitCode {
     return exitCodeFor[this.code];
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && BRAND in value;
   }
 }
 

@@ -50,12 +50,20 @@ async function libraries(binary: string): Promise<string[]> {
   return [...out.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1] ?? '').filter(Boolean);
 }
 
-/** The runner bundle the image ships: dist/runner.mjs, dist/cli{,-main,-task}.mjs, dist/chunks/*.mjs. */
+/** The runner bundle the image ships: dist/runner.mjs, dist/cli{,-main,-task,-task-embedded,-task-socket}.mjs, dist/chunks/*.mjs. */
 function distFiles(): string[] {
   const chunks = readdirSync(join(DIST, 'chunks'))
     .filter((f) => f.endsWith('.mjs'))
     .map((f) => join('chunks', f));
-  return ['runner.mjs', 'cli.mjs', 'cli-main.mjs', 'cli-task.mjs', ...chunks.sort()];
+  return [
+    'runner.mjs',
+    'cli.mjs',
+    'cli-main.mjs',
+    'cli-task.mjs',
+    'cli-task-embedded.mjs',
+    'cli-task-socket.mjs',
+    ...chunks.sort(),
+  ];
 }
 
 /** What the image is made of: the tag changes when any of it does. */
