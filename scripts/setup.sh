@@ -26,7 +26,8 @@ for _var in $(compgen -e | grep '^npm_package_' || true); do unset "$_var"; done
 # libkrb5-dev: code-server's native `kerberos` module; chromium: /usr/bin/chromium for Playwright;
 # podman and runc: the runner image test (test/contract/kubernetes.image.test.ts; crun, podman's
 # default runtime, cannot start containers on these hosts). About 30 MB, under 30 s to install.
-_setup_apt_packages=(build-essential python3 libkrb5-dev chromium git bubblewrap podman runc)
+# strace: test/unit/store-kill-points.test.ts stops a writer at exact syscalls of its write.
+_setup_apt_packages=(build-essential python3 libkrb5-dev chromium git bubblewrap podman runc strace)
 _setup_missing=()
 for _pkg in "${_setup_apt_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$_pkg" 2>/dev/null | grep -q 'install ok installed'; then

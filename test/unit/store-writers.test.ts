@@ -146,3 +146,13 @@ test('writers killed -9 inside the locked write, at random instants, lose no ack
   const last = await built(cli, ws, ['task', 'set', id, 'create-file', 'in_progress']);
   assert.equal(last.code, 0, last.stderr);
 });
+
+test("the built task call's errors from the embedded store keep their code and message (two bundles, one error type)", async () => {
+  const cli = join(await builtCheckout(), 'dist', 'cli.mjs');
+  const ws = tempWorkspace({ withExamples: true });
+  const id = await newRun(cli, ws);
+  const r = await built(cli, ws, ['task', 'set', id, 'no-such-task', 'completed']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /has no task 'no-such-task' \(tasks: create-file, list-files\)/);
+  assert.doesNotMatch(r.stderr, /internal error/);
+});

@@ -7,6 +7,9 @@ import { randomBytes } from '../../core/random.ts';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** Whether a file name is one of writeFileAtomic's temp files (`.<name>.<12 hex>.tmp`). */
+export const isAtomicTemp = (name: string): boolean => /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,

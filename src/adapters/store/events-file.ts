@@ -48,20 +48,23 @@ export async function lastSeq(path: string): Promise<number> {
  */
 export async function cutTornTail(
   path: string,
-): Promise<{ after: number; cut?: { bytes: number; seq?: number } }> {
+): Promise<{ after: number; complete: number; cut?: { bytes: number; seq?: number } }> {
   let fh;
   try {
     fh = await open(path, 'r+');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { after: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { after: 0, complete: 0 };
     throw err;
   }
   try {
     const { size } = await fh.stat();
-    if (size === 0) return { after: 0 };
+    if (size === 0) return { after: 0, complete: 0 };
     const last = Buffer.alloc(1);
     await fh.read(last, 0, 1, size - 1);
-    if (last[0] === 0x0a) return { after: await lastSeq(path) };
+    if (last[0] === 0x0a) {
+      const complete = await lastSeq(path);
+      return { after: complete, complete };
+    }
     // Find where the torn line starts: after the last newline.
     let start = 0;
     let len = Math.min(size, TAIL_BYTES);
@@ -85,6 +88,7 @@ export async function cutTornTail(
     const tornSeq = seqMatch ? Number(seqMatch[1]) : undefined;
     return {
       after: Math.max(complete, tornSeq ?? 0),
+      complete,
       cut: { bytes: size - start, ...(tornSeq !== undefined ? { seq: tornSeq } : {}) },
     };
   } finally {

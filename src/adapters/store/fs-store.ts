@@ -11,6 +11,12 @@
  * that called `holdLock`), reads the manifest, applies the change, writes it atomically and
  * appends the events. A manifest that does not parse is never overwritten.
  *
+ * The manifest is written first, and carries the stamped event lines its write is about to
+ * append (`log_tail`). A writer killed between the two (its update never acknowledged) leaves
+ * a manifest that shows the change and a log without it: the next writer of that run finds the
+ * lines the log lacks in the manifest, appends them with their own seqs, and records the repair.
+ * No change is ever in the manifest without its event once the run is written again.
+ *
  * Modes: directories 0700, files 0600 (see modes.ts). The state dir itself and `runs/` are
  * tightened when the store is opened, a run's directories when that run is first written by this
  * store; files get their mode as they are written.
@@ -19,12 +25,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
+import { runEventSchema } from '../../core/domain/events.ts';
 import { indexEntryOf } from '../../core/domain/run.ts';
-import { readManifestFile } from './manifest-file.ts';
+import { readManifestAndTail, readManifestFile } from './manifest-file.ts';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
 import type { Clock, MutateFn, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
-import { writeFileAtomic } from './atomic.ts';
+import { isAtomicTemp, writeFileAtomic } from './atomic.ts';
 import { appendEventLines, cutTornTail, readEventLines, stampEvents } from './events-file.ts';
 import { RunIndex } from './run-index.ts';
 import { StateLock, withLock } from './lock.ts';
@@ -117,9 +124,10 @@ export class FsRunStore implements RunStore {
       const dir = this.runDir(manifest.id);
       await mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
       await this.tightenRun(manifest.id);
-      await writeFileAtomic(join(dir, 'run.json'), JSON.stringify(manifest, null, 1));
-      const stamped = await this.appendLocked(manifest.id, events);
+      const stamped = await this.stampLocked(manifest.id, undefined, events);
+      await writeFileAtomic(join(dir, 'run.json'), manifestText(manifest, stamped));
       await this.index.upsert(indexEntryOf(manifest));
+      await this.appendLines(manifest.id, stamped);
       this.publish(stamped);
       return { manifest, events: stamped };
     });
@@ -193,15 +201,20 @@ export class FsRunStore implements RunStore {
 
   async mutateRun(id: string, fn: MutateFn): Promise<Mutation> {
     return this.write(async () => {
-      const before = await this.readRun(id);
+      const { manifest: before, logTail } = await readManifestAndTail(this.runsDir, id);
       await this.tightenRun(id);
       const { manifest, events } = await fn(structuredClone(before));
       manifest.updated_at = this.clock.now().toISOString();
-      await writeFileAtomic(join(this.runDir(id), 'run.json'), JSON.stringify(manifest, null, 1));
-      const stamped = await this.appendLocked(id, events);
-      const prevEntry = indexEntryOf(before);
+      const stamped = await this.stampLocked(id, logTail, events);
+      await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestText(manifest, stamped));
+      // The index before the log: a writer killed before its index update always leaves lines
+      // to put back, and the writer that puts them back rewrites the index entry too.
       const nextEntry = indexEntryOf(manifest);
-      if (indexChanged(prevEntry, nextEntry)) await this.index.upsert(nextEntry);
+      const repaired = stamped.some((e) => e.type === 'nexus.state.repaired');
+      if (repaired || indexChanged(indexEntryOf(before), nextEntry)) {
+        await this.index.upsert(nextEntry);
+      }
+      await this.appendLines(id, stamped);
       this.publish(stamped);
       return { manifest, events: stamped };
     });
@@ -210,7 +223,12 @@ export class FsRunStore implements RunStore {
   async appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]> {
     return this.write(async () => {
       await this.tightenRun(id);
-      const stamped = await this.appendLocked(id, events);
+      // The run's manifest is read only when this process does not know the log's end: it may
+      // name lines a killed writer did not get to append, which go first.
+      const trusted = this.heldForLife && this.seqCache.has(id);
+      const logTail = trusted || events.length === 0 ? undefined : await this.logTailOf(id);
+      const stamped = await this.stampLocked(id, logTail, events);
+      await this.appendLines(id, stamped);
       this.publish(stamped);
       return stamped;
     });
@@ -240,41 +258,72 @@ export class FsRunStore implements RunStore {
     await ensureStateDir(this.root);
   }
 
-  /** A run's directory and `attempts/` found wider are tightened (first write in this store). */
+  /**
+   * The first write to a run in this store: its directory and `attempts/` found wider are
+   * tightened, and the temp files of atomic writes a killed writer left in it are removed
+   * (under the lock no other writer has one open: every one there is a dead writer's).
+   */
   private async tightenRun(id: string): Promise<void> {
     if (this.tightenedRuns.has(id)) return;
-    await tighten(this.runDir(id), DIR_MODE);
-    await tighten(join(this.runDir(id), 'attempts'), DIR_MODE);
+    const dir = this.runDir(id);
+    await tighten(dir, DIR_MODE);
+    await tighten(join(dir, 'attempts'), DIR_MODE);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (isAtomicTemp(name)) await rm(join(dir, name), { force: true });
+    }
     this.tightenedRuns.add(id);
   }
 
-  private async appendLocked(id: string, events: NewEvent[]): Promise<RunEvent[]> {
-    if (events.length === 0) return [];
-    const path = join(this.runDir(id), 'events.jsonl');
-    const cached = this.heldForLife ? this.seqCache.get(id) : undefined;
-    let after = cached;
-    if (after === undefined) {
-      const tail = await cutTornTail(path);
-      after = tail.after;
-      // The repair is part of the audit: what was cut, and that no seq is reused.
-      if (tail.cut) {
-        events = [
-          {
-            type: 'nexus.state.repaired',
-            data: {
-              file: 'events.jsonl',
-              cut_bytes: tail.cut.bytes,
-              ...(tail.cut.seq !== undefined ? { torn_seq: tail.cut.seq } : {}),
-            },
-          },
-          ...events,
-        ];
-      }
+  /** The `log_tail` the run's manifest carries; none when it cannot be read. */
+  private async logTailOf(id: string): Promise<unknown> {
+    try {
+      return (await readManifestAndTail(this.runsDir, id)).logTail;
+    } catch {
+      return undefined;
     }
-    const stamped = stampEvents(id, after, events, this.clock.now());
-    await appendEventLines(path, stamped);
-    this.seqCache.set(id, after + stamped.length);
-    return stamped;
+  }
+
+  /**
+   * The lines this write appends to a run's event log, stamped after its last seq. When this
+   * process does not know that seq, the log's tail is checked first: a torn last line is cut,
+   * and the lines `logTail` (the manifest's, as the last writer left it) names past the log's
+   * end are put back first, with their seqs; either repair is recorded.
+   */
+  private async stampLocked(id: string, logTail: unknown, events: NewEvent[]): Promise<RunEvent[]> {
+    const cached = this.heldForLife ? this.seqCache.get(id) : undefined;
+    if (cached !== undefined) return stampEvents(id, cached, events, this.clock.now());
+    const lost = Array.isArray(logTail) && logTail.length > 0;
+    if (events.length === 0 && !lost) return [];
+    const tail = await cutTornTail(join(this.runDir(id), 'events.jsonl'));
+    const restored = lost ? missingLines(id, logTail, tail.complete) : [];
+    const after = Math.max(tail.after, restored.at(-1)?.seq ?? 0);
+    const lead: NewEvent[] = [];
+    // The repair is part of the audit: what was cut or put back, and that no seq is reused.
+    if (tail.cut || restored.length > 0) {
+      lead.push({
+        type: 'nexus.state.repaired',
+        data: {
+          file: 'events.jsonl',
+          ...(tail.cut ? { cut_bytes: tail.cut.bytes } : {}),
+          ...(tail.cut?.seq !== undefined ? { torn_seq: tail.cut.seq } : {}),
+          ...(restored.length > 0 ? { restored: restored.length } : {}),
+        },
+      });
+    }
+    return [...restored, ...stampEvents(id, after, [...lead, ...events], this.clock.now())];
+  }
+
+  private async appendLines(id: string, lines: RunEvent[]): Promise<void> {
+    if (lines.length === 0) return;
+    try {
+      await appendEventLines(join(this.runDir(id), 'events.jsonl'), lines);
+    } catch (err) {
+      // The log's end is unknown again: the next write checks it against the manifest.
+      this.seqCache.delete(id);
+      throw err;
+    }
+    this.seqCache.set(id, (lines.at(-1) as RunEvent).seq);
   }
 
   /**
@@ -284,6 +333,28 @@ export class FsRunStore implements RunStore {
   private publish(events: RunEvent[]): void {
     if (events.length > 0) this.onEvents?.(events);
   }
+}
+
+/** A manifest as written: its fields, then the event lines this write appends after it. */
+function manifestText(manifest: RunManifest, lines: RunEvent[]): string {
+  return JSON.stringify(lines.length > 0 ? { ...manifest, log_tail: lines } : manifest, null, 1);
+}
+
+/**
+ * The lines of a manifest's `log_tail` the log lacks (their seqs continue from `complete`, one
+ * by one), each a valid event of this run; none when they do not line up so (a log cut or
+ * edited by hand is not patched from it).
+ */
+function missingLines(id: string, logTail: unknown[], complete: number): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of logTail) {
+    const ev = runEventSchema().safeParse(line);
+    if (!ev.success || ev.data.run_id !== id) return [];
+    if (ev.data.seq <= complete) continue;
+    if (ev.data.seq !== complete + out.length + 1) return [];
+    out.push(ev.data);
+  }
+  return out;
 }
 
 function indexChanged(a: RunIndexEntry, b: RunIndexEntry): boolean {

@@ -1,4 +1,8 @@
-/** Reading a run manifest: a file that does not parse is reported by name and never rewritten. */
+/**
+ * Reading a run manifest: a file that does not parse is reported by name and never rewritten.
+ * The store's `log_tail` beside the manifest's fields is not part of the manifest (the schema
+ * drops it); `readManifestAndTail` hands it out on its own.
+ */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunManifest as RunManifestSchema } from '../../core/domain/run.ts';
@@ -6,6 +10,17 @@ import type { RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
 
 export async function readManifestFile(runsDir: string, id: string): Promise<RunManifest> {
+  return (await readManifestAndTail(runsDir, id)).manifest;
+}
+
+/**
+ * The manifest and, as written beside it, the event lines its write was to append
+ * (`log_tail`, unchecked: fs-store.ts checks them only when it has to append them).
+ */
+export async function readManifestAndTail(
+  runsDir: string,
+  id: string,
+): Promise<{ manifest: RunManifest; logTail: unknown }> {
   const path = join(runsDir, id, 'run.json');
   let text: string;
   try {
@@ -40,5 +55,5 @@ export async function readManifestFile(runsDir: string, id: string): Promise<Run
       { file: path },
     );
   }
-  return parsed.data;
+  return { manifest: parsed.data, logTail: (json as { log_tail?: unknown }).log_tail };
 }

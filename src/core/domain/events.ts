@@ -118,8 +118,14 @@ const eventData = () => ({
     /** The patch's chunks did not all arrive (its file list is kept; apply refuses). */
     incomplete: bool,
   }),
-  /** The store repaired a file after a crash (a torn event-log tail cut off). */
-  'nexus.state.repaired': z.looseObject({ file: z.string(), cut_bytes: num, torn_seq: num }),
+  /** The store repaired a file after a crash (a torn event-log tail cut off, lost lines put back). */
+  'nexus.state.repaired': z.looseObject({
+    file: z.string(),
+    cut_bytes: num,
+    torn_seq: num,
+    /** Lines a writer killed after its manifest write had not appended, put back. */
+    restored: num,
+  }),
   /** Where a run's runner stands in its runtime (a pod: pulling, Running, Unschedulable, …). */
   'nexus.runtime.phase': z.looseObject({ phase: z.string(), reason: str, message: str, pod: str }),
   /** A person's message waits for the agent's next attempt (its prompt will carry it). */
