@@ -42,6 +42,9 @@ import { ensureStateDir } from './state-dir.ts';
 
 export const RUN_ID_PATTERN = /^[0-9a-z]{1,32}$/;
 
+/** How many recently written manifests a core keeps in memory (see `remember`). */
+const MANIFEST_CACHE = 64;
+
 export interface FsRunStoreOptions {
   clock: Clock;
   lock?: AcquireOptions;
@@ -60,6 +63,11 @@ export class FsRunStore implements RunStore {
   private readonly onEvents: ((events: RunEvent[]) => void) | undefined;
   /** Last seq per run; only trusted while this process holds the lock for its lifetime. */
   private readonly seqCache = new Map<string, number>();
+  /**
+   * The manifest this process last wrote or read per run; like the seqs, only trusted while it
+   * holds the lock for its lifetime (no other process writes then). Handed out as copies.
+   */
+  private readonly manifestCache = new Map<string, RunManifest>();
   private heldForLife = false;
   /** Runs whose directories were checked for wider modes by this store. */
   private readonly tightenedRuns = new Set<string>();
@@ -83,12 +91,14 @@ export class FsRunStore implements RunStore {
     await this.ensureRoot();
     await this.lock.acquire({ ...this.lockOpts, owner, forLife: true });
     this.lock.keepAlive();
+    this.manifestCache.clear();
     this.heldForLife = true;
   }
 
   async close(): Promise<void> {
     await this.serial.run(() => this.lock.release());
     this.heldForLife = false;
+    this.manifestCache.clear();
   }
 
   runDir(id: string): string {
@@ -127,6 +137,7 @@ export class FsRunStore implements RunStore {
       const stamped = await this.stampLocked(manifest.id, undefined, events);
       await writeFileAtomic(join(dir, 'run.json'), manifestText(manifest, stamped));
       await this.index.upsert(indexEntryOf(manifest));
+      this.remember(manifest);
       await this.appendLines(manifest.id, stamped);
       this.publish(stamped);
       return { manifest, events: stamped };
@@ -168,7 +179,23 @@ export class FsRunStore implements RunStore {
   }
 
   async readRun(id: string): Promise<RunManifest> {
+    const cached = this.heldForLife ? this.manifestCache.get(id) : undefined;
+    if (cached) return structuredClone(cached);
     return readManifestFile(this.runsDir, id);
+  }
+
+  /**
+   * What this write leaves as the run's manifest, for the next write and read (heldForLife
+   * only): the runs being written now, the most recent `MANIFEST_CACHE` of them.
+   */
+  private remember(manifest: RunManifest): void {
+    if (!this.heldForLife) return;
+    this.manifestCache.delete(manifest.id);
+    this.manifestCache.set(manifest.id, structuredClone(manifest));
+    if (this.manifestCache.size > MANIFEST_CACHE) {
+      const oldest = this.manifestCache.keys().next().value as string;
+      this.manifestCache.delete(oldest);
+    }
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunIndexEntry[]> {
@@ -196,17 +223,25 @@ export class FsRunStore implements RunStore {
       await rm(this.runDir(id), { recursive: true, force: true });
       await this.index.remove(id);
       this.seqCache.delete(id);
+      this.manifestCache.delete(id);
     });
   }
 
   async mutateRun(id: string, fn: MutateFn): Promise<Mutation> {
     return this.write(async () => {
-      const { manifest: before, logTail } = await readManifestAndTail(this.runsDir, id);
+      // What this process last wrote, when it knows the log too (else the file has its log_tail).
+      const known =
+        this.heldForLife && this.seqCache.has(id) ? this.manifestCache.get(id) : undefined;
+      const { manifest: before, logTail } = known
+        ? { manifest: known, logTail: undefined }
+        : await readManifestAndTail(this.runsDir, id);
       await this.tightenRun(id);
       const { manifest, events } = await fn(structuredClone(before));
       manifest.updated_at = this.clock.now().toISOString();
       const stamped = await this.stampLocked(id, logTail, events);
+      this.manifestCache.delete(id);
       await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestText(manifest, stamped));
+      this.remember(manifest);
       // The index before the log: a writer killed before its index update always leaves lines
       // to put back, and the writer that puts them back rewrites the index entry too.
       const nextEntry = indexEntryOf(manifest);
