@@ -75,7 +75,6 @@ const lazyProtectedFiles: ProtectedFiles = {
     (await import('./workspace/protected-files.ts')).fsProtectedFiles.gitHead(cwd),
 };
 
-
 /** How an embedded core runs checks and hooks: what RunTasks needs besides the store. */
 export function checkDeps(
   stateDir: string,
@@ -88,10 +87,10 @@ export function checkDeps(
   };
 }
 
-/** The task calls of NexusApi. */
+/** The task calls of NexusApi, and reading runs (`nexus list runs` needs no more either). */
 export type TaskApi = Pick<
   NexusApi,
-  'listTasks' | 'getTask' | 'setTask' | 'appendNotes' | 'addTask' | 'getRun'
+  'listTasks' | 'getTask' | 'setTask' | 'appendNotes' | 'addTask' | 'getRun' | 'listRuns'
 >;
 
 /** The checklist of an embedded core, without the rest of it. */
@@ -113,6 +112,8 @@ export function openEmbeddedTasks(opts: EmbeddedStoreOptions): {
       appendNotes: (run, task, text, by) => tasks.appendNotes(run, task, text, by),
       addTask: (req) => tasks.add(req),
       getRun: async (ref) => store.readRun(await store.resolveRunId(ref)),
+      // As the full core lists them: archived runs stay out unless asked for.
+      listRuns: (filter) => store.listRuns({ ...filter, archived: filter?.archived ?? 'hide' }),
     },
     close: () => store.close(),
   };

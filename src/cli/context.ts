@@ -61,8 +61,9 @@ export class CliContext {
   }
 
   /**
-   * The task calls only (`nexus task …`): the serving core's, or in embedded mode the run store
-   * and checklist writer alone (embedded-tasks.ts), without building the rest of core.
+   * The task calls and reading runs only (`nexus task …`, `nexus list runs`): the serving
+   * core's, or in embedded mode the run store and checklist writer alone (embedded-tasks.ts),
+   * without building the rest of core.
    */
   tasks(): Promise<TaskApi> {
     if (!this.api) {

@@ -128,6 +128,7 @@ export function oneShotTasks(
       ),
     addTask: (req) => call('tasks.add', req, (a) => a.addTask(req)),
     getRun: (ref) => call('runs.get', { ref }, (a) => a.getRun(ref)),
+    listRuns: (filter) => call('runs.list', filter ?? {}, (a) => a.listRuns(filter)),
     /** Resolves once core takes connections again (the CLI's retry of an idempotent call). */
     async whenConnected(): Promise<void> {
       const deadline = Date.now() + opts.patienceMs;

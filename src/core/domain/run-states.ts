@@ -1,11 +1,24 @@
 /**
- * The run and task states as plain values, without zod: what the agent's `nexus task` prints
- * and checks (usage, a status given on the command line, whether a run has ended, which tasks
- * count as verified) needs these and none of the manifest's schemas (run.ts re-exports them).
+ * The run and task states as plain values, without zod: what the agent's `nexus task` and
+ * `nexus list runs` print and check (usage, a status given on the command line, whether a run
+ * has ended, which tasks count as verified) needs these and none of the manifest's schemas
+ * (run.ts builds its enums from them and re-exports them).
  */
 import type { RunManifest, RunStatus, TaskState } from './run.ts';
 
 export const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'blocked'] as const;
+
+export const RUN_STATUSES = [
+  'initialized',
+  'queued',
+  'running',
+  'succeeded',
+  'blocked',
+  'exhausted',
+  'failed',
+  'cancelled',
+  'lost_on_restart',
+] as const;
 
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
   'succeeded',

@@ -14,9 +14,10 @@ import {
 } from './definitions.ts';
 import { RunChange } from './change.ts';
 import { RunMemory } from './memory.ts';
-import { TASK_STATUSES, isTaskVerified } from './run-states.ts';
+import { RUN_STATUSES, TASK_STATUSES, isTaskVerified } from './run-states.ts';
 
 export {
+  RUN_STATUSES,
   TASK_STATUSES,
   TERMINAL_RUN_STATUSES,
   isTaskVerified,
@@ -27,17 +28,7 @@ export {
 export const TaskStatus = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
-export const RunStatus = z.enum([
-  'initialized',
-  'queued',
-  'running',
-  'succeeded',
-  'blocked',
-  'exhausted',
-  'failed',
-  'cancelled',
-  'lost_on_restart',
-]);
+export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 export const SessionKind = z.enum(['interactive', 'bg', 'daemon', 'daemon-worker']);
