@@ -1,4 +1,6 @@
 /** The CLI as an agent calls it: a fresh process per call, embedded and connected. */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   benchWorkspace,
@@ -76,24 +78,58 @@ export async function benchCli(repo: string): Promise<void> {
         cwd: ws,
         env,
       });
+    // The floor of this transport: a bare Node script making the same POST /rpc (no workspace
+    // lookup, no argument parsing, no output formatting), read from core.json and the token.
+    const floorScript = join(ws, '.nexus', 'bench-rpc-floor.cjs');
+    writeFileSync(floorScript, rpcFloorScript(join(ws, '.nexus', 'state'), init.id));
+    const check = spawnSync(process.execPath, [floorScript, 'pending'], { encoding: 'utf8' });
+    if (check.status !== 0 || !check.stdout.includes('"result"'))
+      throw new Error(`the POST /rpc floor script failed: ${check.stdout}${check.stderr}`);
     const bare2: number[] = [];
     const conn: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < CALLS; i++) {
+      const status = i % 2 ? 'in_progress' : 'pending';
       bare2.push(timeProcess(process.execPath, ['-e', '0']));
       conn.push(
-        timeProcess(
-          process.execPath,
-          [cli, 'task', 'set', init.id, 'create-file', i % 2 ? 'in_progress' : 'pending'],
-          { cwd: ws, env },
-        ),
+        timeProcess(process.execPath, [cli, 'task', 'set', init.id, 'create-file', status], {
+          cwd: ws,
+          env,
+        }),
       );
+      floor.push(timeProcess(process.execPath, [floorScript, status], { cwd: ws, env }));
     }
     line(
       'nexus task set, connected to nexus serve',
       ms(median(conn)),
       `${ratio(median(conn) / median(bare2))} of bare Node (target <= 1.5x)`,
     );
+    line(
+      '  floor: a bare node script making the same POST /rpc',
+      ms(median(floor)),
+      `${ratio(median(floor) / median(bare2))} of bare Node`,
+    );
   } finally {
     daemon.kill('SIGTERM');
   }
+}
+
+/** A CommonJS script that sets the task over `POST /rpc` and exits: nothing else. */
+function rpcFloorScript(stateDir: string, run: string): string {
+  return `const { readFileSync, writeSync } = require('node:fs');
+const { request } = require('node:http');
+const dir = ${JSON.stringify(stateDir)};
+const info = JSON.parse(readFileSync(dir + '/core.json', 'utf8'));
+const token = readFileSync(dir + '/bridge-token', 'utf8').trim();
+const url = new URL(info.url);
+url.protocol = 'http:';
+url.pathname = '/rpc';
+const body = JSON.stringify({ method: 'tasks.set', params: { run: ${JSON.stringify(run)}, task: 'create-file', status: process.argv[2] } });
+const headers = { authorization: 'Bearer ' + token, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+request(url, { method: 'POST', agent: false, headers }, (res) => {
+  let text = '';
+  res.on('data', (c) => (text += c));
+  res.on('end', () => { if (res.statusCode !== 200) process.exitCode = 1; writeSync(1, text.slice(0, 60) + '\\n'); });
+}).end(body);
+`;
 }
