@@ -383,6 +383,9 @@ function manifestText(manifest: RunManifest, lines: RunEvent[]): string {
 function missingLines(id: string, logTail: unknown[], complete: number): RunEvent[] {
   const out: RunEvent[] = [];
   for (const line of logTail) {
+    // Usually every line is in the log already: the schema is built only for one that is not.
+    const seq = (line as { seq?: unknown } | null)?.seq;
+    if (typeof seq === 'number' && seq <= complete) continue;
     const ev = runEventSchema().safeParse(line);
     if (!ev.success || ev.data.run_id !== id) return [];
     if (ev.data.seq <= complete) continue;
