@@ -6,7 +6,7 @@ import type { NewEvent } from './domain/events.ts';
 import type { NoteEntry, RunManifest, TaskState, TaskStatus } from './domain/run.ts';
 import { isTerminalRunStatus } from './domain/run.ts';
 import type { TaskTemplate } from './domain/definitions.ts';
-import { TASK_ID_PATTERN, VerifyCheck } from './domain/definitions.ts';
+import { TASK_ID_PATTERN, VerifyCheck } from './domain/definition-parts.ts';
 import { NexusError } from './errors.ts';
 
 /** Notes kept in the manifest per task; older ones remain in events.jsonl. */

@@ -16,25 +16,36 @@ import {
   isLabelValue,
   quantityValue,
 } from './kubernetes-names.ts';
+import {
+  BackendName,
+  GatedAction,
+  Hooks,
+  HookSpec,
+  NAME_PATTERN,
+  RuntimeKind,
+  TASK_ID_PATTERN,
+  TransitionHookSpec,
+  VerifyCheck,
+  int,
+  nonEmpty,
+} from './definition-parts.ts';
 
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+export {
+  BackendName,
+  GatedAction,
+  Hooks,
+  HookSpec,
+  NAME_PATTERN,
+  RuntimeKind,
+  TASK_ID_PATTERN,
+  TransitionHookSpec,
+  VerifyCheck,
+};
+export type { HookPhase } from './definition-parts.ts';
+
 const name = z
   .string()
   .check(z.regex(NAME_PATTERN, 'use letters, digits, dot, dash or underscore (max 63)'));
-const nonEmpty = z.string().check(z.minLength(1));
-const int = (min: number, max?: number) =>
-  z.number().check(z.int(), z.gte(min), ...(max !== undefined ? [z.lte(max)] : []));
-
-export const BackendName = z.enum(['claude', 'codex', 'openai', 'passive']);
-export type BackendName = z.infer<typeof BackendName>;
-
-export const RuntimeKind = z.enum(['local', 'kubernetes']);
-export type RuntimeKind = z.infer<typeof RuntimeKind>;
-
-/** Actions that may be gated behind a person's approval. */
-export const GatedAction = z.enum(['commit', 'push', 'merge', 'delete_files', 'shell', 'pr']);
-export type GatedAction = z.infer<typeof GatedAction>;
-
 export const ShellPolicy = z.strictObject({
   allow: z._default(z.array(nonEmpty), []),
   deny: z._default(z.array(nonEmpty), []),
@@ -291,33 +302,6 @@ export interface SkillDefinition {
   path: string;
 }
 
-const VerifyCheckObject = z.strictObject({
-  name: z.optional(nonEmpty),
-  /** A shell command run in the run's workspace; exit 0 passes. */
-  run: nonEmpty,
-  timeout_sec: z.optional(int(1)),
-});
-
-/** A check that must pass before a task counts as verified: a command, or `{run, name, timeout_sec}`. */
-export const VerifyCheck = z.union([
-  z.pipe(
-    nonEmpty,
-    z.transform(
-      (
-        run: string,
-      ): { run: string; name?: string | undefined; timeout_sec?: number | undefined } => ({ run }),
-    ),
-  ),
-  VerifyCheckObject,
-]);
-export type VerifyCheck = {
-  run: string;
-  name?: string | undefined;
-  timeout_sec?: number | undefined;
-};
-
-export const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
-
 export const TaskTemplate = z.strictObject({
   id: z
     .string()
@@ -332,39 +316,6 @@ export const TaskTemplate = z.strictObject({
   protect: z._default(z.array(nonEmpty), []),
 });
 export type TaskTemplate = z.infer<typeof TaskTemplate>;
-
-/** One assignment hook: a shell command run in the run's workspace, in the check sandbox. */
-export const HookSpec = z.strictObject({
-  /** A shell command (`bash -c`); `{{var}}` placeholders are filled from the run's vars. */
-  run: nonEmpty,
-  /** Past this the hook's whole process group is killed and it counts as failed, seconds. */
-  timeout_sec: z._default(int(1, 3600), 60),
-});
-export type HookSpec = z.infer<typeof HookSpec>;
-
-/**
- * `task_transition` runs while the caller's `nexus task set` waits for core's answer, which a
- * client gives up on after 30 s: its timeout stays below that (default 10 s, at most 25 s).
- */
-export const TransitionHookSpec = z.strictObject({
-  run: nonEmpty,
-  timeout_sec: z._default(int(1, 25), 10),
-});
-
-/**
- * The assignment's hooks. `prepare`, `before_attempt`, `after_attempt`, `after_exit` are run
- * by the runner and recorded (a failure does not stop the run); `task_transition` is run by
- * core before a task's status changes, and a non-zero exit (or a timeout) refuses the change.
- */
-export const Hooks = z.strictObject({
-  prepare: z.optional(HookSpec),
-  before_attempt: z.optional(HookSpec),
-  after_attempt: z.optional(HookSpec),
-  after_exit: z.optional(HookSpec),
-  task_transition: z.optional(TransitionHookSpec),
-});
-export type Hooks = z.infer<typeof Hooks>;
-export type HookPhase = keyof Hooks;
 
 export const VarSpec = z.strictObject({
   type: z._default(z.enum(['string', 'number', 'boolean']), 'string'),

@@ -5,7 +5,7 @@
  * entries it was given.
  */
 import * as z from 'zod/mini';
-import { NAME_PATTERN } from './definitions.ts';
+import { NAME_PATTERN } from './definition-parts.ts';
 
 /** `global`, `project`, or one agent's own: `agent:<name>`. */
 export const MEMORY_SCOPE_PATTERN = new RegExp(

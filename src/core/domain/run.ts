@@ -11,7 +11,7 @@ import {
   VerifyCheck,
   GatedAction,
   Hooks,
-} from './definitions.ts';
+} from './definition-parts.ts';
 import { RunChange } from './change.ts';
 import { RunMemory } from './memory.ts';
 import { RUN_STATUSES, TASK_STATUSES, isTaskVerified } from './run-states.ts';
