@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`): prepares the machine, builds, checks types and lint,
-# then runs every test layer — unit, contract, extension host (real VS Code), UI (real browser).
+# The project's test command (`npm test`): prepares the machine, builds, checks types, lint and
+# formatting, then runs every test layer — unit, contract, extension host (real VS Code), UI
+# (real browser).
 # Each stage is announced and timed; the first failing stage stops the run with its name.
 # Test runners print to the terminal unfiltered (CI reads their closing lines).
 set -euo pipefail
@@ -63,6 +64,7 @@ source "$root/scripts/node-env.sh"
 stage build npm run --silent build
 stage typecheck npm run --silent typecheck
 stage lint npm run --silent lint
+stage format npm run --silent format:check
 if has_tests test/unit; then stage unit npm run --silent test:unit; else skip unit 'no test/unit/**/*.test.ts'; fi
 if has_tests test/contract; then
   stage contract npm run --silent test:contract

@@ -10,7 +10,7 @@ export function randomBytes(length: number): Buffer {
   let fd: number | undefined;
   try {
     fd = openSync('/dev/urandom', 'r');
-    for (let got = 0; got < length; ) {
+    for (let got = 0; got < length;) {
       const n = readSync(fd, out, got, length - got, null);
       if (n <= 0) throw new Error('short read from /dev/urandom');
       got += n;

@@ -22,7 +22,9 @@ import {
   NS,
   nexusRun as runOn,
   runIdOf,
-  startKubeCluster, DONE } from '../builders/kube.ts';
+  startKubeCluster,
+  DONE,
+} from '../builders/kube.ts';
 import type { KubeCluster, WsOpts } from '../builders/kube.ts';
 import type { FakeCluster } from '../k8s/apiserver.ts';
 import type { Pod } from '../k8s/types.ts';
@@ -49,7 +51,6 @@ after(async () => {
 
 const nexusRun = (ws: TempWorkspace, env: Record<string, string>, assignment?: string) =>
   runOn(kube, ws, env, assignment);
-
 
 async function scenario(steps: Step[], opts: WsOpts = {}) {
   const server = await claude.start(steps);
