@@ -1,0 +1,104 @@
+/**
+ * A core holding the state lock for its lifetime updates runs from the manifests it last wrote
+ * (fs-store.ts). What a person would notice if that went wrong: a change made through one
+ * caller's copy showing up in another's, an update built on a stale manifest, or a run's log
+ * behind its manifest after a restart.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseAgent } from '../../src/core/definitions/parse.ts';
+import { newManifest } from '../../src/core/run-factory.ts';
+import { systemClock } from '../../src/adapters/clock.ts';
+import { FsRunStore } from '../../src/adapters/store/fs-store.ts';
+
+const clock = systemClock;
+
+function manifest(cwd: string) {
+  const agent = parseAgent('---\nbackend: passive\n---\ncache', '/agents/cache.md');
+  return newManifest({
+    id: 'cachetest01',
+    agent,
+    assignment: undefined,
+    message: 'cache',
+    vars: {},
+    kind: 'bg',
+    runtime: 'local',
+    cwd,
+    repo: undefined,
+    now: new Date().toISOString(),
+  });
+}
+
+const renamed = (name: string) => ({ type: 'nexus.agent.run.updated' as const, data: { name } });
+
+void test('a serving store hands out copies: what a caller does to one never reaches the state', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
+  const store = new FsRunStore(root, { clock });
+  await store.holdLock('test');
+  try {
+    const created = await store.createRun(manifest(root), []);
+    // The caller's objects: the one it created from, the one an update returned, one read.
+    created.manifest.message = 'changed by the creator';
+    const updated = await store.mutateRun('cachetest01', (m) => {
+      m.name = 'first';
+      return { manifest: m, events: [renamed('first')] };
+    });
+    updated.manifest.name = 'changed by the updater';
+    const read = await store.readRun('cachetest01');
+    assert.equal(read.message, 'cache');
+    assert.equal(read.name, 'first');
+    read.name = 'changed by a reader';
+    // The next update starts from what was written, not from any caller's copy.
+    await store.mutateRun('cachetest01', (m) => {
+      assert.equal(m.name, 'first');
+      assert.equal(m.message, 'cache');
+      m.name = 'second';
+      return { manifest: m, events: [renamed('second')] };
+    });
+    assert.equal((await store.readRun('cachetest01')).name, 'second');
+    // An update that fails halfway (its function throws) leaves the run as it was.
+    await assert.rejects(
+      store.mutateRun('cachetest01', (m) => {
+        m.name = 'half done';
+        throw new Error('refused');
+      }),
+      /refused/,
+    );
+    assert.equal((await store.readRun('cachetest01')).name, 'second');
+    const onDisk = JSON.parse(
+      readFileSync(join(root, 'runs', 'cachetest01', 'run.json'), 'utf8'),
+    ) as { name: string };
+    assert.equal(onDisk.name, 'second');
+  } finally {
+    await store.close();
+  }
+});
+
+void test('a store that takes the lock per write reads the file every time (a hand edit between writes stands)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
+  const store = new FsRunStore(root, { clock });
+  await store.createRun(manifest(root), []);
+  await store.mutateRun('cachetest01', (m) => {
+    m.name = 'first';
+    return { manifest: m, events: [] };
+  });
+  const file = join(root, 'runs', 'cachetest01', 'run.json');
+  const edited = JSON.parse(readFileSync(file, 'utf8')) as { message: string };
+  edited.message = 'edited by hand';
+  writeFileSync(file, JSON.stringify(edited));
+  await store.mutateRun('cachetest01', (m) => {
+    assert.equal(m.message, 'edited by hand');
+    return { manifest: m, events: [] };
+  });
+  // A serving store opened afterwards starts from the file too.
+  const serving = new FsRunStore(root, { clock });
+  await serving.holdLock('test');
+  try {
+    assert.equal((await serving.readRun('cachetest01')).message, 'edited by hand');
+  } finally {
+    await serving.close();
+  }
+});
