@@ -2,7 +2,8 @@
  * A core holding the state lock for its lifetime updates runs from the manifests it last wrote
  * (fs-store.ts). What a person would notice if that went wrong: a change made through one
  * caller's copy showing up in another's, an update built on a stale manifest, or a run's log
- * behind its manifest after a restart.
+ * behind its manifest after a restart. And the repair of a writer killed between its manifest
+ * and its log, when the next write is an append (no manifest of its own to write).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -101,4 +102,41 @@ void test('a store that takes the lock per write reads the file every time (a ha
   } finally {
     await serving.close();
   }
+});
+
+void test("an append after a writer killed between its manifest and its log puts the lost line back first, and the run's index entry with it", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
+  const store = new FsRunStore(root, { clock });
+  await store.createRun(manifest(root), [renamed('created')]);
+  // What a writer killed after its manifest write leaves: the manifest pinned, with the line
+  // it was about to append (seq 2) in its log_tail; the log and the index without it.
+  const file = join(root, 'runs', 'cachetest01', 'run.json');
+  const m = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const lost = {
+    seq: 2,
+    time: new Date().toISOString(),
+    run_id: 'cachetest01',
+    type: 'nexus.agent.run.updated',
+    data: { pinned: true },
+  };
+  writeFileSync(file, JSON.stringify({ ...m, pinned: true, log_tail: [lost] }));
+  assert.equal((await store.listRuns())[0]?.pinned, undefined);
+
+  await store.appendEvents('cachetest01', [renamed('after')]);
+  const events = await store.readEvents('cachetest01');
+  assert.deepEqual(
+    events.map((e) => [e.seq, e.type]),
+    [
+      [1, 'nexus.agent.run.updated'],
+      [2, 'nexus.agent.run.updated'],
+      [3, 'nexus.state.repaired'],
+      [4, 'nexus.agent.run.updated'],
+    ],
+  );
+  assert.deepEqual(events[1]?.data, { pinned: true });
+  assert.equal((events[2]?.data as { restored?: number }).restored, 1);
+  assert.equal((await store.listRuns())[0]?.pinned, true, 'the index entry is rewritten');
+  // Once put back, never again.
+  await store.appendEvents('cachetest01', [renamed('later')]);
+  assert.equal((await store.readEvents('cachetest01')).length, 5);
 });

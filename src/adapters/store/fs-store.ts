@@ -261,8 +261,12 @@ export class FsRunStore implements RunStore {
       // The run's manifest is read only when this process does not know the log's end: it may
       // name lines a killed writer did not get to append, which go first.
       const trusted = this.heldForLife && this.seqCache.has(id);
-      const logTail = trusted || events.length === 0 ? undefined : await this.logTailOf(id);
-      const stamped = await this.stampLocked(id, logTail, events);
+      const found = trusted || events.length === 0 ? undefined : await this.manifestOf(id);
+      const stamped = await this.stampLocked(id, found?.logTail, events);
+      // Lines put back are a killed writer's, whose index update may be missing too.
+      if (found && stamped.some((e) => e.type === 'nexus.state.repaired')) {
+        await this.index.upsert(indexEntryOf(found.manifest));
+      }
       await this.appendLines(id, stamped);
       this.publish(stamped);
       return stamped;
@@ -310,10 +314,12 @@ export class FsRunStore implements RunStore {
     this.tightenedRuns.add(id);
   }
 
-  /** The `log_tail` the run's manifest carries; none when it cannot be read. */
-  private async logTailOf(id: string): Promise<unknown> {
+  /** The run's manifest and the `log_tail` it carries; none when it cannot be read. */
+  private async manifestOf(
+    id: string,
+  ): Promise<{ manifest: RunManifest; logTail: unknown } | undefined> {
     try {
-      return (await readManifestAndTail(this.runsDir, id)).logTail;
+      return await readManifestAndTail(this.runsDir, id);
     } catch {
       return undefined;
     }
