@@ -28,46 +28,70 @@ const esmBanner = [
  * build into a folder of their own).
  *
  * Every file Node's ESM loader opens costs start-up (resolve, read, compile-cache lookup, link),
- * so the entries an agent calls often are single files: `cli.mjs` (bin.ts: the version check,
- * the compile cache, `--help`) and `cli-task.mjs` (task-main.ts: `nexus task …`, what it needs
- * inlined), which bin.ts imports by name. The rest of the CLI (`cli-main.mjs`, main.ts) and the
- * runner are split so each command loads only what it needs.
+ * and the ESM loader itself costs about 3.5 ms to bring up on a first `import` (an `.mjs` entry
+ * that loads `fs` and `http` starts in 26.4 ms where the same as CommonJS takes 23.0 ms, hyperfine
+ * medians of 150 runs; docs/development.md). So the files an agent calls often are single
+ * CommonJS files: `cli.cjs` (bin.ts: the version check, the compile cache, `--help`), which
+ * `require`s `cli-task.cjs` (task-main.ts: `nexus task …`, what it needs inlined), which
+ * `require`s `cli-task-embedded.cjs` or `cli-task-socket.cjs` only on those paths. The rest of
+ * the CLI (`cli-main.mjs`, main.ts) and the runner are ESM, split so each command loads only
+ * what it needs, reached from `cli.cjs` by a real `import()`.
  * @param {string} outdir
  * @returns {esbuild.BuildOptions[]}
  */
 export function nodeBundles(outdir) {
-  const node = {
-    ...common,
-    outdir,
+  /** @type {esbuild.BuildOptions} */
+  const base = { ...common, outdir, platform: 'node', target: 'node22' };
+  const esm = {
+    ...base,
     outExtension: { '.js': '.mjs' },
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
+    format: /** @type {const} */ ('esm'),
     banner: { js: `#!/usr/bin/env node\n${esmBanner}` },
     plugins: [cjsBuiltins],
   };
+  const cjs = {
+    ...base,
+    outExtension: { '.js': '.cjs' },
+    format: /** @type {const} */ ('cjs'),
+    banner: { js: '#!/usr/bin/env node' },
+  };
   return [
-    { ...node, entryPoints: { cli: 'src/cli/bin.ts' }, plugins: [cjsBuiltins, entryTargets] },
+    { ...cjs, entryPoints: { cli: 'src/cli/bin.ts' }, plugins: [entryTargets] },
+    { ...cjs, entryPoints: { 'cli-task': 'src/cli/task-main.ts' }, plugins: [tasksOnly] },
     {
-      ...node,
-      entryPoints: { 'cli-task': 'src/cli/task-main.ts' },
-      plugins: [cjsBuiltins, tasksOnly],
-    },
-    {
-      ...node,
+      ...cjs,
       entryPoints: {
         'cli-task-embedded': 'src/adapters/embedded-tasks.ts',
         'cli-task-socket': 'src/adapters/bridge/client.ts',
       },
-      banner: { js: esmBanner },
+      ...cjsImportMeta,
     },
     {
-      ...node,
+      ...esm,
       entryPoints: { 'cli-main': 'src/cli/main.ts', runner: 'runner/bin.ts' },
       chunkNames: 'chunks/[name]-[hash]',
       splitting: true,
     },
   ];
+}
+
+/**
+ * Lets a CommonJS bundle `import()` a built file beside it as `require(<file>)`: a CommonJS file
+ * that calls `import()`, even of a CommonJS file, brings up Node's ESM loader (see nodeBundles).
+ * A plugin resolves the source's `import()` to `{ path: <file>, namespace }`; this loads that as
+ * a module that requires the file, which esbuild wraps as a lazy `Promise.resolve().then(...)`,
+ * so the file still loads only when the `import()` is reached.
+ * @param {esbuild.PluginBuild} build
+ * @param {string} namespace
+ */
+function requireBeside(build, namespace) {
+  build.onLoad({ filter: /.*/, namespace }, (args) => ({
+    contents: `module.exports = require(${JSON.stringify(args.path)});`,
+    loader: 'js',
+  }));
+  build.onResolve({ filter: /^\.\/cli-[a-z-]+\.cjs$/ }, (args) =>
+    args.kind === 'require-call' ? { path: args.path, external: true } : undefined,
+  );
 }
 
 /**
@@ -97,11 +121,11 @@ const cjsBuiltins = {
  * The task bundle never builds a full core (the task commands call `CliContext.tasks()`, which
  * opens embedded-tasks.ts): CliContext's import of embedded.ts is left out of it, or the whole
  * of core would be inlined and compiled on every call. Its import of embedded-tasks.ts (the run
- * store, the checklist writer, zod and the schemas) is the file `cli-task-embedded.mjs` beside
- * it, loaded only when no core serves, and its import of the WebSocket client (ws, the bridge's
- * method table: for a core too old to answer `POST /rpc`) is `cli-task-socket.mjs`: the
- * connected call (an agent inside a local run) compiles neither. The two files each hold a copy of the modules
- * they share; `NexusError` is recognised across copies (errors.ts).
+ * store, the checklist writer, zod and the schemas) is the file `cli-task-embedded.cjs` beside
+ * it, required only when no core serves, and its import of the WebSocket client (ws, the
+ * bridge's method table: for a core too old to answer `POST /rpc`) is `cli-task-socket.cjs`:
+ * the connected call (an agent inside a local run) compiles neither. The files each hold a copy
+ * of the modules they share; `NexusError` is recognised across copies (errors.ts).
  */
 const tasksOnly = {
   name: 'nexus-tasks-only',
@@ -113,14 +137,15 @@ const tasksOnly = {
         : undefined,
     );
     const apart = {
-      '../adapters/embedded-tasks.ts': './cli-task-embedded.mjs',
-      '../adapters/bridge/client.ts': './cli-task-socket.mjs',
+      '../adapters/embedded-tasks.ts': './cli-task-embedded.cjs',
+      '../adapters/bridge/client.ts': './cli-task-socket.cjs',
     };
     build.onResolve({ filter: /\/(embedded-tasks|client)\.ts$/ }, (args) =>
       args.importer.endsWith('/cli/context.ts') && args.kind === 'dynamic-import'
-        ? { path: apart[args.path], external: true }
+        ? { path: apart[args.path], namespace: 'nexus-beside' }
         : undefined,
     );
+    requireBeside(build, 'nexus-beside');
     build.onLoad({ filter: /.*/, namespace: 'nexus-tasks-only' }, () => ({
       contents:
         "export function openEmbeddedCore() { throw new Error('the task bundle opens no full core'); }",
@@ -134,10 +159,13 @@ const entryTargets = {
   name: 'nexus-entry-targets',
   /** @param {esbuild.PluginBuild} build */
   setup(build) {
-    const targets = { './main.ts': './cli-main.mjs', './task-main.ts': './cli-task.mjs' };
-    build.onResolve({ filter: /^\.\/(main|task-main)\.ts$/ }, (args) =>
-      args.importer.endsWith('bin.ts') ? { path: targets[args.path], external: true } : undefined,
-    );
+    build.onResolve({ filter: /^\.\/(main|task-main)\.ts$/ }, (args) => {
+      if (!args.importer.endsWith('bin.ts')) return undefined;
+      // The rest of the CLI is ESM (split into chunks): a real `import()`.
+      if (args.path === './main.ts') return { path: './cli-main.mjs', external: true };
+      return { path: './cli-task.cjs', namespace: 'nexus-beside' };
+    });
+    requireBeside(build, 'nexus-beside');
   },
 };
 

@@ -17,7 +17,7 @@ const CALLS = 30;
 
 export async function benchCli(repo: string): Promise<void> {
   process.stdout.write('== CLI (fresh process per call, median of 30)\n');
-  const cli = join(repo, 'dist', 'cli.mjs');
+  const cli = join(repo, 'dist', 'cli.cjs');
   const { ws, env, id } = benchWorkspace(repo);
   const init = { id };
   // Warm the compile cache and the page cache, as on any machine after the first call.

@@ -16,7 +16,7 @@ import { parseAgent } from '../src/core/definitions/parse.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
 const repo = join(import.meta.dirname, '..');
-const cli = join(repo, 'dist', 'cli.mjs');
+const cli = join(repo, 'dist', 'cli.cjs');
 const CALLS = Number(process.env.NEXUS_PROFILE_CALLS ?? 10);
 
 interface Profile {

@@ -111,7 +111,7 @@ export async function benchStore(): Promise<void> {
     inproc.push(performance.now() - t0);
   }
   await core2.close();
-  const cli = join(import.meta.dirname, '..', 'dist', 'cli.mjs');
+  const cli = join(import.meta.dirname, '..', 'dist', 'cli.cjs');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NEXUS_WORKSPACE: ws2,

@@ -74,7 +74,7 @@ export function benchWorkspace(repo: string): { ws: string; env: NodeJS.ProcessE
   const agent = ['--agent', 'manual', '--assignment', 'hello-file'];
   const init = spawnSync(
     process.execPath,
-    [join(repo, 'dist', 'cli.mjs'), 'init', '--json', ...agent],
+    [join(repo, 'dist', 'cli.cjs'), 'init', '--json', ...agent],
     {
       cwd: ws,
       env,

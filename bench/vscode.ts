@@ -37,7 +37,7 @@ try {
   const runOut = execFileSync(
     process.execPath,
     [
-      join(repo, 'dist', 'cli.mjs'),
+      join(repo, 'dist', 'cli.cjs'),
       'init',
       '--json',
       '--agent',

@@ -6,12 +6,12 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
-/** The CLI entry next to this runner: `dist/cli.mjs` in a build, `src/cli/bin.ts` in source. */
+/** The CLI entry next to this runner: `dist/cli.cjs` in a build, `src/cli/bin.ts` in source. */
 export function cliEntry(env: NodeJS.ProcessEnv = process.env): string {
   if (env.NEXUS_CLI_ENTRY) return env.NEXUS_CLI_ENTRY;
   const self = resolve(process.argv[1] ?? '');
   const candidates = [
-    join(dirname(self), 'cli.mjs'),
+    join(dirname(self), 'cli.cjs'),
     join(dirname(self), '..', 'src', 'cli', 'bin.ts'),
   ];
   const found = candidates.find((c) => existsSync(c));

@@ -50,7 +50,7 @@ for pin in "@anthropic-ai/claude-code=$claude_version" "@openai/codex=$codex_ver
   fi
 done
 
-if [ ! -f dist/runner.mjs ] || [ ! -f dist/cli.mjs ] || [ ! -f dist/cli-main.mjs ] || [ ! -f dist/cli-task.mjs ] || [ ! -f dist/cli-task-embedded.mjs ] || [ ! -f dist/cli-task-socket.mjs ] || [ ! -d dist/chunks ]; then
+if [ ! -f dist/runner.mjs ] || [ ! -f dist/cli.cjs ] || [ ! -f dist/cli-main.mjs ] || [ ! -f dist/cli-task.cjs ] || [ ! -f dist/cli-task-embedded.cjs ] || [ ! -f dist/cli-task-socket.cjs ] || [ ! -d dist/chunks ]; then
   say "dist/ is missing: npm run build"
   npm run build
 else
@@ -61,7 +61,7 @@ context="$(mktemp -d "${TMPDIR:-/tmp}/nexus-image.XXXXXX")"
 trap 'rm -rf "$context"' EXIT
 mkdir -p "$context/dist/chunks"
 cp runner/Containerfile "$context/Containerfile"
-cp dist/runner.mjs dist/cli.mjs dist/cli-main.mjs dist/cli-task.mjs dist/cli-task-embedded.mjs dist/cli-task-socket.mjs "$context/dist/"
+cp dist/runner.mjs dist/cli.cjs dist/cli-main.mjs dist/cli-task.cjs dist/cli-task-embedded.cjs dist/cli-task-socket.cjs "$context/dist/"
 # The chunks, without their source maps (nothing in the pod reads them).
 find dist/chunks -maxdepth 1 -type f -name '*.mjs' -exec cp {} "$context/dist/chunks/" \;
 

@@ -17,7 +17,7 @@ export const NODE_TOO_OLD_EXIT = 3;
 /**
  * The message for a Node older than MIN_NODE_MAJOR, or undefined when this Node will do.
  * `entry` is the script Node was started with (process.argv[1]): when it sits in a checkout
- * of Nexus (`<checkout>/dist/cli.mjs`), the message gives the command that uses the checkout's
+ * of Nexus (`<checkout>/dist/cli.cjs`), the message gives the command that uses the checkout's
  * pinned Node.
  */
 export function nodeTooOld(
@@ -52,9 +52,9 @@ export function nodeTooOld(
 function checkoutOf(entry: string | undefined): { root: string; entry: string } | undefined {
   if (!entry) return undefined;
   try {
-    // `npm link` and bin shims reach dist/cli.mjs through a symlink.
+    // `npm link` and bin shims reach dist/cli.cjs through a symlink.
     const real = realpathSync(entry);
-    // dist/cli.mjs, runner/bin.ts, src/cli/bin.ts: the checkout is two or three folders up.
+    // dist/cli.cjs, runner/bin.ts, src/cli/bin.ts: the checkout is two or three folders up.
     for (let root = dirname(dirname(real)), up = 0; up < 2; root = dirname(root), up++) {
       if (existsSync(join(root, 'scripts', 'n'))) return { root, entry: real };
     }

@@ -7,21 +7,25 @@ import { NODE_TOO_OLD_EXIT, nodeTooOld } from '../adapters/node-version.ts';
 import { writeFd } from './fd-write.ts';
 import { quickAnswer } from './overview.ts';
 
-const tooOld = nodeTooOld('nexus', process.argv[1]);
-if (tooOld) {
-  process.stderr.write(tooOld);
-  process.exitCode = NODE_TOO_OLD_EXIT;
-} else {
+// No top-level await: this file is built as CommonJS (esbuild.mjs says why).
+async function run(): Promise<void> {
+  const tooOld = nodeTooOld('nexus', process.argv[1]);
+  if (tooOld) {
+    process.stderr.write(tooOld);
+    process.exitCode = NODE_TOO_OLD_EXIT;
+    return;
+  }
   const argv = process.argv.slice(2);
   const quick = quickAnswer(argv);
   if (quick) {
     writeFd(1, `${quick.text}\n`);
     process.exitCode = quick.code;
-  } else {
-    await enableCompileCache();
-    // An agent's `nexus task …` loads only the task commands (one bundle file, esbuild.mjs).
-    const { main } =
-      argv[0] === 'task' ? await import('./task-main.ts') : await import('./main.ts');
-    process.exitCode = await main(argv);
+    return;
   }
+  await enableCompileCache();
+  // An agent's `nexus task …` loads only the task commands (one bundle file, esbuild.mjs).
+  const { main } = argv[0] === 'task' ? await import('./task-main.ts') : await import('./main.ts');
+  process.exitCode = await main(argv);
 }
+
+void run();

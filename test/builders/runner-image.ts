@@ -50,18 +50,18 @@ async function libraries(binary: string): Promise<string[]> {
   return [...out.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1] ?? '').filter(Boolean);
 }
 
-/** The runner bundle the image ships: dist/runner.mjs, dist/cli{,-main,-task,-task-embedded,-task-socket}.mjs, dist/chunks/*.mjs. */
+/** The runner bundle the image ships: dist/runner.mjs, dist/cli.cjs, dist/cli-main.mjs, dist/cli-task{,-embedded,-socket}.cjs, dist/chunks/*.mjs. */
 function distFiles(): string[] {
   const chunks = readdirSync(join(DIST, 'chunks'))
     .filter((f) => f.endsWith('.mjs'))
     .map((f) => join('chunks', f));
   return [
     'runner.mjs',
-    'cli.mjs',
+    'cli.cjs',
     'cli-main.mjs',
-    'cli-task.mjs',
-    'cli-task-embedded.mjs',
-    'cli-task-socket.mjs',
+    'cli-task.cjs',
+    'cli-task-embedded.cjs',
+    'cli-task-socket.cjs',
     ...chunks.sort(),
   ];
 }
@@ -100,7 +100,7 @@ async function assemble(root: string, tools: string[]): Promise<void> {
   // `nexus` for a person who execs into the pod, as the Containerfile writes it.
   writeFileSync(
     join(root, 'usr/local/bin/nexus'),
-    `#!/bin/sh\nexec node /opt/nexus/dist/cli.mjs "$@"\n`,
+    `#!/bin/sh\nexec node /opt/nexus/dist/cli.cjs "$@"\n`,
     { mode: 0o755 },
   );
   mkdirSync(join(root, 'etc'), { recursive: true });

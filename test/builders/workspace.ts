@@ -66,7 +66,7 @@ export function nexus(
 }
 
 /**
- * Runs a `nexus` entry (the source's or a built `dist/cli.mjs`) as a separate process;
+ * Runs a `nexus` entry (the source's or a built `dist/cli.cjs`) as a separate process;
  * `onSpawn` gets its pid and a way to kill it -9. The result says which signal ended it, if any.
  */
 export function runCli(

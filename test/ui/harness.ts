@@ -21,7 +21,7 @@ import { GIT_ENV } from '../builders/workspace.ts';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The built CLI (`npm run build`), which reaches the extension's core over its bridge. */
-export const CLI_PATH = join(repoRoot, 'dist', 'cli.mjs');
+export const CLI_PATH = join(repoRoot, 'dist', 'cli.cjs');
 
 /** The real `nexus` CLI run in the session's workspace; resolves with its stdout. */
 export function workspaceCli(

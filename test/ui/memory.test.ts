@@ -27,7 +27,7 @@ import {
 } from './harness.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cliPath = join(repoRoot, 'dist', 'cli.mjs');
+const cliPath = join(repoRoot, 'dist', 'cli.cjs');
 const execFileAsync = promisify(execFile);
 
 const tree = (page: Page, view: string): Locator =>

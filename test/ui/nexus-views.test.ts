@@ -28,7 +28,7 @@ import {
 } from './harness.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cliPath = join(repoRoot, 'dist', 'cli.mjs');
+const cliPath = join(repoRoot, 'dist', 'cli.cjs');
 const execFileAsync = promisify(execFile);
 
 /** A tree view's list by its aria-label (the view name). */

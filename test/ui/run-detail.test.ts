@@ -32,7 +32,7 @@ import {
 } from './harness.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cliPath = join(repoRoot, 'dist', 'cli.mjs');
+const cliPath = join(repoRoot, 'dist', 'cli.cjs');
 const execFileAsync = promisify(execFile);
 
 /** The frame of the detail webview showing `runId` (webviews nest two iframes deep). */

@@ -91,7 +91,7 @@ test('the Node check: the minimum is package.json engines.node; its exit code is
   assert.match(msg, /Node 18\.19\.1; Nexus needs Node >= 22/);
   assert.ok(msg.includes(`bash ${REPO}/scripts/n node`), msg);
   // Outside a checkout there is no scripts/n to offer.
-  assert.match(nodeTooOld('nexus', '/nowhere/cli.mjs', '20.0.0') ?? '', /Install Node 24/);
+  assert.match(nodeTooOld('nexus', '/nowhere/cli.cjs', '20.0.0') ?? '', /Install Node 24/);
 });
 
 test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3', async (t) => {
@@ -102,7 +102,7 @@ test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3
     return t.skip(`${SYSTEM_NODE} is Node ${version}, not older than ${MIN_NODE_MAJOR}`);
   const root = await builtCheckout();
   const entries = [
-    ['nexus', join(root, 'dist', 'cli.mjs')],
+    ['nexus', join(root, 'dist', 'cli.cjs')],
     ['nexus-runner', join(root, 'dist', 'runner.mjs')],
   ] as const;
   const ws = tempWorkspace({ withExamples: true });

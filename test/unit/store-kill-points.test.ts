@@ -127,7 +127,7 @@ for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
     `a writer stopped with ${signal} at each instant of its write loses nothing and leaves no change without its event`,
     { skip },
     async () => {
-      const cli = join(await builtCheckout(), 'dist', 'cli.mjs');
+      const cli = join(await builtCheckout(), 'dist', 'cli.cjs');
       const ws = tempWorkspace({ withExamples: true });
       const init = await runCli(cli, ws, [
         'init',

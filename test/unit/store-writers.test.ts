@@ -55,7 +55,7 @@ async function audit(cli: string, ws: TempWorkspace, id: string): Promise<AuditE
 }
 
 test('150 agents setting a task at the same moment (embedded) are all acknowledged and all recorded', async () => {
-  const cli = join(await builtCheckout(), 'dist', 'cli.mjs');
+  const cli = join(await builtCheckout(), 'dist', 'cli.cjs');
   const ws = tempWorkspace({ withExamples: true });
   const id = await newRun(cli, ws);
   const WRITERS = 150;
@@ -92,7 +92,7 @@ test('150 agents setting a task at the same moment (embedded) are all acknowledg
 });
 
 test('writers killed -9 inside the locked write, at random instants, lose no acknowledged update', async () => {
-  const cli = join(await builtCheckout(), 'dist', 'cli.mjs');
+  const cli = join(await builtCheckout(), 'dist', 'cli.cjs');
   const ws = tempWorkspace({ withExamples: true });
   const id = await newRun(cli, ws);
   // Each victim is killed a random 0-12 ms after it takes the state lock: between reading the
@@ -148,7 +148,7 @@ test('writers killed -9 inside the locked write, at random instants, lose no ack
 });
 
 test("the built task call's errors from the embedded store keep their code and message (two bundles, one error type)", async () => {
-  const cli = join(await builtCheckout(), 'dist', 'cli.mjs');
+  const cli = join(await builtCheckout(), 'dist', 'cli.cjs');
   const ws = tempWorkspace({ withExamples: true });
   const id = await newRun(cli, ws);
   const r = await built(cli, ws, ['task', 'set', id, 'no-such-task', 'completed']);
