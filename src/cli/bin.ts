@@ -23,8 +23,10 @@ async function run(): Promise<void> {
     return;
   }
   await enableCompileCache();
-  // An agent's `nexus task …` loads only the task commands (one bundle file, esbuild.mjs).
-  const { main } = argv[0] === 'task' ? await import('./task-main.ts') : await import('./main.ts');
+  // An agent's `nexus task …`, and `nexus list runs`, load only the run store's commands (one
+  // bundle file, esbuild.mjs); every other command the full CLI.
+  const storeOnly = argv[0] === 'task' || (argv[0] === 'list' && argv[1] === 'runs');
+  const { main } = storeOnly ? await import('./task-main.ts') : await import('./main.ts');
   process.exitCode = await main(argv);
 }
 

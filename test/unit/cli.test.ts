@@ -398,5 +398,9 @@ test("the README's quick start works as written, on a machine whose own node is 
   assert.match(r.stdout, /^run \w+ has ended: succeeded \(exit 0\): all 2 tasks verified$/m);
   assert.match(r.stdout, /^ {2}status {4}succeeded · exit 0/m);
   assert.match(r.stdout, /^ {2}progress {2}2\/2 verified/m);
+  // `list runs` is answered by the task bundle (the run store alone), `list agents` by the full
+  // CLI: both through the built entry.
+  const run = /^created run (\w+) /m.exec(r.stdout)?.[1] ?? '';
+  assert.match(r.stdout, new RegExp(`^${run.slice(0, 8)}\\s+succeeded\\s+2/2\\s`, 'm'), said);
   assert.doesNotMatch(said, /TypeError/);
 });
