@@ -120,7 +120,8 @@ class PrivateJsonFile implements Adapter<IndexData> {
   }
 
   async write(data: IndexData): Promise<void> {
-    // Derived data: no fsync, as with lowdb's adapter (a lost index is rebuilt).
-    await writeFileAtomic(this.#path, JSON.stringify(data, null, 2), FILE_MODE, false);
+    // Derived data: no fsync, as with lowdb's adapter (a lost index is rebuilt). One line, no
+    // indentation (about 300 bytes a run instead of 420): every listing reads the whole file.
+    await writeFileAtomic(this.#path, JSON.stringify(data), FILE_MODE, false);
   }
 }
