@@ -5,7 +5,7 @@
  */
 import type { TaskAddRequest, TaskSetRequest } from './api.ts';
 import type { RunManifest, TaskState } from './domain/run.ts';
-import { isTerminalRunStatus } from './domain/run.ts';
+import { isTerminalRunStatus } from './domain/run-states.ts';
 import { gateTransition, reapplyTransition } from './hooks.ts';
 import type { CommandRunner, RunStore } from './ports.ts';
 import type { ProtectedFiles } from './protect.ts';

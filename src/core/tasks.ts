@@ -4,9 +4,8 @@
  */
 import type { NewEvent } from './domain/events.ts';
 import type { NoteEntry, RunManifest, TaskState, TaskStatus } from './domain/run.ts';
-import { isTerminalRunStatus } from './domain/run.ts';
+import { TASK_ID_PATTERN, isTerminalRunStatus, passiveAgain } from './domain/run-states.ts';
 import type { TaskTemplate } from './domain/definitions.ts';
-import { TASK_ID_PATTERN, VerifyCheck } from './domain/definition-parts.ts';
 import { NexusError } from './errors.ts';
 
 /** Notes kept in the manifest per task; older ones remain in events.jsonl. */
@@ -48,7 +47,6 @@ export function assertMutable(m: RunManifest): void {
  * How to work an ended passive run again. Not `--resume`: there is no backend session to
  * continue, and resuming a passive run has nothing to start.
  */
-import { passiveAgain } from './domain/run-states.ts';
 
 export { passiveAgain };
 
@@ -164,7 +162,13 @@ export function addTask(
   if (m.tasks.some((t) => t.id === id)) {
     throw new NexusError('TASK_INVALID', `run ${m.id} already has a task '${id}'`, { task: id });
   }
-  const verify = (spec.verify ?? []).map((v) => VerifyCheck.parse(v));
+  // A command given here is a check as a definition's string form is (definition-parts.ts's
+  // VerifyCheck), checked by hand: this module is on the agent's path, which builds no schemas.
+  const verify = (spec.verify ?? []).map((run) => {
+    if (typeof run !== 'string' || run.length === 0)
+      throw new NexusError('TASK_INVALID', 'a verify command must be a non-empty string');
+    return { run };
+  });
   const task = taskFromTemplate(
     {
       id,

@@ -5,7 +5,7 @@
  */
 import type { NewEvent } from './domain/events.ts';
 import type { CheckResult, RunManifest, TaskState } from './domain/run.ts';
-import { isTaskVerified } from './domain/run.ts';
+import { isTaskVerified } from './domain/run-states.ts';
 import type { CommandRunner } from './ports.ts';
 import { trimNote } from './tasks.ts';
 import { count } from './plural.ts';

@@ -222,3 +222,49 @@ test('a truncated manifest gives a clear error and is left untouched', async () 
     assert.equal(readFileSync(path, 'utf8'), truncated, 'the file is byte-for-byte as it was');
   }
 });
+
+test('a manifest edited since the store wrote it is checked against the schema again', async () => {
+  // The store does not re-validate a manifest that ends with the checksum of its own write;
+  // every edit after that write (valid JSON or not) must still meet the schema.
+  const ws = tempWorkspace({ withExamples: true });
+  const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  const set = await nexus(ws, ['task', 'set', id, 'create-file', 'in_progress']);
+  assert.equal(set.code, 0, set.stderr);
+  const path = manifestPath(ws.stateDir, id);
+  const written = readFileSync(path, 'utf8');
+  assert.match(written, /"digest": "[0-9a-z]+"\n\}$/, 'the store seals what it writes');
+  // A status no task can have, in otherwise valid JSON, the checksum line left as it was.
+  const edited = written.replace('"status": "in_progress"', '"status": "done"');
+  assert.notEqual(edited, written);
+  writeFileSync(path, edited);
+  for (const args of [
+    ['task', 'list', id],
+    ['task', 'set', id, 'create-file', 'completed'],
+    ['run', 'status', id],
+  ]) {
+    const r = await nexus(ws, args);
+    assert.equal(r.code, 3, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.ok(r.stderr.includes(path), `names the file: ${r.stderr}`);
+    assert.match(r.stderr, /is invalid at 'tasks\.0\.status'.*left untouched/);
+    assert.equal(readFileSync(path, 'utf8'), edited, 'the file is byte-for-byte as it was');
+  }
+  // A valid edit, and a manifest without the checksum (an older version's): read through the
+  // schema, its defaults filled in, and sealed again by the next write.
+  const unsealed = written
+    .replace(/,\n "digest": "[0-9a-z]+"\n\}$/, '\n}')
+    .replace(/,\n {3}"notes": \[\]/g, '');
+  assert.doesNotMatch(unsealed, /"digest"|"notes"/);
+  writeFileSync(path, unsealed.replace('"title": "Create hello.txt', '"title": "Make hello.txt'));
+  const shown = await nexus(ws, ['task', 'show', id, 'create-file', '--json']);
+  assert.equal(shown.code, 0, shown.stderr);
+  const task = JSON.parse(shown.stdout) as { title: string; notes: unknown[]; status: string };
+  assert.equal(task.status, 'in_progress');
+  assert.deepEqual(task.notes, []);
+  assert.match(task.title, /^Make hello\.txt/);
+  const again = await nexus(ws, ['task', 'set', id, 'create-file', 'pending']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    readFileSync(path, 'utf8'),
+    /"title": "Make hello\.txt[^]*"digest": "[0-9a-z]+"\n\}$/,
+  );
+});

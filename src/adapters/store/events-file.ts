@@ -3,8 +3,7 @@
  * read from the file's tail, so appending costs the same however long the history is.
  */
 import { open, readFile } from 'node:fs/promises';
-import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
-import { runEventSchema } from '../../core/domain/events.ts';
+import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
 import { FILE_MODE, tightenHandle } from './modes.ts';
 
@@ -139,6 +138,7 @@ export async function readEventLines(
     throw err;
   }
   const out: RunEvent[] = [];
+  let schema: ReturnType<typeof runEventSchema> | undefined;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
@@ -156,7 +156,9 @@ export async function readEventLines(
         line: i + 1,
       });
     }
-    const ev = runEventSchema().safeParse(parsed);
+    // zod and the event schema are loaded on the first line read, not with the store.
+    schema ??= (await import('../../core/domain/events.ts')).runEventSchema();
+    const ev = schema.safeParse(parsed);
     if (!ev.success) {
       throw new NexusError('STATE_CORRUPT', `${path}:${i + 1}: not a valid event`, {
         file: path,

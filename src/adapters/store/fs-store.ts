@@ -25,9 +25,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
-import { runEventSchema } from '../../core/domain/events.ts';
-import { indexEntryOf } from '../../core/domain/run.ts';
-import { readManifestAndTail, readManifestFile } from './manifest-file.ts';
+import { indexEntryOf } from '../../core/domain/run-entry.ts';
+import { manifestText, readManifestAndTail, readManifestFile } from './manifest-file.ts';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
 import type { Clock, MutateFn, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
@@ -135,7 +134,7 @@ export class FsRunStore implements RunStore {
       await mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
       await this.tightenRun(manifest.id);
       const stamped = await this.stampLocked(manifest.id, undefined, events);
-      await writeFileAtomic(join(dir, 'run.json'), manifestText(manifest, stamped));
+      await writeFileAtomic(join(dir, 'run.json'), manifestFileText(manifest, stamped));
       await this.index.upsert(indexEntryOf(manifest));
       this.remember(manifest);
       await this.appendLines(manifest.id, stamped);
@@ -240,7 +239,7 @@ export class FsRunStore implements RunStore {
       manifest.updated_at = this.clock.now().toISOString();
       const stamped = await this.stampLocked(id, logTail, events);
       this.manifestCache.delete(id);
-      await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestText(manifest, stamped));
+      await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestFileText(manifest, stamped));
       this.remember(manifest);
       // The index before the log: a writer killed before its index update always leaves lines
       // to put back, and the writer that puts them back rewrites the index entry too.
@@ -337,7 +336,7 @@ export class FsRunStore implements RunStore {
     const lost = Array.isArray(logTail) && logTail.length > 0;
     if (events.length === 0 && !lost) return [];
     const tail = await cutTornTail(join(this.runDir(id), 'events.jsonl'));
-    const restored = lost ? missingLines(id, logTail, tail.complete) : [];
+    const restored = lost ? await missingLines(id, logTail, tail.complete) : [];
     const after = Math.max(tail.after, restored.at(-1)?.seq ?? 0);
     const lead: NewEvent[] = [];
     // The repair is part of the audit: what was cut or put back, and that no seq is reused.
@@ -377,8 +376,8 @@ export class FsRunStore implements RunStore {
 }
 
 /** A manifest as written: its fields, then the event lines this write appends after it. */
-function manifestText(manifest: RunManifest, lines: RunEvent[]): string {
-  return JSON.stringify(lines.length > 0 ? { ...manifest, log_tail: lines } : manifest, null, 1);
+function manifestFileText(manifest: RunManifest, lines: RunEvent[]): string {
+  return manifestText(lines.length > 0 ? { ...manifest, log_tail: lines } : manifest);
 }
 
 /**
@@ -386,12 +385,14 @@ function manifestText(manifest: RunManifest, lines: RunEvent[]): string {
  * by one), each a valid event of this run; none when they do not line up so (a log cut or
  * edited by hand is not patched from it).
  */
-function missingLines(id: string, logTail: unknown[], complete: number): RunEvent[] {
+async function missingLines(id: string, logTail: unknown[], complete: number): Promise<RunEvent[]> {
   const out: RunEvent[] = [];
   for (const line of logTail) {
-    // Usually every line is in the log already: the schema is built only for one that is not.
+    // Usually every line is in the log already: the schema (and zod) is loaded only for one
+    // that is not.
     const seq = (line as { seq?: unknown } | null)?.seq;
     if (typeof seq === 'number' && seq <= complete) continue;
+    const { runEventSchema } = await import('../../core/domain/events.ts');
     const ev = runEventSchema().safeParse(line);
     if (!ev.success || ev.data.run_id !== id) return [];
     if (ev.data.seq <= complete) continue;

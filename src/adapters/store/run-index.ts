@@ -8,7 +8,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { Adapter, Low } from 'lowdb';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
-import { indexEntryOf } from '../../core/domain/run.ts';
+import { indexEntryOf } from '../../core/domain/run-entry.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { readManifestFile } from './manifest-file.ts';
 import { FILE_MODE } from './modes.ts';

@@ -46,7 +46,7 @@ export type VerifyCheck = {
   timeout_sec?: number | undefined;
 };
 
-export const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+export { TASK_ID_PATTERN } from './run-states.ts';
 
 /** One assignment hook: a shell command run in the run's workspace, in the check sandbox. */
 export const HookSpec = z.strictObject({

@@ -6,6 +6,9 @@
  */
 import type { RunManifest, RunStatus, TaskState } from './run.ts';
 
+/** What a task id may be: a letter or digit, then letters, digits, dot, dash or underscore. */
+export const TASK_ID_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/i;
+
 export const TASK_STATUSES = ['pending', 'in_progress', 'completed', 'blocked'] as const;
 
 export const RUN_STATUSES = [
