@@ -2,14 +2,15 @@
  * Reading the user token file, without `node:crypto`: what a client needs (discovery, the
  * agent's `nexus task`) apart from what the server needs to mint and check tokens (auth.ts).
  */
-import { chmod, readFile, stat } from 'node:fs/promises';
+// Synchronous, and not `node:fs/promises`: see discovery.ts.
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { NexusError } from '../../core/errors.ts';
 
 /** Reads an existing token file; tightens its mode when others could read it. */
 export async function readUserToken(path: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new NexusError('BRIDGE_UNAUTHORIZED', `cannot read the bridge token file ${path}`, {
       file: path,
@@ -22,8 +23,14 @@ export async function readUserToken(path: string): Promise<string> {
       file: path,
     });
   }
-  const mode = (await stat(path)).mode & 0o777;
+  const mode = statSync(path).mode & 0o777;
   // Best effort: a client reading a token file it does not own cannot (and need not) fix it.
-  if ((mode & 0o077) !== 0) await chmod(path, 0o600).catch(() => undefined);
+  if ((mode & 0o077) !== 0) {
+    try {
+      chmodSync(path, 0o600);
+    } catch {
+      // not ours
+    }
+  }
   return token;
 }

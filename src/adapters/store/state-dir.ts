@@ -4,7 +4,8 @@
  * the dir carries its own `.gitignore` of `*`: the run state, and the bridge token with it, can
  * never be committed, whatever the repository's .gitignore says and wherever the dir sits.
  */
-import { mkdir, open } from 'node:fs/promises';
+// `fs.promises` where it is used: see bridge/discovery.ts.
+import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DIR_MODE, FILE_MODE } from './modes.ts';
 
@@ -14,7 +15,7 @@ const GITIGNORE = '# Nexus run state and the bridge token: never committed.\n*\n
 const seen = new Set<string>();
 
 export async function ensureStateDir(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true, mode: DIR_MODE });
+  const created = await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
   if (created === undefined && seen.has(dir)) return;
   seen.add(dir);
   // A dir Nexus did not just create gets one only in the default place, which is Nexus's by
@@ -22,7 +23,7 @@ export async function ensureStateDir(dir: string): Promise<void> {
   // be a folder with other things in it, where `*` would hide them from git.
   if (created === undefined && !isDefaultPlace(dir)) return;
   try {
-    const handle = await open(join(dir, '.gitignore'), 'wx', FILE_MODE);
+    const handle = await fsp.open(join(dir, '.gitignore'), 'wx', FILE_MODE);
     try {
       await handle.writeFile(GITIGNORE);
     } finally {
