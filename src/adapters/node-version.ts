@@ -8,14 +8,18 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-/** package.json `engines.node` (a unit test keeps the two equal). */
-export const MIN_NODE_MAJOR = 22;
+/**
+ * package.json `engines.node` (a unit test keeps the two equal). 22.3, not 22.0: the CLI takes
+ * Node's built-ins through `process.getBuiltinModule` (command.ts, random.ts, compile-cache.ts),
+ * which 22.0-22.2 lack; there every command failed with a TypeError.
+ */
+export const MIN_NODE = '22.3';
 
 /** `ExitCode.badInput`: the setup is wrong, as for a bad config (not imported: see above). */
 export const NODE_TOO_OLD_EXIT = 3;
 
 /**
- * The message for a Node older than MIN_NODE_MAJOR, or undefined when this Node will do.
+ * The message for a Node older than MIN_NODE, or undefined when this Node will do.
  * `entry` is the script Node was started with (process.argv[1]): when it sits in a checkout
  * of Nexus (`<checkout>/dist/cli.cjs`), the message gives the command that uses the checkout's
  * pinned Node.
@@ -25,9 +29,9 @@ export function nodeTooOld(
   entry: string | undefined,
   version: string = process.versions.node,
 ): string | undefined {
-  if (Number(version.split('.')[0]) >= MIN_NODE_MAJOR) return undefined;
+  if (!olderThan(version, MIN_NODE)) return undefined;
   const lines = [
-    `${program}: this is Node ${version}; Nexus needs Node >= ${MIN_NODE_MAJOR} (it is built and tested on Node 24).`,
+    `${program}: this is Node ${version}; Nexus needs Node >= ${MIN_NODE} (it is built and tested on Node 24).`,
   ];
   const checkout = checkoutOf(entry);
   if (checkout) {
@@ -62,4 +66,12 @@ function checkoutOf(entry: string | undefined): { root: string; entry: string } 
   } catch {
     return undefined;
   }
+}
+
+/** Whether version `a` (`22.2.0`) is older than `b` (`22.3`), by major, then minor. */
+export function olderThan(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  if (x[0] !== y[0]) return (x[0] || 0) < (y[0] || 0);
+  return (x[1] || 0) < (y[1] || 0);
 }

@@ -42,7 +42,7 @@ environment
 
 global options: --workspace DIR  --state-dir DIR  --json  --help
 exit codes: 0 ok · 1 not verified (attempts exhausted, or a check failed) · 2 a task blocked ·
-            3 bad input/config/connection (or a Node older than 22) · 4 backend or runtime failure ·
+            3 bad input/config/connection (or a Node older than 22.3) · 4 backend or runtime failure ·
             130 cancelled`;
 
 /** The text and exit code for a bare `nexus`, its help or version; undefined for a command. */

@@ -11,7 +11,12 @@ import { COMMANDS, main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/context.ts';
 import { ExitCode } from '../../src/core/errors.ts';
 import { count } from '../../src/core/plural.ts';
-import { MIN_NODE_MAJOR, NODE_TOO_OLD_EXIT, nodeTooOld } from '../../src/adapters/node-version.ts';
+import {
+  MIN_NODE,
+  NODE_TOO_OLD_EXIT,
+  nodeTooOld,
+  olderThan,
+} from '../../src/adapters/node-version.ts';
 import { builtCheckout } from '../builders/checkout.ts';
 import { GIT_ENV, REPO, initRun, nexus, tempWorkspace } from '../builders/workspace.ts';
 import { scriptAgent, scriptedEnv, startDaemon } from '../builders/daemon.ts';
@@ -84,22 +89,28 @@ test('the Node check: the minimum is package.json engines.node; its exit code is
   const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
     engines: { node: string };
   };
-  assert.equal(pkg.engines.node, `>=${MIN_NODE_MAJOR}`);
+  assert.equal(pkg.engines.node, `>=${MIN_NODE}`);
   assert.equal(NODE_TOO_OLD_EXIT, ExitCode.badInput);
-  assert.equal(nodeTooOld('nexus', undefined, '22.0.0'), undefined);
+  assert.equal(nodeTooOld('nexus', undefined, '22.3.0'), undefined);
+  assert.equal(nodeTooOld('nexus', undefined, '24.11.1'), undefined);
+  // 22.0-22.2 have no process.getBuiltinModule, which the CLI loads Node's built-ins with.
+  assert.match(
+    nodeTooOld('nexus', undefined, '22.2.0') ?? '',
+    /Node 22\.2\.0; Nexus needs Node >= 22\.3/,
+  );
   const msg = nodeTooOld('nexus', join(REPO, 'src', 'cli', 'bin.ts'), '18.19.1') ?? '';
-  assert.match(msg, /Node 18\.19\.1; Nexus needs Node >= 22/);
+  assert.match(msg, /Node 18\.19\.1; Nexus needs Node >= 22\.3/);
   assert.ok(msg.includes(`bash ${REPO}/scripts/n node`), msg);
   // Outside a checkout there is no scripts/n to offer.
   assert.match(nodeTooOld('nexus', '/nowhere/cli.cjs', '20.0.0') ?? '', /Install Node 24/);
 });
 
-test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3', async (t) => {
+test('on a Node older than 22.3 the built nexus and nexus-runner say so and exit 3', async (t) => {
   const probe = spawnSync(SYSTEM_NODE, ['-p', 'process.versions.node'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) return t.skip(`${SYSTEM_NODE} is not there`);
   const version = probe.stdout.trim();
-  if (Number(version.split('.')[0]) >= MIN_NODE_MAJOR)
-    return t.skip(`${SYSTEM_NODE} is Node ${version}, not older than ${MIN_NODE_MAJOR}`);
+  if (!olderThan(version, MIN_NODE))
+    return t.skip(`${SYSTEM_NODE} is Node ${version}, not older than ${MIN_NODE}`);
   const root = await builtCheckout();
   const entries = [
     ['nexus', join(root, 'dist', 'cli.cjs')],
@@ -116,7 +127,7 @@ test('on a Node older than 22 the built nexus and nexus-runner say so and exit 3
     assert.equal(r.status, ExitCode.badInput, `${program}: exit ${r.status}\n${r.stderr}`);
     assert.equal(r.stdout, '');
     assert.ok(
-      r.stderr.startsWith(`${program}: this is Node ${version}; Nexus needs Node >= 22`),
+      r.stderr.startsWith(`${program}: this is Node ${version}; Nexus needs Node >= 22.3`),
       r.stderr,
     );
     assert.ok(r.stderr.includes(`bash ${root}/scripts/n node ${entry}`), r.stderr);
