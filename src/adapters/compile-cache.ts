@@ -55,9 +55,9 @@ export function ownPrivateDir(dir: string): boolean {
  */
 export async function enableCompileCache(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   // Not `import()`: in the CommonJS entry (esbuild.mjs) that would bring up Node's ESM loader,
-  // 2.5 ms of every call. (getBuiltinModule is Node >= 22.3, which node-version.ts checked.)
+  // 2.5 ms of every call. (getBuiltinModule is Node >= 22.3, enableCompileCache 22.1, and
+  // node-version.ts checked for 22.3.)
   const module = process.getBuiltinModule('node:module');
-  if (!module.enableCompileCache) return;
   if (env.NODE_DISABLE_COMPILE_CACHE || env.NODE_COMPILE_CACHE) return;
   const dir = compileCacheDir(env);
   if (dir && ownPrivateDir(dir)) module.enableCompileCache(dir);

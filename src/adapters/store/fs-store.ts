@@ -24,7 +24,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NewEvent, RunEvent } from '../../core/domain/events.ts';
+import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { indexEntryOf } from '../../core/domain/run-entry.ts';
 import { manifestText, readManifestAndTail, readManifestFile } from './manifest-file.ts';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
@@ -134,7 +134,7 @@ export class FsRunStore implements RunStore {
       await mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
       await this.tightenRun(manifest.id);
       const stamped = await this.stampLocked(manifest.id, undefined, events);
-      await writeFileAtomic(join(dir, 'run.json'), manifestFileText(manifest, stamped));
+      await writeFileAtomic(join(dir, 'run.json'), manifestText(manifest, stamped));
       await this.index.upsert(indexEntryOf(manifest));
       this.remember(manifest);
       await this.appendLines(manifest.id, stamped);
@@ -239,7 +239,7 @@ export class FsRunStore implements RunStore {
       manifest.updated_at = this.clock.now().toISOString();
       const stamped = await this.stampLocked(id, logTail, events);
       this.manifestCache.delete(id);
-      await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestFileText(manifest, stamped));
+      await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestText(manifest, stamped));
       this.remember(manifest);
       // The index before the log: a writer killed before its index update always leaves lines
       // to put back, and the writer that puts them back rewrites the index entry too.
@@ -375,11 +375,6 @@ export class FsRunStore implements RunStore {
   }
 }
 
-/** A manifest as written: its fields, then the event lines this write appends after it. */
-function manifestFileText(manifest: RunManifest, lines: RunEvent[]): string {
-  return manifestText(lines.length > 0 ? { ...manifest, log_tail: lines } : manifest);
-}
-
 /**
  * The lines of a manifest's `log_tail` the log lacks (their seqs continue from `complete`, one
  * by one), each a valid event of this run; none when they do not line up so (a log cut or
@@ -387,13 +382,14 @@ function manifestFileText(manifest: RunManifest, lines: RunEvent[]): string {
  */
 async function missingLines(id: string, logTail: unknown[], complete: number): Promise<RunEvent[]> {
   const out: RunEvent[] = [];
+  let schema: ReturnType<typeof runEventSchema> | undefined;
   for (const line of logTail) {
     // Usually every line is in the log already: the schema (and zod) is loaded only for one
     // that is not.
     const seq = (line as { seq?: unknown } | null)?.seq;
     if (typeof seq === 'number' && seq <= complete) continue;
-    const { runEventSchema } = await import('../../core/domain/events.ts');
-    const ev = runEventSchema().safeParse(line);
+    schema ??= (await import('../../core/domain/events.ts')).runEventSchema();
+    const ev = schema.safeParse(line);
     if (!ev.success || ev.data.run_id !== id) return [];
     if (ev.data.seq <= complete) continue;
     if (ev.data.seq !== complete + out.length + 1) return [];

@@ -14,6 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { RunEvent } from '../../core/domain/events.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
 
@@ -33,8 +34,12 @@ const DIGEST_TAIL = /,\n "digest": "([0-9a-z]{1,7})"\n\}$/;
  * A manifest's file text: its fields, then the event lines this write is to append (`log_tail`),
  * then the checksum of everything before it.
  */
-export function manifestText(fields: object): string {
-  const body = JSON.stringify(fields, null, 1);
+export function manifestText(manifest: RunManifest, lines: readonly RunEvent[]): string {
+  const body = JSON.stringify(
+    lines.length > 0 ? { ...manifest, log_tail: lines } : manifest,
+    null,
+    1,
+  );
   return `${body.slice(0, -2)},\n "digest": "${checksum(body)}"\n}`;
 }
 

@@ -7,8 +7,7 @@
 import type { RunIndexEntry, RunManifest, TaskState } from './run.ts';
 import { isTaskVerified } from './run-states.ts';
 
-/** A task counts as verified when completed and its checks passed (or it has none). */
-
+/** How many of a run's tasks count as verified (completed, and their checks passed or none). */
 export function progressOf(tasks: readonly TaskState[]): { verified: number; total: number } {
   let verified = 0;
   for (const t of tasks) if (isTaskVerified(t)) verified++;
