@@ -2,10 +2,11 @@
  * `events.jsonl`: one JSON event per line, append-only, `seq` increasing by one. The next seq is
  * read from the file's tail, so appending costs the same however long the history is.
  */
+import { closeSync, fdatasync, openSync, writeFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
-import { FILE_MODE, tightenHandle } from './modes.ts';
+import { FILE_MODE, tightenFd } from './modes.ts';
 
 const TAIL_BYTES = 64 * 1024;
 
@@ -114,14 +115,15 @@ export async function appendEventLines(path: string, events: RunEvent[]): Promis
       JSON.stringify({ seq: e.seq, time: e.time, run_id: e.run_id, type: e.type, data: e.data }),
     )
     .join('\n');
-  const fh = await open(path, 'a', FILE_MODE);
+  // As in atomic.ts: the quick calls on this thread, the fdatasync from the thread pool.
+  const fd = openSync(path, 'a', FILE_MODE);
   try {
     // The mode above applies only to a new file; one found wider is tightened.
-    await tightenHandle(fh);
-    await fh.write(`${text}\n`);
-    await fh.datasync();
+    tightenFd(fd);
+    writeFileSync(fd, `${text}\n`);
+    await new Promise<void>((ok, fail) => fdatasync(fd, (e) => (e ? fail(e) : ok())));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

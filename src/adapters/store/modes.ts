@@ -4,8 +4,8 @@
  * made by `mkdir -p` or a checkout, a file restored from a backup) is tightened here. Best
  * effort: an entry owned by someone else (EPERM) or gone (ENOENT) is left as it is.
  */
-import { chmodSync, statSync } from 'node:fs';
-import { chmod, stat, type FileHandle } from 'node:fs/promises';
+import { chmodSync, fchmodSync, fstatSync, statSync } from 'node:fs';
+import { chmod, stat } from 'node:fs/promises';
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
@@ -29,9 +29,9 @@ export function tightenSync(path: string, mode: number): void {
 }
 
 /** The same for an open file. */
-export async function tightenHandle(fh: FileHandle, mode: number = FILE_MODE): Promise<void> {
+export function tightenFd(fd: number, mode: number = FILE_MODE): void {
   try {
-    if (((await fh.stat()).mode & 0o777) !== mode) await fh.chmod(mode);
+    if ((fstatSync(fd).mode & 0o777) !== mode) fchmodSync(fd, mode);
   } catch {
     // As above.
   }
