@@ -43,8 +43,8 @@ const POINTS: Point[] = [
     left: { kill: 'nothing', term: 'manifest only' },
   },
   {
-    // The first two opens of events.jsonl read its tail (before the manifest is written);
-    // the third is the append.
+    // The first open of events.jsonl reads its tail (before the manifest is written); the
+    // second is the append.
     name: 'between the manifest write and the event append',
     opts: (ws, id) => [
       '-P',
@@ -52,7 +52,7 @@ const POINTS: Point[] = [
       '-e',
       'trace=openat',
       '-e',
-      'inject=openat:when=3:signal=SIG',
+      'inject=openat:when=2:signal=SIG',
     ],
     left: { kill: 'manifest only', term: 'manifest only' },
   },

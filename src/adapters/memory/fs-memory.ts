@@ -23,7 +23,7 @@ import { NexusError } from '../../core/errors.ts';
 import type { MemorySnapshot, MemoryStore } from '../../core/memory/ports.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { StateLock, withLock } from '../store/lock.ts';
-import { DIR_MODE, tighten } from '../store/modes.ts';
+import { DIR_MODE, tightenSync } from '../store/modes.ts';
 import { Serializer } from '../store/serial.ts';
 
 export interface FsMemoryStoreOptions {
@@ -136,7 +136,7 @@ export class FsMemoryStore implements MemoryStore {
     const held = lock;
     return serial.run(async () => {
       await mkdir(dirname(this.fileOf(scope)), { recursive: true, mode: DIR_MODE });
-      await tighten(dir, DIR_MODE);
+      tightenSync(dir, DIR_MODE);
       return withLock(held, { waitMs: this.#o.lockWaitMs ?? 5000, owner: 'memory' }, fn);
     });
   }

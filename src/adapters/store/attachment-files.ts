@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { AttachmentFiles } from '../../core/attachments.ts';
 import { assertAttachmentName } from '../../core/attachments.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { DIR_MODE, FILE_MODE, tighten } from './modes.ts';
+import { DIR_MODE, FILE_MODE, tightenSync } from './modes.ts';
 
 export function fsAttachmentFiles(stateDir: string): AttachmentFiles {
   const dir = (runId: string): string => join(stateDir, 'runs', runId, 'attachments');
@@ -20,7 +20,7 @@ export function fsAttachmentFiles(stateDir: string): AttachmentFiles {
     async write(runId, name, data) {
       const path = file(runId, name);
       await mkdir(dir(runId), { recursive: true, mode: DIR_MODE });
-      await tighten(dir(runId), DIR_MODE);
+      tightenSync(dir(runId), DIR_MODE);
       await writeFileAtomic(path, data, FILE_MODE);
     },
     read: (runId, name) => readFile(file(runId, name)),

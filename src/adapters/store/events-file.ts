@@ -2,42 +2,39 @@
  * `events.jsonl`: one JSON event per line, append-only, `seq` increasing by one. The next seq is
  * read from the file's tail, so appending costs the same however long the history is.
  */
-import { closeSync, fdatasync, openSync, writeFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import {
+  closeSync,
+  fdatasync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
 import { FILE_MODE, tightenFd } from './modes.ts';
 
 const TAIL_BYTES = 64 * 1024;
 
-/** The seq of the last complete line, 0 for an empty or missing file. */
-export async function lastSeq(path: string): Promise<number> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
-  try {
-    const { size } = await fh.stat();
-    if (size === 0) return 0;
-    let len = Math.min(size, TAIL_BYTES);
-    for (;;) {
-      const buf = Buffer.alloc(len);
-      await fh.read(buf, 0, len, size - len);
-      const text = buf.toString('utf8');
-      // A torn last line (crash mid-append) is ignored; its seq will be reused.
-      const lines = text.split('\n').filter((l) => l.trim() !== '');
-      for (let i = lines.length - 1; i >= 0; i--) {
-        const m = /^\{"seq":(\d+),/.exec(lines[i] ?? '');
-        if (m) return Number(m[1]);
-      }
-      if (len >= size) return 0;
-      len = Math.min(size, len * 4);
+/** The seq of the last complete line of the open file (`size` bytes), 0 when it has none. */
+function lastSeqOf(fd: number, size: number): number {
+  if (size === 0) return 0;
+  let len = Math.min(size, TAIL_BYTES);
+  for (;;) {
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const text = buf.toString('utf8');
+    // A torn last line (crash mid-append) is ignored; its seq will be reused.
+    const lines = text.split('\n').filter((l) => l.trim() !== '');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const m = /^\{"seq":(\d+),/.exec(lines[i] ?? '');
+      if (m) return Number(m[1]);
     }
-  } finally {
-    await fh.close();
+    if (len >= size) return 0;
+    len = Math.min(size, len * 4);
   }
 }
 
@@ -45,24 +42,27 @@ export async function lastSeq(path: string): Promise<number> {
  * Before appending: a torn last line (a crash mid-append: no closing newline) is cut off, so the
  * next event starts on a line of its own, and the seq continues after both the last complete
  * event and the torn one, so no seq is ever used twice. Returns what was cut, if anything.
+ * Synchronous, on one descriptor: a few reads of the log's tail (see atomic.ts).
  */
-export async function cutTornTail(
-  path: string,
-): Promise<{ after: number; complete: number; cut?: { bytes: number; seq?: number } }> {
-  let fh;
+export function cutTornTail(path: string): {
+  after: number;
+  complete: number;
+  cut?: { bytes: number; seq?: number };
+} {
+  let fd: number;
   try {
-    fh = await open(path, 'r+');
+    fd = openSync(path, 'r+');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { after: 0, complete: 0 };
     throw err;
   }
   try {
-    const { size } = await fh.stat();
+    const { size } = fstatSync(fd);
     if (size === 0) return { after: 0, complete: 0 };
     const last = Buffer.alloc(1);
-    await fh.read(last, 0, 1, size - 1);
+    readSync(fd, last, 0, 1, size - 1);
     if (last[0] === 0x0a) {
-      const complete = await lastSeq(path);
+      const complete = lastSeqOf(fd, size);
       return { after: complete, complete };
     }
     // Find where the torn line starts: after the last newline.
@@ -70,7 +70,7 @@ export async function cutTornTail(
     let len = Math.min(size, TAIL_BYTES);
     for (;;) {
       const buf = Buffer.alloc(len);
-      await fh.read(buf, 0, len, size - len);
+      readSync(fd, buf, 0, len, size - len);
       const nl = buf.lastIndexOf(0x0a);
       if (nl >= 0) {
         start = size - len + nl + 1;
@@ -80,11 +80,11 @@ export async function cutTornTail(
       len = Math.min(size, len * 4);
     }
     const torn = Buffer.alloc(Math.min(size - start, 64));
-    await fh.read(torn, 0, torn.length, start);
+    readSync(fd, torn, 0, torn.length, start);
     const seqMatch = /^\{"seq":(\d+)/.exec(torn.toString('utf8'));
-    await fh.truncate(start);
-    await fh.sync();
-    const complete = await lastSeq(path);
+    ftruncateSync(fd, start);
+    fsyncSync(fd);
+    const complete = lastSeqOf(fd, start);
     const tornSeq = seqMatch ? Number(seqMatch[1]) : undefined;
     return {
       after: Math.max(complete, tornSeq ?? 0),
@@ -92,7 +92,7 @@ export async function cutTornTail(
       cut: { bytes: size - start, ...(tornSeq !== undefined ? { seq: tornSeq } : {}) },
     };
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 

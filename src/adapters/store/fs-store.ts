@@ -21,7 +21,7 @@
  * tightened when the store is opened, a run's directories when that run is first written by this
  * store; files get their mode as they are written.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
@@ -35,7 +35,7 @@ import { appendEventLines, cutTornTail, readEventLines, stampEvents } from './ev
 import { RunIndex } from './run-index.ts';
 import { StateLock, withLock } from './lock.ts';
 import type { AcquireOptions } from './lock.ts';
-import { DIR_MODE, tighten, tightenSync } from './modes.ts';
+import { DIR_MODE, tightenSync } from './modes.ts';
 import { Serializer } from './serial.ts';
 import { ensureStateDir } from './state-dir.ts';
 
@@ -110,7 +110,7 @@ export class FsRunStore implements RunStore {
 
   async writeRunFile(id: string, relative: string, data: Uint8Array): Promise<void> {
     await this.write(async () => {
-      await this.tightenRun(id);
+      this.tightenRun(id);
       await writeFileAtomic(this.runFile(id, relative), data);
     });
   }
@@ -132,7 +132,7 @@ export class FsRunStore implements RunStore {
     return this.write(async () => {
       const dir = this.runDir(manifest.id);
       await mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
-      await this.tightenRun(manifest.id);
+      this.tightenRun(manifest.id);
       const stamped = await this.stampLocked(manifest.id, undefined, events);
       await writeFileAtomic(join(dir, 'run.json'), manifestText(manifest, stamped));
       await this.index.upsert(indexEntryOf(manifest));
@@ -234,7 +234,7 @@ export class FsRunStore implements RunStore {
       const { manifest: before, logTail } = known
         ? { manifest: known, logTail: undefined }
         : await readManifestAndTail(this.runsDir, id);
-      await this.tightenRun(id);
+      this.tightenRun(id);
       const { manifest, events } = await fn(structuredClone(before));
       manifest.updated_at = this.clock.now().toISOString();
       const stamped = await this.stampLocked(id, logTail, events);
@@ -256,7 +256,7 @@ export class FsRunStore implements RunStore {
 
   async appendEvents(id: string, events: NewEvent[]): Promise<RunEvent[]> {
     return this.write(async () => {
-      await this.tightenRun(id);
+      this.tightenRun(id);
       // The run's manifest is read only when this process does not know the log's end: it may
       // name lines a killed writer did not get to append, which go first.
       const trusted = this.heldForLife && this.seqCache.has(id);
@@ -301,14 +301,19 @@ export class FsRunStore implements RunStore {
    * tightened, and the temp files of atomic writes a killed writer left in it are removed
    * (under the lock no other writer has one open: every one there is a dead writer's).
    */
-  private async tightenRun(id: string): Promise<void> {
+  private tightenRun(id: string): void {
     if (this.tightenedRuns.has(id)) return;
     const dir = this.runDir(id);
-    await tighten(dir, DIR_MODE);
-    await tighten(join(dir, 'attempts'), DIR_MODE);
-    const names = await readdir(dir).catch(() => [] as string[]);
+    tightenSync(dir, DIR_MODE);
+    tightenSync(join(dir, 'attempts'), DIR_MODE);
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      // Not there yet: nothing left in it.
+    }
     for (const name of names) {
-      if (isAtomicTemp(name)) await rm(join(dir, name), { force: true });
+      if (isAtomicTemp(name)) rmSync(join(dir, name), { force: true });
     }
     this.tightenedRuns.add(id);
   }
@@ -335,7 +340,7 @@ export class FsRunStore implements RunStore {
     if (cached !== undefined) return stampEvents(id, cached, events, this.clock.now());
     const lost = Array.isArray(logTail) && logTail.length > 0;
     if (events.length === 0 && !lost) return [];
-    const tail = await cutTornTail(join(this.runDir(id), 'events.jsonl'));
+    const tail = cutTornTail(join(this.runDir(id), 'events.jsonl'));
     const restored = lost ? await missingLines(id, logTail, tail.complete) : [];
     const after = Math.max(tail.after, restored.at(-1)?.seq ?? 0);
     const lead: NewEvent[] = [];

@@ -10,8 +10,13 @@
  *
  * Creation is atomic: the content is written to a temp file first and hard-linked into place
  * (link fails if the lock exists), so nobody ever reads a half-written lock.
+ *
+ * Taking, reading and releasing the lock are a few small calls on a local file each, made
+ * synchronously (as in atomic.ts: a round trip through the thread pool costs more than the
+ * call); breaking a stale lock and renewing the lease, which are rare, go through `fs/promises`.
  */
 import { randomBytes } from '../../core/random.ts';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { NexusError } from '../../core/errors.ts';
@@ -64,7 +69,7 @@ export class StateLock {
   async holder(): Promise<{ owner: LockOwner; stale: boolean } | undefined> {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = readFileSync(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -100,20 +105,20 @@ export class StateLock {
       lease_until: Date.now() + leaseMs,
       held_for: opts.forLife === true ? 'life' : 'operation',
     });
-    const take = async (): Promise<boolean> => {
+    const take = (): boolean => {
       const owner = me();
-      if (!(await this.tryCreate(owner))) return false;
+      if (!this.tryCreate(owner)) return false;
       this.held = owner;
       return true;
     };
-    if (await take()) return;
+    if (take()) return;
     let delay = 2;
     for (;;) {
       // Waiting costs one read a round: a create is tried only when the lock looks free, so a
       // long queue does not slow the holder it waits on.
       const current = await this.holder();
       if (!current) {
-        if (await take()) return;
+        if (take()) return;
         continue;
       }
       if (current.stale) {
@@ -178,20 +183,20 @@ export class StateLock {
     this.held = undefined;
     if (!held) return;
     const current = await this.holder().catch(() => undefined);
-    if (current?.owner.token === held.token) await unlink(this.path).catch(() => undefined);
+    if (current?.owner.token === held.token) unlinkQuietly(this.path);
   }
 
-  private async tryCreate(me: LockOwner): Promise<boolean> {
+  private tryCreate(me: LockOwner): boolean {
     const tmp = `${this.path}.${me.token}.new`;
-    await writeFile(tmp, JSON.stringify(me), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify(me), { mode: 0o600 });
     try {
-      await link(tmp, this.path);
+      linkSync(tmp, this.path);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
     } finally {
-      await unlink(tmp).catch(() => undefined);
+      unlinkQuietly(tmp);
     }
   }
 
@@ -259,6 +264,14 @@ export class StateLock {
     if (dead && (await readFile(guard, 'utf8').catch(() => undefined)) === text)
       await unlink(guard).catch(() => undefined);
     return false;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
   }
 }
 

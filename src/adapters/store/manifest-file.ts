@@ -12,7 +12,7 @@
  * they could write a manifest that passes the schema): what keeps an agent out of the state is
  * the sandbox (docs/security.md).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent } from '../../core/domain/events.ts';
 import type { RunManifest } from '../../core/domain/run.ts';
@@ -66,7 +66,8 @@ export async function readManifestAndTail(
   const path = join(runsDir, id, 'run.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // Synchronous: one small file (see atomic.ts).
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NexusError('RUN_NOT_FOUND', `no run '${id}' (missing ${path})`, { run: id });

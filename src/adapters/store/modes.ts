@@ -5,26 +5,19 @@
  * effort: an entry owned by someone else (EPERM) or gone (ENOENT) is left as it is.
  */
 import { chmodSync, fchmodSync, fstatSync, statSync } from 'node:fs';
-import { chmod, stat } from 'node:fs/promises';
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
-/** Sets `path`'s permission bits to `mode` if they differ. */
-export async function tighten(path: string, mode: number): Promise<void> {
-  try {
-    if (((await stat(path)).mode & 0o777) !== mode) await chmod(path, mode);
-  } catch {
-    // Not ours to change, or not there: nothing to do.
-  }
-}
-
-/** The same, synchronously (for a constructor). */
+/**
+ * Sets `path`'s permission bits to `mode` if they differ. Synchronous: a stat, on every write's
+ * path (see atomic.ts).
+ */
 export function tightenSync(path: string, mode: number): void {
   try {
     if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
   } catch {
-    // As above.
+    // Not ours to change, or not there: nothing to do.
   }
 }
 

@@ -4,8 +4,8 @@
  * the dir carries its own `.gitignore` of `*`: the run state, and the bridge token with it, can
  * never be committed, whatever the repository's .gitignore says and wherever the dir sits.
  */
-// `fs.promises` where it is used: see bridge/discovery.ts.
-import { promises as fsp } from 'node:fs';
+// Synchronous: a mkdir and at most one small file, on every write's path (see atomic.ts).
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DIR_MODE, FILE_MODE } from './modes.ts';
 
@@ -15,7 +15,7 @@ const GITIGNORE = '# Nexus run state and the bridge token: never committed.\n*\n
 const seen = new Set<string>();
 
 export async function ensureStateDir(dir: string): Promise<void> {
-  const created = await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  const created = mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   if (created === undefined && seen.has(dir)) return;
   seen.add(dir);
   // A dir Nexus did not just create gets one only in the default place, which is Nexus's by
@@ -23,11 +23,11 @@ export async function ensureStateDir(dir: string): Promise<void> {
   // be a folder with other things in it, where `*` would hide them from git.
   if (created === undefined && !isDefaultPlace(dir)) return;
   try {
-    const handle = await fsp.open(join(dir, '.gitignore'), 'wx', FILE_MODE);
+    const fd = openSync(join(dir, '.gitignore'), 'wx', FILE_MODE);
     try {
-      await handle.writeFile(GITIGNORE);
+      writeFileSync(fd, GITIGNORE);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (err) {
     // One is there already (ours, or the person's own): leave it as it is.
