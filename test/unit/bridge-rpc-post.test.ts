@@ -4,7 +4,8 @@
  * request and no WebSocket; and an attacker with the wrong token, another run's token, a forged
  * author, a browser's Origin or content type, a foreign Host, an oversized body or a method
  * that needs a connection gets a refusal and changes nothing. A core without `/rpc` (404) is
- * reached over the WebSocket instead.
+ * reached over the WebSocket instead. The CLI's hand-written HTTP client reads a chunked answer
+ * and takes a connection closed mid-answer for a lost core.
  */
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
@@ -202,6 +203,55 @@ void describe('POST /rpc', () => {
       assert.equal(used, 2);
     } finally {
       await new Promise<void>((r) => old.close(() => r()));
+    }
+  });
+
+  void it('the client reads a chunked answer, and a core gone mid-answer is BRIDGE_UNAVAILABLE', async () => {
+    // The CLI writes its request by hand on a socket (one-shot.ts): a real node:http server
+    // answering in chunks, and one that stops after half of its answer.
+    const seen: Array<{ host?: string; auth?: string; body: string }> = [];
+    const half = JSON.stringify({ result: [{ id: 'a' }] });
+    const srv: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        seen.push({ host: req.headers.host, auth: req.headers.authorization, body });
+        if (seen.length === 1) {
+          // Answered late, as a core answers after its durable write.
+          setTimeout(() => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write('{"result": [{"id": "a", "title": "t\u00e9 \u00b7 ');
+            res.end('x"}]}');
+          }, 20);
+        } else {
+          res.writeHead(200, { 'content-length': String(half.length * 2) });
+          res.write(half);
+          setTimeout(() => res.socket?.destroy(), 20);
+        }
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as AddressInfo).port;
+      const api = oneShotTasks(`ws://127.0.0.1:${port}`, 'tok', {
+        patienceMs: 0,
+        fallback: async () => {
+          throw new Error('not used');
+        },
+      });
+      assert.deepEqual(await api.listTasks('r1'), [{ id: 'a', title: 'té · x' }]);
+      assert.deepEqual(seen[0], {
+        host: `127.0.0.1:${port}`,
+        auth: 'Bearer tok',
+        body: JSON.stringify({ method: 'tasks.list', params: { run: 'r1' } }),
+      });
+      await assert.rejects(api.listTasks('r1'), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'BRIDGE_UNAVAILABLE');
+        assert.match(err.message, /mid-call: the answer was cut short/);
+        return true;
+      });
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
     }
   });
 
