@@ -101,7 +101,7 @@ function failure(url: URL, sent: boolean, err: NodeJS.ErrnoException): Error {
  * An HTTP/1.1 answer read to the end of the connection: its status, and its body (by
  * `Content-Length`, chunked, or what is left).
  */
-export function parseReply(raw: Buffer): Reply {
+function parseReply(raw: Buffer): Reply {
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) throw new Cut('the connection closed before the answer');
   const head = raw.subarray(0, end).toString('latin1').split('\r\n');

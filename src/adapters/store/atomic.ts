@@ -13,6 +13,7 @@
 import { randomBytes } from '../../core/random.ts';
 import {
   closeSync,
+  fdatasync,
   fsync,
   openSync,
   renameSync,
@@ -28,9 +29,11 @@ const SYNC_WRITE_MAX = 256 * 1024;
 /** Whether a file name is one of writeFileAtomic's temp files (`.<name>.<12 hex>.tmp`). */
 export const isAtomicTemp = (name: string): boolean => /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
 
-/** fsync(2) on the thread pool. */
-function fsyncFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+/** fsync(2), or fdatasync(2) with `dataOnly`, on the thread pool. */
+export function syncOnPool(fd: number, dataOnly = false): Promise<void> {
+  return new Promise((resolve, reject) =>
+    (dataOnly ? fdatasync : fsync)(fd, (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 export async function writeFileAtomic(
@@ -45,25 +48,26 @@ export async function writeFileAtomic(
   try {
     if (data.length <= SYNC_WRITE_MAX) writeFileSync(fd, data);
     else await new Promise<void>((ok, fail) => writeFile(fd, data, (e) => (e ? fail(e) : ok())));
-    if (durable) await fsyncFd(fd);
+    if (durable) await syncOnPool(fd);
   } catch (err) {
     closeSync(fd);
-    removeQuietly(tmp);
+    unlinkQuietly(tmp);
     throw err;
   }
   closeSync(fd);
   try {
     renameSync(tmp, path);
   } catch (err) {
-    removeQuietly(tmp);
+    unlinkQuietly(tmp);
     throw err;
   }
 }
 
-function removeQuietly(path: string): void {
+/** Removes a file, if it is there and ours to remove (stray temp files go on the next write). */
+export function unlinkQuietly(path: string): void {
   try {
     unlinkSync(path);
   } catch {
-    // Already gone, or not ours: the store removes stray temp files on its next write.
+    // Already gone, or not ours.
   }
 }

@@ -4,7 +4,6 @@
  */
 import {
   closeSync,
-  fdatasync,
   fstatSync,
   fsyncSync,
   ftruncateSync,
@@ -15,6 +14,7 @@ import {
 import { readFile } from 'node:fs/promises';
 import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
+import { syncOnPool } from './atomic.ts';
 import { FILE_MODE, tightenFd } from './modes.ts';
 
 const TAIL_BYTES = 64 * 1024;
@@ -121,7 +121,7 @@ export async function appendEventLines(path: string, events: RunEvent[]): Promis
     // The mode above applies only to a new file; one found wider is tightened.
     tightenFd(fd);
     writeFileSync(fd, `${text}\n`);
-    await new Promise<void>((ok, fail) => fdatasync(fd, (e) => (e ? fail(e) : ok())));
+    await syncOnPool(fd, true);
   } finally {
     closeSync(fd);
   }

@@ -16,10 +16,11 @@
  * call); breaking a stale lock and renewing the lease, which are rare, go through `fs/promises`.
  */
 import { randomBytes } from '../../core/random.ts';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, writeFileSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { NexusError } from '../../core/errors.ts';
+import { unlinkQuietly } from './atomic.ts';
 import { isPidAlive as pidAlive } from '../pid.ts';
 
 export interface LockOwner {
@@ -264,14 +265,6 @@ export class StateLock {
     if (dead && (await readFile(guard, 'utf8').catch(() => undefined)) === text)
       await unlink(guard).catch(() => undefined);
     return false;
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Gone already.
   }
 }
 
