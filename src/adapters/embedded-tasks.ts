@@ -14,6 +14,8 @@ import type { ProtectedFiles } from '../core/protect.ts';
 import { RunTasks } from '../core/task-service.ts';
 import type { RunTasksDeps } from '../core/task-service.ts';
 import { systemClock } from './clock.ts';
+import type { DiskSync } from './store/atomic.ts';
+import { syncHere } from './store/atomic.ts';
 import { FsRunStore } from './store/fs-store.ts';
 
 export interface EmbeddedStoreOptions {
@@ -28,11 +30,13 @@ export function embeddedStore(
   opts: EmbeddedStoreOptions,
   clock: Clock,
   onEvents?: (events: RunEvent[]) => void,
+  diskSync?: DiskSync,
 ): FsRunStore {
   return new FsRunStore(opts.stateDir, {
     clock,
     lock: { waitMs: opts.lockWaitMs ?? 5000, owner: opts.holdLock ?? 'cli' },
     ...(onEvents ? { onEvents } : {}),
+    ...(diskSync ? { diskSync } : {}),
   });
 }
 
@@ -93,12 +97,16 @@ export type TaskApi = Pick<
   'listTasks' | 'getTask' | 'setTask' | 'appendNotes' | 'addTask' | 'getRun' | 'listRuns'
 >;
 
-/** The checklist of an embedded core, without the rest of it. */
+/**
+ * The checklist of an embedded core, without the rest of it: for one CLI call (`nexus task …`,
+ * `nexus list runs`), which has nothing to run while the disk works, so its fsyncs are made on
+ * the calling thread (atomic.ts, `syncHere`).
+ */
 export function openEmbeddedTasks(opts: EmbeddedStoreOptions): {
   api: TaskApi;
   close: () => Promise<void>;
 } {
-  const store = embeddedStore(opts, systemClock);
+  const store = embeddedStore(opts, systemClock, undefined, syncHere);
   const tasks = new RunTasks({
     store,
     ...checkDeps(opts.stateDir),

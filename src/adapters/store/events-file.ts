@@ -8,12 +8,13 @@ import {
   fsyncSync,
   ftruncateSync,
   openSync,
+  promises as fsp,
   readSync,
   writeFileSync,
 } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { NexusError } from '../../core/errors.ts';
+import type { DiskSync } from './atomic.ts';
 import { syncOnPool } from './atomic.ts';
 import { FILE_MODE, tightenFd } from './modes.ts';
 
@@ -107,7 +108,11 @@ export function stampEvents(
   return events.map((e, i) => ({ seq: after + i + 1, time, run_id: runId, ...e }));
 }
 
-export async function appendEventLines(path: string, events: RunEvent[]): Promise<void> {
+export async function appendEventLines(
+  path: string,
+  events: RunEvent[],
+  sync: DiskSync = syncOnPool,
+): Promise<void> {
   if (events.length === 0) return;
   // Key order matters: `seq` first lets lastSeq() find it without parsing the line.
   const text = events
@@ -115,13 +120,13 @@ export async function appendEventLines(path: string, events: RunEvent[]): Promis
       JSON.stringify({ seq: e.seq, time: e.time, run_id: e.run_id, type: e.type, data: e.data }),
     )
     .join('\n');
-  // As in atomic.ts: the quick calls on this thread, the fdatasync from the thread pool.
+  // As in atomic.ts: the quick calls on this thread, the fdatasync as the caller chose.
   const fd = openSync(path, 'a', FILE_MODE);
   try {
     // The mode above applies only to a new file; one found wider is tightened.
     tightenFd(fd);
     writeFileSync(fd, `${text}\n`);
-    await syncOnPool(fd, true);
+    await sync(fd, true);
   } finally {
     closeSync(fd);
   }
@@ -134,7 +139,7 @@ export async function readEventLines(
 ): Promise<RunEvent[]> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await fsp.readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;

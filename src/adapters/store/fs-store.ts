@@ -21,8 +21,10 @@
  * tightened when the store is opened, a run's directories when that run is first written by this
  * store; files get their mode as they are written.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+// `fs.promises` read where it is used, as in discovery.ts: importing `node:fs/promises` loads it
+// (and the readline and file-watcher modules behind it, 1.1 ms) with the bundle, and an agent's
+// `nexus task set` makes every call on its path synchronously. The same in the store's other files.
+import { existsSync, promises as fsp, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NewEvent, RunEvent, runEventSchema } from '../../core/domain/events.ts';
 import { indexEntryOf } from '../../core/domain/run-entry.ts';
@@ -30,12 +32,13 @@ import { manifestText, readManifestAndTail, readManifestFile } from './manifest-
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { NexusError } from '../../core/errors.ts';
 import type { Clock, MutateFn, Mutation, RunFilter, RunStore } from '../../core/ports.ts';
-import { isAtomicTemp, writeFileAtomic } from './atomic.ts';
+import type { DiskSync } from './atomic.ts';
+import { isAtomicTemp, syncOnPool, writeFileAtomic } from './atomic.ts';
 import { appendEventLines, cutTornTail, readEventLines, stampEvents } from './events-file.ts';
 import { RunIndex } from './run-index.ts';
 import { StateLock, withLock } from './lock.ts';
 import type { AcquireOptions } from './lock.ts';
-import { DIR_MODE, tightenSync } from './modes.ts';
+import { DIR_MODE, FILE_MODE, tightenSync } from './modes.ts';
 import { Serializer } from './serial.ts';
 import { ensureStateDir } from './state-dir.ts';
 
@@ -49,6 +52,11 @@ export interface FsRunStoreOptions {
   lock?: AcquireOptions;
   /** Called with every event after it is durably appended. */
   onEvents?: (events: RunEvent[]) => void;
+  /**
+   * How durable writes wait for the disk (atomic.ts): on the thread pool unless told, so the
+   * event loop of a long-lived process runs on meanwhile.
+   */
+  diskSync?: DiskSync;
 }
 
 export class FsRunStore implements RunStore {
@@ -60,6 +68,7 @@ export class FsRunStore implements RunStore {
   private readonly clock: Clock;
   private readonly lockOpts: AcquireOptions;
   private readonly onEvents: ((events: RunEvent[]) => void) | undefined;
+  private readonly diskSync: DiskSync;
   /** Last seq per run; only trusted while this process holds the lock for its lifetime. */
   private readonly seqCache = new Map<string, number>();
   /**
@@ -79,6 +88,7 @@ export class FsRunStore implements RunStore {
     this.clock = opts.clock;
     this.lockOpts = opts.lock ?? {};
     this.onEvents = opts.onEvents;
+    this.diskSync = opts.diskSync ?? syncOnPool;
     // A state dir found wider (made by `mkdir -p`, a checkout, an older tool) is tightened now,
     // before anything is read or written through it. A missing one is created 0700 on first write.
     tightenSync(this.root, DIR_MODE);
@@ -111,13 +121,13 @@ export class FsRunStore implements RunStore {
   async writeRunFile(id: string, relative: string, data: Uint8Array): Promise<void> {
     await this.write(async () => {
       this.tightenRun(id);
-      await writeFileAtomic(this.runFile(id, relative), data);
+      await writeFileAtomic(this.runFile(id, relative), data, FILE_MODE, this.diskSync);
     });
   }
 
   async readRunFile(id: string, relative: string): Promise<Buffer | undefined> {
     try {
-      return await readFile(this.runFile(id, relative));
+      return await fsp.readFile(this.runFile(id, relative));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -125,16 +135,21 @@ export class FsRunStore implements RunStore {
   }
 
   async removeRunFile(id: string, relative: string): Promise<void> {
-    await this.write(() => rm(this.runFile(id, relative), { force: true }));
+    await this.write(() => fsp.rm(this.runFile(id, relative), { force: true }));
   }
 
   async createRun(manifest: RunManifest, events: NewEvent[]): Promise<Mutation> {
     return this.write(async () => {
       const dir = this.runDir(manifest.id);
-      await mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
+      await fsp.mkdir(join(dir, 'attempts'), { recursive: true, mode: DIR_MODE });
       this.tightenRun(manifest.id);
       const stamped = await this.stampLocked(manifest.id, undefined, events);
-      await writeFileAtomic(join(dir, 'run.json'), manifestText(manifest, stamped));
+      await writeFileAtomic(
+        join(dir, 'run.json'),
+        manifestText(manifest, stamped),
+        FILE_MODE,
+        this.diskSync,
+      );
       await this.index.upsert(indexEntryOf(manifest));
       this.remember(manifest);
       await this.appendLines(manifest.id, stamped);
@@ -154,7 +169,7 @@ export class FsRunStore implements RunStore {
     if (existsSync(join(this.runsDir, wanted, 'run.json'))) return wanted;
     let names: string[];
     try {
-      names = await readdir(this.runsDir);
+      names = await fsp.readdir(this.runsDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') names = [];
       else throw err;
@@ -219,7 +234,7 @@ export class FsRunStore implements RunStore {
 
   async deleteRun(id: string): Promise<void> {
     await this.write(async () => {
-      await rm(this.runDir(id), { recursive: true, force: true });
+      await fsp.rm(this.runDir(id), { recursive: true, force: true });
       await this.index.remove(id);
       this.seqCache.delete(id);
       this.manifestCache.delete(id);
@@ -239,7 +254,12 @@ export class FsRunStore implements RunStore {
       manifest.updated_at = this.clock.now().toISOString();
       const stamped = await this.stampLocked(id, logTail, events);
       this.manifestCache.delete(id);
-      await writeFileAtomic(join(this.runDir(id), 'run.json'), manifestText(manifest, stamped));
+      await writeFileAtomic(
+        join(this.runDir(id), 'run.json'),
+        manifestText(manifest, stamped),
+        FILE_MODE,
+        this.diskSync,
+      );
       this.remember(manifest);
       // The index before the log: a writer killed before its index update always leaves lines
       // to put back, and the writer that puts them back rewrites the index entry too.
@@ -362,7 +382,7 @@ export class FsRunStore implements RunStore {
   private async appendLines(id: string, lines: RunEvent[]): Promise<void> {
     if (lines.length === 0) return;
     try {
-      await appendEventLines(join(this.runDir(id), 'events.jsonl'), lines);
+      await appendEventLines(join(this.runDir(id), 'events.jsonl'), lines, this.diskSync);
     } catch (err) {
       // The log's end is unknown again: the next write checks it against the manifest.
       this.seqCache.delete(id);

@@ -16,8 +16,7 @@
  * call); breaking a stale lock and renewing the lease, which are rare, go through `fs/promises`.
  */
 import { randomBytes } from '../../core/random.ts';
-import { linkSync, readFileSync, writeFileSync } from 'node:fs';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { linkSync, promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { NexusError } from '../../core/errors.ts';
 import { unlinkQuietly } from './atomic.ts';
@@ -172,8 +171,8 @@ export class StateLock {
     }
     const next = { ...held, lease_until: Date.now() + leaseMs };
     const tmp = `${this.path}.${held.token}.renew`;
-    await writeFile(tmp, JSON.stringify(next), { mode: 0o600 });
-    await rename(tmp, this.path);
+    await fsp.writeFile(tmp, JSON.stringify(next), { mode: 0o600 });
+    await fsp.rename(tmp, this.path);
     this.held = next;
   }
 
@@ -219,20 +218,20 @@ export class StateLock {
       if (!now?.stale || now.owner.token !== stale.token) return true;
       const aside = `${this.path}.${randomBytes(6).toString('hex')}.stale`;
       try {
-        await rename(this.path, aside);
+        await fsp.rename(this.path, aside);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
         throw err;
       }
       try {
-        if (tokenOf(await readFile(aside, 'utf8')) !== stale.token)
-          await link(aside, this.path).catch(() => undefined);
+        if (tokenOf(await fsp.readFile(aside, 'utf8')) !== stale.token)
+          await fsp.link(aside, this.path).catch(() => undefined);
       } finally {
-        await unlink(aside).catch(() => undefined);
+        await fsp.unlink(aside).catch(() => undefined);
       }
       return true;
     } finally {
-      await unlink(guard).catch(() => undefined);
+      await fsp.unlink(guard).catch(() => undefined);
     }
   }
 
@@ -244,16 +243,16 @@ export class StateLock {
   private async takeGuard(guard: string): Promise<boolean> {
     const me = { pid: process.pid, host: HOST, token: randomBytes(12).toString('hex') };
     const tmp = `${guard}.${me.token}.new`;
-    await writeFile(tmp, JSON.stringify(me), { mode: 0o600 });
+    await fsp.writeFile(tmp, JSON.stringify(me), { mode: 0o600 });
     try {
-      await link(tmp, guard);
+      await fsp.link(tmp, guard);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     } finally {
-      await unlink(tmp).catch(() => undefined);
+      await fsp.unlink(tmp).catch(() => undefined);
     }
-    const text = await readFile(guard, 'utf8').catch(() => undefined);
+    const text = await fsp.readFile(guard, 'utf8').catch(() => undefined);
     if (text === undefined) return false;
     let holder: { pid?: number; host?: string } = {};
     try {
@@ -262,8 +261,8 @@ export class StateLock {
       // Cannot be half-written (linked whole): garbage is nobody's guard.
     }
     const dead = holder.pid === undefined || (holder.host === HOST && !pidAlive(holder.pid));
-    if (dead && (await readFile(guard, 'utf8').catch(() => undefined)) === text)
-      await unlink(guard).catch(() => undefined);
+    if (dead && (await fsp.readFile(guard, 'utf8').catch(() => undefined)) === text)
+      await fsp.unlink(guard).catch(() => undefined);
     return false;
   }
 }

@@ -5,7 +5,7 @@
  * `writeFileAtomic` (mode 0600) rather than lowdb's own file adapter, whose temp file and result
  * take the umask's mode (0644 under the usual 022).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import type { Adapter, Low } from 'lowdb';
 import type { RunIndexEntry, RunManifest } from '../../core/domain/run.ts';
 import { indexEntryOf } from '../../core/domain/run-entry.ts';
@@ -48,7 +48,7 @@ export class RunIndex {
   async rebuild(read: (id: string) => Promise<RunManifest>): Promise<number> {
     let ids: string[] = [];
     try {
-      ids = await readdir(this.runsDir);
+      ids = await fsp.readdir(this.runsDir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // No runs yet (perhaps no state dir at all): nothing to rebuild, nothing to write.
@@ -115,7 +115,7 @@ class PrivateJsonFile implements Adapter<IndexData> {
   async read(): Promise<IndexData | null> {
     let text: string;
     try {
-      text = await readFile(this.#path, 'utf8');
+      text = await fsp.readFile(this.#path, 'utf8');
     } catch (err) {
       this.missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
       if (this.missing) return null;
