@@ -114,22 +114,28 @@ export async function benchCli(repo: string): Promise<void> {
   }
 }
 
-/** A CommonJS script that sets the task over `POST /rpc` and exits: nothing else. */
+/**
+ * A CommonJS script that sets the task over `POST /rpc` and exits: nothing else. It writes the
+ * request on a `node:net` socket, as the CLI's client does (bridge/one-shot.ts), so the floor
+ * is the transport's and not `node:http`'s.
+ */
 function rpcFloorScript(stateDir: string, run: string): string {
   return `const { readFileSync, writeSync } = require('node:fs');
-const { request } = require('node:http');
+const { connect } = require('node:net');
 const dir = ${JSON.stringify(stateDir)};
 const info = JSON.parse(readFileSync(dir + '/core.json', 'utf8'));
 const token = readFileSync(dir + '/bridge-token', 'utf8').trim();
 const url = new URL(info.url);
-url.protocol = 'http:';
-url.pathname = '/rpc';
 const body = JSON.stringify({ method: 'tasks.set', params: { run: ${JSON.stringify(run)}, task: 'create-file', status: process.argv[2] } });
-const headers = { authorization: 'Bearer ' + token, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-request(url, { method: 'POST', agent: false, headers }, (res) => {
-  let text = '';
-  res.on('data', (c) => (text += c));
-  res.on('end', () => { if (res.statusCode !== 200) process.exitCode = 1; writeSync(1, text.slice(0, 60) + '\\n'); });
-}).end(body);
+const socket = connect({ host: url.hostname, port: Number(url.port) }, () =>
+  socket.write('POST /rpc HTTP/1.1\\r\\nHost: ' + url.host + '\\r\\nAuthorization: Bearer ' + token +
+    '\\r\\nContent-Type: application/json\\r\\nContent-Length: ' + Buffer.byteLength(body) +
+    '\\r\\nConnection: close\\r\\n\\r\\n' + body));
+let text = '';
+socket.on('data', (c) => (text += c));
+socket.on('end', () => {
+  if (!text.startsWith('HTTP/1.1 200 ')) process.exitCode = 1;
+  writeSync(1, text.slice(text.indexOf('\\r\\n\\r\\n') + 4, 200) + '\\n');
+});
 `;
 }
