@@ -104,11 +104,15 @@ export class RunTasks {
 
   /** How core runs a run's hooks: like its checks (sandboxed, no secrets), in its workspace. */
   private hookDeps(id: string): Parameters<typeof gateTransition>[2] {
+    const d = this.d;
     return {
-      commands: this.d.commands,
-      // A core given no check environment passes none of its own on: a bare PATH only.
-      env: this.d.checkEnv ?? { PATH: '/usr/local/bin:/usr/bin:/bin' },
-      redact: this.d.redact,
+      commands: d.commands,
+      // Read only when a hook runs (the embedded CLI works it out on first use). A core given no
+      // check environment passes none of its own on: a bare PATH only.
+      get env() {
+        return d.checkEnv ?? { PATH: '/usr/local/bin:/usr/bin:/bin' };
+      },
+      redact: d.redact,
       record: async (e) => void (await this.d.store.appendEvents(id, [e])),
     };
   }

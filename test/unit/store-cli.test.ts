@@ -268,3 +268,38 @@ test('a manifest edited since the store wrote it is checked against the schema a
     /"title": "Make hello\.txt[^]*"digest": "[0-9a-z]+"\n\}$/,
   );
 });
+
+test('a secret of the environment written into a note, a task title or a description is stored redacted (embedded CLI)', async () => {
+  const ws = tempWorkspace({ withExamples: true });
+  const id = await initRun(ws, ['--agent', 'manual', '--assignment', 'hello-file']);
+  const secret = `sk-test-${Date.now().toString(36)}a1b2c3d4e5f6`;
+  const env = { OPENAI_API_KEY: secret };
+  const calls = [
+    ['task', 'set', id, 'create-file', 'in_progress', '--note', `key: ${secret}`],
+    ['task', 'append-notes', id, 'create-file', `again ${secret}`],
+    ['task', 'add', id, `title ${secret}`, '--description', `desc ${secret}`],
+  ];
+  for (const args of calls) {
+    const r = await nexus(ws, args, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes(secret), `${args[1]} printed the secret`);
+  }
+  const runDir = join(ws.stateDir, 'runs', id);
+  for (const file of ['run.json', 'events.jsonl']) {
+    const text = readFileSync(join(runDir, file), 'utf8');
+    assert.ok(!text.includes(secret), `${file} holds the secret`);
+  }
+  const m = JSON.parse(readFileSync(manifestPath(ws.stateDir, id), 'utf8')) as {
+    tasks: Array<{
+      id: string;
+      title: string;
+      description?: string;
+      notes: Array<{ text: string }>;
+    }>;
+  };
+  const notes = m.tasks.find((t) => t.id === 'create-file')?.notes.map((n) => n.text);
+  assert.deepEqual(notes, ['key: [redacted]', 'again [redacted]']);
+  const added = m.tasks.at(-1);
+  assert.equal(added?.title, 'title [redacted]');
+  assert.equal(added?.description, 'desc [redacted]');
+});
