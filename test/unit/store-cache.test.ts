@@ -78,6 +78,54 @@ void test('a serving store hands out copies: what a caller does to one never rea
   }
 });
 
+void test('a serving store keeps the run index it read: listings follow its writes, hand out copies, and index.json stays current', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
+  const indexFile = join(root, 'index.json');
+  const store = new FsRunStore(root, { clock });
+  await store.holdLock('test');
+  try {
+    await store.createRun(manifest(root), []);
+    await store.mutateRun('cachetest01', (m) => {
+      m.name = 'first';
+      return { manifest: m, events: [renamed('first')] };
+    });
+    const listed = await store.listRuns();
+    assert.deepEqual(
+      listed.map((r) => r.title),
+      ['first'],
+    );
+    // What a caller does to an entry it was given stays with it.
+    (listed[0] as { title: string }).title = 'changed by a caller';
+    assert.equal((await store.listRuns())[0]?.title, 'first');
+    // Read once: a file changed behind the serving store's back is not read again while it
+    // serves (nothing else writes the state then)...
+    const onDisk = JSON.parse(readFileSync(indexFile, 'utf8')) as {
+      runs: Record<string, { title: string }>;
+    };
+    assert.equal(onDisk.runs.cachetest01?.title, 'first');
+    writeFileSync(indexFile, JSON.stringify({ version: 1, runs: {} }));
+    assert.deepEqual(
+      (await store.listRuns()).map((r) => r.id),
+      ['cachetest01'],
+    );
+    // ...and its next write puts the whole index back on disk, with the change.
+    await store.mutateRun('cachetest01', (m) => {
+      m.name = 'second';
+      return { manifest: m, events: [renamed('second')] };
+    });
+    const after = JSON.parse(readFileSync(indexFile, 'utf8')) as {
+      runs: Record<string, { title: string }>;
+    };
+    assert.equal(after.runs.cachetest01?.title, 'second');
+  } finally {
+    await store.close();
+  }
+  // Once it stops serving, the file is read again.
+  writeFileSync(indexFile, JSON.stringify({ version: 1, runs: {} }));
+  const later = new FsRunStore(root, { clock });
+  assert.deepEqual(await later.listRuns(), []);
+});
+
 void test('a store that takes the lock per write reads the file every time (a hand edit between writes stands)', async () => {
   const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
   const store = new FsRunStore(root, { clock });

@@ -101,6 +101,7 @@ export class FsRunStore implements RunStore {
     await this.lock.acquire({ ...this.lockOpts, owner, forLife: true });
     this.lock.keepAlive();
     this.manifestCache.clear();
+    this.index.trust(true);
     this.heldForLife = true;
   }
 
@@ -108,6 +109,7 @@ export class FsRunStore implements RunStore {
     await this.serial.run(() => this.lock.release());
     this.heldForLife = false;
     this.manifestCache.clear();
+    this.index.trust(false);
   }
 
   runDir(id: string): string {
