@@ -79,24 +79,15 @@ const lazyProtectedFiles: ProtectedFiles = {
     (await import('./workspace/protected-files.ts')).fsProtectedFiles.gitHead(cwd),
 };
 
-/**
- * How an embedded core runs checks and hooks: what RunTasks needs besides the store. The checks'
- * environment and the redactor are worked out on first use: most task calls run no check or
- * hook and record no note, and working them out from the environment took 0.7 ms of a fresh
- * `nexus task set`. (A spread of this object reads them at once, as a long-lived core may.)
- */
+/** How an embedded core runs checks and hooks: what RunTasks needs besides the store. */
 export function checkDeps(
   stateDir: string,
 ): Pick<RunTasksDeps, 'commands' | 'protectedFiles' | 'checkEnv' | 'redact'> {
-  let env: Record<string, string> | undefined;
-  let redact: ((text: string) => string) | undefined;
   return {
     commands: lazyCommands(stateDir),
     protectedFiles: lazyProtectedFiles,
-    get checkEnv() {
-      return (env ??= checkEnvironment(process.env, []));
-    },
-    redact: (text) => (redact ??= makeRedactor(secretValues(process.env)))(text),
+    checkEnv: checkEnvironment(process.env, []),
+    redact: makeRedactor(secretValues(process.env)),
   };
 }
 
@@ -116,15 +107,20 @@ export function openEmbeddedTasks(opts: EmbeddedStoreOptions): {
   close: () => Promise<void>;
 } {
   const store = embeddedStore(opts, systemClock, undefined, syncHere);
-  const checks = checkDeps(opts.stateDir);
+  // One call, which seldom runs a hook or a check or records a note: the checks' environment
+  // and the redactor are worked out on first use (0.7 ms of a fresh `nexus task set`), from
+  // the same environment, which nothing changes during the call. A long-lived core works them
+  // out when it opens (checkDeps), from the environment it started with.
+  let env: Record<string, string> | undefined;
+  let redact: ((text: string) => string) | undefined;
   const tasks = new RunTasks({
     store,
-    commands: checks.commands,
-    protectedFiles: checks.protectedFiles,
+    commands: lazyCommands(opts.stateDir),
+    protectedFiles: lazyProtectedFiles,
     get checkEnv() {
-      return checks.checkEnv;
+      return (env ??= checkEnvironment(process.env, []));
     },
-    redact: checks.redact,
+    redact: (text) => (redact ??= makeRedactor(secretValues(process.env)))(text),
     now: () => systemClock.now().toISOString(),
   });
   return {
