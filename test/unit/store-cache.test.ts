@@ -126,6 +126,49 @@ void test('a serving store keeps the run index it read: listings follow its writ
   assert.deepEqual(await later.listRuns(), []);
 });
 
+void test('a serving store that lost the lock (its lease ran out, another writer broke it) trusts nothing it kept: the other write stands, no seq repeats', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
+  // A lease this short runs out while the store sits idle (as one stopped in a debugger or a
+  // suspended machine does): renewals come every second at the soonest.
+  const serving = new FsRunStore(root, { clock, lock: { leaseMs: 100 } });
+  await serving.holdLock('test');
+  const other = new FsRunStore(root, { clock, lock: { waitMs: 5000 } });
+  try {
+    await serving.createRun(manifest(root), [renamed('created')]);
+    await serving.mutateRun('cachetest01', (m) => {
+      m.name = 'first';
+      return { manifest: m, events: [renamed('first')] };
+    });
+    assert.equal((await serving.listRuns())[0]?.title, 'first');
+    await new Promise((r) => setTimeout(r, 250));
+    // Another process finds the lease run out, breaks the lock and writes.
+    await other.mutateRun('cachetest01', (m) => {
+      assert.equal(m.name, 'first');
+      m.name = 'by another writer';
+      return { manifest: m, events: [renamed('by another writer')] };
+    });
+    // The serving store's next write starts from the file, not from what it kept.
+    await serving.mutateRun('cachetest01', (m) => {
+      assert.equal(m.name, 'by another writer');
+      m.pinned = true;
+      return { manifest: m, events: [{ type: 'nexus.agent.run.updated', data: { pinned: true } }] };
+    });
+    const onDisk = JSON.parse(
+      readFileSync(join(root, 'runs', 'cachetest01', 'run.json'), 'utf8'),
+    ) as { name: string; pinned?: boolean };
+    assert.equal(onDisk.name, 'by another writer');
+    assert.equal(onDisk.pinned, true);
+    const listed = await serving.listRuns();
+    assert.equal(listed[0]?.title, 'by another writer');
+    assert.equal(listed[0]?.pinned, true);
+    const seqs = (await serving.readEvents('cachetest01')).map((e) => e.seq);
+    assert.deepEqual(seqs, [1, 2, 3, 4]);
+  } finally {
+    await serving.close();
+    await other.close();
+  }
+});
+
 void test('a store that takes the lock per write reads the file every time (a hand edit between writes stands)', async () => {
   const root = mkdtempSync(join(tmpdir(), 'nexus-cache-'));
   const store = new FsRunStore(root, { clock });

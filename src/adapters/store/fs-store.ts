@@ -107,7 +107,13 @@ export class FsRunStore implements RunStore {
 
   async close(): Promise<void> {
     await this.serial.run(() => this.lock.release());
+    this.forgetLife();
+  }
+
+  /** Stops trusting what this process kept while it held the lock for life. */
+  private forgetLife(): void {
     this.heldForLife = false;
+    this.seqCache.clear();
     this.manifestCache.clear();
     this.index.trust(false);
   }
@@ -305,6 +311,11 @@ export class FsRunStore implements RunStore {
 
   private write<T>(fn: () => Promise<T>): Promise<T> {
     return this.serial.run(async () => {
+      // A serving core that lost the lock (its lease ran out while it was stopped or stalled,
+      // and another process broke it and wrote) trusts nothing it kept from then on: it reads
+      // the files and takes the lock for each write, like any other writer. One read of the
+      // lock file a write.
+      if (this.heldForLife && !(await this.lock.confirm())) this.forgetLife();
       if (!this.heldForLife) await this.ensureRoot();
       return withLock(this.lock, { ...this.lockOpts, owner: this.lockOpts.owner ?? 'cli' }, fn);
     });

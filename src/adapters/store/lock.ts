@@ -65,6 +65,21 @@ export class StateLock {
     return this.held !== undefined;
   }
 
+  /**
+   * Whether the lock this process holds is still its own. A lock held for life whose lease ran
+   * out (its holder stopped or stalled past the lease) can be broken by another writer; then
+   * this process no longer holds it, and a later write takes it again like any other.
+   */
+  async confirm(): Promise<boolean> {
+    const held = this.held;
+    if (!held) return false;
+    if ((await this.holder())?.owner.token === held.token) return true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    this.held = undefined;
+    return false;
+  }
+
   /** Who holds the lock now, if anyone (and whether that holder is still valid). */
   async holder(): Promise<{ owner: LockOwner; stale: boolean } | undefined> {
     let text: string;
