@@ -8,15 +8,14 @@
 import { join } from 'node:path';
 import { checkEnvironment, makeRedactor, secretValues } from '../core/check-env.ts';
 import type { NexusApi } from '../core/api.ts';
-import type { RunEvent } from '../core/domain/events.ts';
 import type { Clock, CommandRunner } from '../core/ports.ts';
 import type { ProtectedFiles } from '../core/protect.ts';
 import { RunTasks } from '../core/task-service.ts';
 import type { RunTasksDeps } from '../core/task-service.ts';
 import { systemClock } from './clock.ts';
-import type { DiskSync } from './store/atomic.ts';
 import { syncHere } from './store/atomic.ts';
 import { FsRunStore } from './store/fs-store.ts';
+import type { FsRunStoreOptions } from './store/fs-store.ts';
 
 export interface EmbeddedStoreOptions {
   stateDir: string;
@@ -25,18 +24,16 @@ export interface EmbeddedStoreOptions {
   lockWaitMs?: number;
 }
 
-/** The run store of an embedded core. */
+/** The run store of an embedded core; `more` adds the store's own options (fs-store.ts). */
 export function embeddedStore(
   opts: EmbeddedStoreOptions,
   clock: Clock,
-  onEvents?: (events: RunEvent[]) => void,
-  diskSync?: DiskSync,
+  more: Pick<FsRunStoreOptions, 'onEvents' | 'diskSync'> = {},
 ): FsRunStore {
   return new FsRunStore(opts.stateDir, {
     clock,
     lock: { waitMs: opts.lockWaitMs ?? 5000, owner: opts.holdLock ?? 'cli' },
-    ...(onEvents ? { onEvents } : {}),
-    ...(diskSync ? { diskSync } : {}),
+    ...more,
   });
 }
 
@@ -106,7 +103,7 @@ export function openEmbeddedTasks(opts: EmbeddedStoreOptions): {
   api: TaskApi;
   close: () => Promise<void>;
 } {
-  const store = embeddedStore(opts, systemClock, undefined, syncHere);
+  const store = embeddedStore(opts, systemClock, { diskSync: syncHere });
   // One call, which seldom runs a hook or a check or records a note: the checks' environment
   // and the redactor are worked out on first use (0.7 ms of a fresh `nexus task set`), from
   // the same environment, which nothing changes during the call. A long-lived core works them

@@ -60,7 +60,7 @@ const lazyTranscripts: TranscriptReader = {
 export async function openEmbeddedCore(opts: EmbeddedCoreOptions): Promise<EmbeddedCore> {
   const hub = new EventHub();
   const clock = opts.clock ?? systemClock;
-  const store = embeddedStore(opts, clock, (events) => hub.publish(events));
+  const store = embeddedStore(opts, clock, { onEvents: (events) => hub.publish(events) });
   if (opts.holdLock) await store.holdLock(opts.holdLock);
   const service = new CoreService({
     store,
