@@ -31,6 +31,12 @@ export interface RunFilter {
   group?: string;
   /** Only runs started by this run (full id). */
   parent?: string;
+  /**
+   * Only these runs (full ids): how the editor re-reads the few runs whose events arrived
+   * instead of the whole index. An id with no run (or one the rest of the filter leaves out)
+   * is simply not in the result.
+   */
+  ids?: readonly string[];
 }
 
 /** The result of a mutation: the new manifest and the events it appended (with seqs). */

@@ -144,7 +144,8 @@ export class CoreService implements NexusApi, RunnerApi {
   private readonly d: CoreDeps;
   private readonly runnerCalls: RunnerCalls;
   private boardSync: BoardSync | undefined;
-  #scheduleSeq = 0;
+  /** The seqs of live-only events (`run_id` ""): schedule changes, deleted runs. */
+  #liveSeq = 0;
 
   constructor(deps: CoreDeps) {
     this.d = deps;
@@ -191,7 +192,7 @@ export class CoreService implements NexusApi, RunnerApi {
               {
                 type: 'nexus.schedule.changed',
                 data: { schedule, change },
-                seq: ++this.#scheduleSeq,
+                seq: ++this.#liveSeq,
                 time: deps.clock.now().toISOString(),
                 run_id: '',
               },
@@ -408,6 +409,16 @@ export class CoreService implements NexusApi, RunnerApi {
     const id = await this.d.store.resolveRunId(ref);
     assertIdle(await this.d.store.readRun(id), 'deleting');
     await this.d.store.deleteRun(id);
+    // Views drop it (live only: its log is gone with it).
+    this.d.hub.publish([
+      {
+        type: 'nexus.agent.run.deleted',
+        data: { run: id },
+        seq: ++this.#liveSeq,
+        time: this.now(),
+        run_id: '',
+      },
+    ]);
     return { deleted: id };
   }
 

@@ -44,6 +44,8 @@ import type { DefinitionSummary, EnvironmentStatus, NexusApi, RunnerApi } from '
 
 const ref = z.string().check(z.minLength(1), z.maxLength(256));
 const runId = ref;
+/** Runs one `runs.list` may name: the editor asks for the few whose events arrived. */
+export const RUNS_LIST_IDS = 1000;
 const nonEmpty = z.string().check(z.minLength(1));
 const actor = z.optional(z.string().check(z.minLength(1), z.maxLength(100)));
 const int = (min: number, max?: number) =>
@@ -294,6 +296,7 @@ export const BRIDGE_METHODS = {
         archived: z.optional(z.enum(['hide', 'include', 'only'])),
         group: z.optional(z.string()),
         parent: z.optional(z.string()),
+        ids: z.optional(z.array(runId).check(z.maxLength(RUNS_LIST_IDS))),
       }),
     ),
     result: z.array(RunIndexEntry),

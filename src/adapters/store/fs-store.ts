@@ -221,7 +221,7 @@ export class FsRunStore implements RunStore {
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunIndexEntry[]> {
-    const all = await this.index.all();
+    const all = filter.ids ? await this.index.some(filter.ids) : await this.index.all();
     return all
       .filter(
         (r) =>

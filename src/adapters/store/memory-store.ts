@@ -51,7 +51,10 @@ export class MemoryRunStore implements RunStore {
   }
 
   listRuns(filter: RunFilter = {}): Promise<RunIndexEntry[]> {
-    const entries = [...this.#runs.values()]
+    const runs = filter.ids
+      ? [...new Set(filter.ids)].flatMap((id) => this.#runs.get(id) ?? [])
+      : [...this.#runs.values()];
+    const entries = runs
       .map((r) => indexEntryOf(r.manifest))
       .filter((e) => !filter.status || filter.status.includes(e.status))
       .filter((e) => !filter.kind || filter.kind.includes(e.kind))

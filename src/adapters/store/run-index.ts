@@ -50,6 +50,17 @@ export class RunIndex {
     return this.trusted ? entries.map((e) => ({ ...e })) : entries;
   }
 
+  /** The entries of these runs (the ones there are), as `all` hands them out. */
+  async some(ids: readonly string[]): Promise<RunIndexEntry[]> {
+    const db = await this.load();
+    const out: RunIndexEntry[] = [];
+    for (const id of new Set(ids)) {
+      const e = Object.hasOwn(db.data.runs, id) ? db.data.runs[id] : undefined;
+      if (e) out.push(this.trusted ? { ...e } : e);
+    }
+    return out;
+  }
+
   async upsert(entry: RunIndexEntry): Promise<void> {
     const db = await this.load();
     db.data.runs[entry.id] = entry;

@@ -53,6 +53,11 @@ const eventData = () => ({
     group: z.optional(z.nullable(z.string())),
   }),
   'nexus.agent.run.reset': z.looseObject({ previous: str, tasks: num }),
+  /**
+   * The run and its files were removed (`run`: its id). Live only, `run_id` "": its log went
+   * with it, so the event is never stored or replayed; views drop the run.
+   */
+  'nexus.agent.run.deleted': z.looseObject({ run: z.string() }),
   /** A queued run waits on upstream runs (`waiting_on`: their ids; empty when it no longer does). */
   'nexus.agent.run.waiting': z.looseObject({ waiting_on: z.array(z.string()) }),
   /** The run's upstreams changed (`nexus run add-dep|remove-dep|clear-deps`). */
@@ -227,6 +232,7 @@ function buildRunEvent() {
     variant('nexus.agent.run.failed'),
     variant('nexus.agent.run.updated'),
     variant('nexus.agent.run.reset'),
+    variant('nexus.agent.run.deleted'),
     variant('nexus.agent.run.waiting'),
     variant('nexus.agent.run.deps'),
     variant('nexus.task.added'),
