@@ -1,8 +1,10 @@
 /**
  * What the views show, kept current from core's events. Events only mark things dirty; a
- * throttled flush (at most one per REFRESH_MS) then re-reads what changed: the run index (one
- * `listRuns` call, never the manifests), the pending approvals, and the task lists of runs
- * whose tasks changed. A burst of a thousand task updates costs a handful of reads.
+ * throttled flush (at most one per REFRESH_MS) then re-reads what changed: the index entries
+ * of the runs whose events arrived (one `listRuns({ ids })` call, never the manifests; the whole
+ * index only on a full refresh), the pending approvals, and the task lists of runs whose tasks
+ * changed. A burst of a thousand task updates costs a handful of reads, and a busy run among
+ * 10,000 costs what it does among ten.
  */
 import * as vscode from 'vscode';
 import type { NexusApi, Subscription } from '../core/api.ts';
@@ -42,6 +44,28 @@ export interface ApprovalRequested {
 /** Events that change a run's index entry (status, progress, attempts, updated_at). */
 const QUIET_FOR_INDEX: ReadonlySet<RunEvent['type']> = new Set(['nexus.log', 'nexus.task.notes']);
 
+/** More runs changed than this since the last flush: the whole index is re-read instead. */
+export const RUNS_REREAD_MAX = 200;
+
+/** Newest change first. A plain comparison: the stamps are ISO UTC (`localeCompare` starts ICU). */
+function byUpdatedDesc(a: RunIndexEntry, b: RunIndexEntry): number {
+  return a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0;
+}
+
+/**
+ * The runs after re-reading the entries of `asked`: each of them is replaced by its fresh entry,
+ * or dropped when the listing no longer has it (archived); fresh ones not known before are added.
+ */
+export function mergeRuns(
+  runs: readonly RunIndexEntry[],
+  asked: ReadonlySet<string>,
+  fresh: readonly RunIndexEntry[],
+): RunIndexEntry[] {
+  const out = [...fresh];
+  for (const r of runs) if (!asked.has(r.id)) out.push(r);
+  return out.sort(byUpdatedDesc);
+}
+
 export class NexusState implements vscode.Disposable {
   runs: readonly RunIndexEntry[] = [];
   approvals: readonly Approval[] = [];
@@ -58,7 +82,14 @@ export class NexusState implements vscode.Disposable {
   readonly #approvalRequested = new vscode.EventEmitter<ApprovalRequested>();
   readonly #event = new vscode.EventEmitter<RunEvent>();
   #subscription: Subscription | undefined;
-  #dirty = { runs: false, approvals: false, schedules: false, tasks: new Set<string>() };
+  /** `runs`: re-read the whole index; `runIds`: only these runs' entries. */
+  #dirty = {
+    runs: false,
+    runIds: new Set<string>(),
+    approvals: false,
+    schedules: false,
+    tasks: new Set<string>(),
+  };
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #lastFlush = 0;
@@ -101,7 +132,7 @@ export class NexusState implements vscode.Disposable {
   /** Re-reads one run's tasks (after a failed checkbox change, to put the box back). */
   refreshTasks(runId: string): void {
     this.#dirty.tasks.add(runId);
-    this.#dirty.runs = true;
+    this.#dirty.runIds.add(runId);
     this.#schedule();
   }
 
@@ -151,7 +182,9 @@ export class NexusState implements vscode.Disposable {
     }
     // Memory changes touch no run's index entry (and live-only ones belong to no run).
     if (e.type.startsWith('nexus.memory.')) return;
-    if (!QUIET_FOR_INDEX.has(e.type)) this.#dirty.runs = true;
+    // A deleted run (live only, no run's id) or any other event of no run: list every run.
+    if (e.run_id === '') this.#dirty.runs = true;
+    else if (!QUIET_FOR_INDEX.has(e.type)) this.#dirty.runIds.add(e.run_id);
     if (e.type.startsWith('nexus.task.') && e.type !== 'nexus.task.notes') {
       this.#dirty.tasks.add(e.run_id);
     }
@@ -193,17 +226,23 @@ export class NexusState implements vscode.Disposable {
 
   async #flush(): Promise<void> {
     const dirty = this.#dirty;
-    this.#dirty = { runs: false, approvals: false, schedules: false, tasks: new Set() };
+    this.#dirty = {
+      runs: false,
+      runIds: new Set(),
+      approvals: false,
+      schedules: false,
+      tasks: new Set(),
+    };
     try {
       const api = await this.#api;
       for (const id of dirty.tasks) this.#tasks.delete(id);
       const [runs, approvals, schedules] = await Promise.all([
-        dirty.runs ? api.listRuns() : undefined,
+        this.#readRuns(api, dirty.runs, dirty.runIds),
         dirty.approvals ? api.listApprovals({ status: 'pending' }) : undefined,
         // A core that keeps no schedules (USAGE) simply has none to show.
         dirty.schedules ? api.listSchedules().catch(() => []) : undefined,
       ]);
-      if (runs) this.runs = runs.sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+      if (runs) this.runs = runs;
       if (approvals) this.approvals = approvals;
       if (schedules) this.schedules = schedules;
       this.error = undefined;
@@ -214,11 +253,28 @@ export class NexusState implements vscode.Disposable {
     this.loaded = true;
     if (this.#disposed) return;
     this.#changed.fire({
-      runs: dirty.runs,
+      runs: dirty.runs || dirty.runIds.size > 0,
       approvals: dirty.approvals,
       schedules: dirty.schedules,
       tasks: dirty.tasks,
     });
+  }
+
+  /** The runs after a flush: the whole index, or these runs' entries re-read (none: unchanged). */
+  async #readRuns(
+    api: NexusApi,
+    all: boolean,
+    ids: ReadonlySet<string>,
+  ): Promise<RunIndexEntry[] | undefined> {
+    if (!all && ids.size === 0) return undefined;
+    if (!all && ids.size <= RUNS_REREAD_MAX) {
+      try {
+        return mergeRuns(this.runs, ids, await api.listRuns({ ids: [...ids] }));
+      } catch {
+        // A core older than the `ids` filter refuses it: every run is listed instead.
+      }
+    }
+    return (await api.listRuns()).sort(byUpdatedDesc);
   }
 
   dispose(): void {

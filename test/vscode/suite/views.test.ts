@@ -3,7 +3,9 @@
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import * as vscode from 'vscode';
+import type { RunIndexEntry } from '../../../src/core/domain/run.ts';
 import type { RunsNode } from '../../../src/vscode/views/runs-tree.ts';
 import { nexus, until, workspaceRoot } from './nexus.ts';
 
@@ -131,6 +133,46 @@ suite('views', () => {
     await until(api, () => (api.state.approvals.length === 0 ? true : undefined));
     assert.equal(api.views.approvalsView.badge, undefined);
     assert.ok(!api.views.runs.groups().attention.some((r) => r.id === run.id));
+  });
+
+  test('the Runs view follows renames, archives, deletions and new runs as a full listing would', async () => {
+    const api = await nexus();
+    const core = await api.api();
+    const make = async (): Promise<string> =>
+      (await core.createRun({ agent: 'manual', assignment: 'hello-file' })).id;
+    const byId = (runs: readonly RunIndexEntry[]): RunIndexEntry[] =>
+      [...runs].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const title = (id: string): string | undefined =>
+      api.state.runs.find((r) => r.id === id)?.title;
+    const label = (id: string): unknown => {
+      const node = api.views.runs.runNode(id);
+      return node ? api.views.runs.getTreeItem(node).label : undefined;
+    };
+    /** Waits for `shows`, then for the view's runs to be what listing every run gives. */
+    const settled = async (shows: () => boolean): Promise<void> => {
+      await until(api, () => (shows() ? true : undefined));
+      await until(api, async () =>
+        isDeepStrictEqual(byId(api.state.runs), byId(await core.listRuns())) ? true : undefined,
+      );
+      const stamps = api.state.runs.map((r) => r.updated_at);
+      assert.deepEqual(stamps, [...stamps].sort().reverse(), 'newest change first');
+    };
+    const [renamed, archived, deleted] = [await make(), await make(), await make()];
+    await settled(() => title(deleted) !== undefined);
+
+    // Each change comes as an event of its run: the view re-reads that run's entry alone.
+    await core.updateRun({ ref: renamed, name: 'renamed in core' });
+    await settled(() => title(renamed) === 'renamed in core');
+    assert.equal(label(renamed), 'renamed in core');
+    await core.updateRun({ ref: archived, archived: true });
+    await settled(() => title(archived) === undefined);
+    assert.equal(label(archived), undefined);
+    const added = await make();
+    await settled(() => title(added) !== undefined);
+    // A deleted run's log goes with it: a live event of no run says so.
+    await core.deleteRun(deleted);
+    await settled(() => title(deleted) === undefined);
+    assert.equal(label(deleted), undefined);
   });
 
   test('cancelling a run from the command moves it to Finished', async () => {
