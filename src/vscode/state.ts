@@ -28,6 +28,8 @@ export interface RunCounts {
 
 export interface StateChange {
   runs: boolean;
+  /** With `runs`: only these runs' entries were re-read (absent: any run may have changed). */
+  changedRuns?: ReadonlySet<string> | undefined;
   approvals: boolean;
   schedules: boolean;
   /** Runs whose task lists changed. */
@@ -233,16 +235,20 @@ export class NexusState implements vscode.Disposable {
       schedules: false,
       tasks: new Set(),
     };
+    let changedRuns: ReadonlySet<string> | undefined;
     try {
       const api = await this.#api;
       for (const id of dirty.tasks) this.#tasks.delete(id);
-      const [runs, approvals, schedules] = await Promise.all([
+      const [reread, approvals, schedules] = await Promise.all([
         this.#readRuns(api, dirty.runs, dirty.runIds),
         dirty.approvals ? api.listApprovals({ status: 'pending' }) : undefined,
         // A core that keeps no schedules (USAGE) simply has none to show.
         dirty.schedules ? api.listSchedules().catch(() => []) : undefined,
       ]);
-      if (runs) this.runs = runs;
+      if (reread) {
+        this.runs = reread.runs;
+        changedRuns = reread.only;
+      }
       if (approvals) this.approvals = approvals;
       if (schedules) this.schedules = schedules;
       this.error = undefined;
@@ -254,27 +260,34 @@ export class NexusState implements vscode.Disposable {
     if (this.#disposed) return;
     this.#changed.fire({
       runs: dirty.runs || dirty.runIds.size > 0,
+      changedRuns,
       approvals: dirty.approvals,
       schedules: dirty.schedules,
       tasks: dirty.tasks,
     });
   }
 
-  /** The runs after a flush: the whole index, or these runs' entries re-read (none: unchanged). */
+  /**
+   * The runs after a flush: the whole index, or `only` these runs' entries re-read into the list
+   * (undefined: unchanged).
+   */
   async #readRuns(
     api: NexusApi,
     all: boolean,
     ids: ReadonlySet<string>,
-  ): Promise<RunIndexEntry[] | undefined> {
+  ): Promise<{ runs: RunIndexEntry[]; only?: ReadonlySet<string> } | undefined> {
     if (!all && ids.size === 0) return undefined;
     if (!all && ids.size <= RUNS_REREAD_MAX) {
       try {
-        return mergeRuns(this.runs, ids, await api.listRuns({ ids: [...ids] }));
+        return {
+          runs: mergeRuns(this.runs, ids, await api.listRuns({ ids: [...ids] })),
+          only: ids,
+        };
       } catch {
         // A core older than the `ids` filter refuses it: every run is listed instead.
       }
     }
-    return (await api.listRuns()).sort(byUpdatedDesc);
+    return { runs: (await api.listRuns()).sort(byUpdatedDesc) };
   }
 
   dispose(): void {

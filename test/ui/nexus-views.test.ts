@@ -2,7 +2,8 @@
 // example workspace; a run created with the CLI (which finds the extension's core through the
 // discovery file) appears under Runs; ticking a task's checkbox changes it in core; approvals
 // raised as a runner would (bridge + runner token) are approved from the toast and denied from
-// the Approvals view; a run is cancelled from its inline action.
+// the Approvals view; a rename and a deletion from the CLI reach the rows; a run is cancelled
+// from its inline action.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -123,6 +124,27 @@ void suite('Nexus views, runs and approvals in the workbench', () => {
         status: string;
       };
       assert.equal(again.status, 'pending');
+    });
+  });
+
+  void test("a rename from the CLI reaches the run's row; a deleted run's row goes", async () => {
+    await withScreenshot(ui.page, 'nexus-run-rename', async () => {
+      // The editor re-reads only the renamed run and refreshes only its row: the row must
+      // still show the new name, and its neighbour stay as it was.
+      const neighbour = await createRun('ui neighbour');
+      const runId = await createRun('ui to rename');
+      await row(ui.page, 'Runs', 'ui to rename').waitFor();
+      await cli('run', 'set-name', runId, 'ui renamed');
+      const renamed = row(ui.page, 'Runs', 'ui renamed');
+      await renamed.waitFor();
+      assert.match((await renamed.textContent()) ?? '', /0\/2 verified/);
+      assert.equal(await row(ui.page, 'Runs', 'ui to rename').count(), 0);
+      await row(ui.page, 'Runs', 'ui neighbour').waitFor();
+      // A deletion has no run's event left to send: a live event of no run drops the row.
+      await cli('run', 'delete', runId);
+      await renamed.waitFor({ state: 'detached' });
+      await cli('run', 'delete', neighbour);
+      await row(ui.page, 'Runs', 'ui neighbour').waitFor({ state: 'detached' });
     });
   });
 

@@ -28,7 +28,10 @@ export interface RunsLayout {
   children: Map<string, RunIndexEntry[]>;
   /** Each shown run by id. */
   shown: Map<string, RunIndexEntry>;
-  /** Changes whenever a run moves (between buckets, under a parent) or appears/disappears. */
+  /**
+   * Changes whenever a run moves (between buckets, under a parent) or appears/disappears, or a
+   * bucket's row changes (a group's count of active runs).
+   */
   signature: string;
 }
 
@@ -64,7 +67,12 @@ export function layoutRuns(
   const parts: string[] = [options.grouping, options.filter ?? ''];
   if (options.grouping === 'status')
     for (const g of STATUS_GROUPS) parts.push(`${g}:${byStatus[g].map((r) => r.id).join(',')}`);
-  else for (const [g, list] of byGroup) parts.push(`=${g}:${list.map((r) => r.id).join(',')}`);
+  else
+    for (const [g, list] of byGroup) {
+      // A group's row counts its active runs: one ending changes the row, not only the runs'.
+      const active = list.filter((r) => !isTerminalRunStatus(r.status)).length;
+      parts.push(`=${g}:${active}:${list.map((r) => r.id).join(',')}`);
+    }
   for (const [p, list] of children) parts.push(`${p}>${list.map((r) => r.id).join(',')}`);
   return { byStatus, byGroup, children, shown, signature: parts.join('|') };
 }
