@@ -6,8 +6,8 @@
  * "Needs attention", expanded), the rest succeeded (under "Finished", collapsed), so the rows
  * painted are the same kind in both and only the run count differs. Then, in the same windows, an
  * update reaching the tree: a rename of the newest blocked run sent to the core over the bridge,
- * to its row showing the new name, five per window (with 10,000 runs, the editor re-reading the
- * whole index on each change cost what the re-read of one entry does not).
+ * to its row showing the new name, five per window (with 10,000 runs, such a change used to
+ * re-list every run and redraw the whole tree).
  * Run directly (`node bench/runs-tree.ts`); `npm run bench` runs it when dist/nexus.vsix exists.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -47,7 +47,7 @@ export interface ApprovalRequested {
 const QUIET_FOR_INDEX: ReadonlySet<RunEvent['type']> = new Set(['nexus.log', 'nexus.task.notes']);
 
 /** More runs changed than this since the last flush: the whole index is re-read instead. */
-export const RUNS_REREAD_MAX = 200;
+const RUNS_REREAD_MAX = 200;
 
 /** Newest change first. A plain comparison: the stamps are ISO UTC (`localeCompare` starts ICU). */
 function byUpdatedDesc(a: RunIndexEntry, b: RunIndexEntry): number {
@@ -58,7 +58,7 @@ function byUpdatedDesc(a: RunIndexEntry, b: RunIndexEntry): number {
  * The runs after re-reading the entries of `asked`: each of them is replaced by its fresh entry,
  * or dropped when the listing no longer has it (archived); fresh ones not known before are added.
  */
-export function mergeRuns(
+function mergeRuns(
   runs: readonly RunIndexEntry[],
   asked: ReadonlySet<string>,
   fresh: readonly RunIndexEntry[],
@@ -66,6 +66,17 @@ export function mergeRuns(
   const out = [...fresh];
   for (const r of runs) if (!asked.has(r.id)) out.push(r);
   return out.sort(byUpdatedDesc);
+}
+
+/** What the next flush re-reads. `runs`: the whole index; `runIds`: only these runs' entries. */
+function nothingDirty() {
+  return {
+    runs: false,
+    runIds: new Set<string>(),
+    approvals: false,
+    schedules: false,
+    tasks: new Set<string>(),
+  };
 }
 
 export class NexusState implements vscode.Disposable {
@@ -84,14 +95,7 @@ export class NexusState implements vscode.Disposable {
   readonly #approvalRequested = new vscode.EventEmitter<ApprovalRequested>();
   readonly #event = new vscode.EventEmitter<RunEvent>();
   #subscription: Subscription | undefined;
-  /** `runs`: re-read the whole index; `runIds`: only these runs' entries. */
-  #dirty = {
-    runs: false,
-    runIds: new Set<string>(),
-    approvals: false,
-    schedules: false,
-    tasks: new Set<string>(),
-  };
+  #dirty = nothingDirty();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   #lastFlush = 0;
@@ -228,13 +232,7 @@ export class NexusState implements vscode.Disposable {
 
   async #flush(): Promise<void> {
     const dirty = this.#dirty;
-    this.#dirty = {
-      runs: false,
-      runIds: new Set(),
-      approvals: false,
-      schedules: false,
-      tasks: new Set(),
-    };
+    this.#dirty = nothingDirty();
     let changedRuns: ReadonlySet<string> | undefined;
     try {
       const api = await this.#api;
